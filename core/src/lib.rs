@@ -1,0 +1,4 @@
+//! fushi-core: the offline-first core of the Fushi community sharing app.
+#![warn(missing_docs)]
+
+pub mod search;

@@ -1,0 +1,1 @@
+//! Offline search helpers: Chinese tokens for FTS5, geometry and opening hours.
