@@ -1,4 +1,18 @@
 //! fushi-core: the offline-first core of the Fushi community sharing app.
+//!
+//! Listings (idle items, cool stations, skill offers, needs) live in SQLite on
+//! the phone ([`store`]), every write is a set of cell changes merged without
+//! conflicts ([`crdt`]), and who may write what is decided by one [`policy`]
+//! shared with the sync server.
 #![warn(missing_docs)]
 
+pub mod crdt;
+pub mod error;
+pub mod model;
+pub mod policy;
 pub mod search;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use model::tables::Table;
+pub use store::{Store, StoreConfig};

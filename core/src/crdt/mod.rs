@@ -1,0 +1,184 @@
+//! The conflict-free merge: clocks, change types and merge rules.
+//!
+//! Every write is a set of cell changes `(table, row id, column, value, clock,
+//! site)`. Changes to one row travel together as a [`RowChange`], so the table
+//! and row id are sent once per row, and an append-only record always arrives
+//! whole.
+
+pub mod hlc;
+pub mod merge;
+pub mod rowclock;
+
+pub use hlc::{Hlc, ManualTime, SystemClock, TimeSource};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// A replica's globally unique id. Inside a database sites are small integers;
+/// on the wire and in tie-breaks the UUID is used, so every replica breaks a
+/// tie the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SiteId(pub Uuid);
+
+impl fmt::Display for SiteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The stamp of a write: ordered by clock, then site id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Stamp {
+    /// When, by the writer's hybrid logical clock.
+    pub clock: Hlc,
+    /// Which replica wrote it.
+    pub site: SiteId,
+}
+
+/// A cell value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// No value.
+    Null,
+    /// An integer (also booleans, as 0 and 1, and times in Unix milliseconds).
+    Int(i64),
+    /// A real number (coordinates).
+    Real(f64),
+    /// Text.
+    Text(String),
+}
+
+impl Value {
+    /// The text, if this is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is an integer.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is an integer or a real.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Real(r) => Some(*r),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Text(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Int(i)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Int(i64::from(b))
+    }
+}
+impl From<f64> for Value {
+    fn from(r: f64) -> Value {
+        Value::Real(r)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(o: Option<T>) -> Value {
+        o.map_or(Value::Null, Into::into)
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+impl rusqlite::types::FromSql for Value {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        use rusqlite::types::{FromSqlError, ValueRef};
+        Ok(match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Int(i),
+            ValueRef::Real(r) => Value::Real(r),
+            ValueRef::Text(t) => Value::Text(
+                std::str::from_utf8(t)
+                    .map_err(|e| FromSqlError::Other(Box::new(e)))?
+                    .to_owned(),
+            ),
+            ValueRef::Blob(_) => return Err(FromSqlError::InvalidType),
+        })
+    }
+}
+
+/// What a cell change does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellOp {
+    /// Set a last-writer-wins register (or the tombstone, or a record field).
+    Set(Value),
+    /// Add an element to an add-wins set; the tag is the cell's stamp.
+    Add(String),
+    /// Remove the tag named by the cell's stamp from the element's tags.
+    Remove(String),
+}
+
+/// One cell change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Column name.
+    pub column: String,
+    /// What to do.
+    pub op: CellOp,
+    /// The write's stamp (for `Remove`, the stamp of the add being removed).
+    pub stamp: Stamp,
+}
+
+/// The changes to one row, sent together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowChange {
+    /// Table name (`item`, `station`, …).
+    pub table: String,
+    /// The row's UUIDv7.
+    pub id: Uuid,
+    /// The cell changes, in any order.
+    pub cells: Vec<Cell>,
+}
+
+impl RowChange {
+    /// The largest clock among the cells.
+    pub fn max_clock(&self) -> Hlc {
+        self.cells
+            .iter()
+            .map(|c| c.stamp.clock)
+            .max()
+            .unwrap_or(Hlc::ZERO)
+    }
+}

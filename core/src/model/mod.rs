@@ -1,0 +1,478 @@
+//! What the community shares: the four listing kinds and the append-only
+//! records, their fields, categories and validation.
+
+pub mod catalogue;
+pub mod tables;
+
+use crate::crdt::Value;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A row read back from the store: its id and values by column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowData {
+    /// Row id.
+    pub id: Uuid,
+    /// The table.
+    pub table: tables::Table,
+    /// Values in column order.
+    pub values: Vec<Value>,
+}
+
+impl RowData {
+    /// The value of a column (Null if unknown).
+    pub fn get(&self, column: &str) -> &Value {
+        const NULL: Value = Value::Null;
+        self.table
+            .def()
+            .column_index(column)
+            .and_then(|i| self.values.get(i))
+            .unwrap_or(&NULL)
+    }
+
+    /// Text of a column.
+    pub fn text(&self, column: &str) -> Option<String> {
+        self.get(column).as_str().map(str::to_owned)
+    }
+
+    /// Text of a required column ("" if missing, which only a deleted row has).
+    pub fn text_or_empty(&self, column: &str) -> String {
+        self.text(column).unwrap_or_default()
+    }
+
+    /// Integer of a column.
+    pub fn int(&self, column: &str) -> Option<i64> {
+        self.get(column).as_i64()
+    }
+
+    /// Number of a column.
+    pub fn real(&self, column: &str) -> Option<f64> {
+        self.get(column).as_f64()
+    }
+
+    /// Boolean of a column.
+    pub fn flag(&self, column: &str) -> bool {
+        self.int(column) == Some(1)
+    }
+
+    /// UUID of a column.
+    pub fn uuid(&self, column: &str) -> Option<Uuid> {
+        self.get(column)
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+    }
+
+    /// Elements of a set column.
+    pub fn set(&self, column: &str) -> Vec<String> {
+        self.get(column)
+            .as_str()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A new idle item.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewItem {
+    /// Title, at most 60 characters.
+    pub title: String,
+    /// Description, at most 2000 characters.
+    pub description: Option<String>,
+    /// Category code from [`catalogue::ITEM_CATEGORIES`].
+    pub category: String,
+    /// Condition: new, like_new, good, fair, for_parts.
+    pub condition: Option<String>,
+    /// give or swap.
+    pub mode: String,
+    /// What the owner would like in a swap.
+    pub swap_for: Option<String>,
+    /// Pickup place at compound (小区) level, never a flat number.
+    pub pickup_area: String,
+    /// Compound centre latitude (WGS-84).
+    pub lat: Option<f64>,
+    /// Compound centre longitude (WGS-84).
+    pub lon: Option<f64>,
+    /// Photo references.
+    pub photos: Vec<String>,
+}
+
+/// Changes to an item; `None` leaves a field as it is, `Some("")` clears an
+/// optional text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemEdit {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New condition.
+    pub condition: Option<String>,
+    /// New mode.
+    pub mode: Option<String>,
+    /// New swap wish.
+    pub swap_for: Option<String>,
+    /// New pickup area.
+    pub pickup_area: Option<String>,
+    /// Photos to add.
+    pub add_photos: Vec<String>,
+    /// Photos to remove.
+    pub remove_photos: Vec<String>,
+}
+
+/// An idle item as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Id.
+    pub id: Uuid,
+    /// Owner's account id.
+    pub owner: Uuid,
+    /// Community code.
+    pub community: String,
+    /// Posted at (Unix ms).
+    pub created_at: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Category code.
+    pub category: String,
+    /// Condition.
+    pub condition: Option<String>,
+    /// give or swap.
+    pub mode: String,
+    /// available, reserved, given or withdrawn.
+    pub status: String,
+    /// Swap wish.
+    pub swap_for: Option<String>,
+    /// Compound-level pickup place.
+    pub pickup_area: String,
+    /// Compound latitude.
+    pub lat: Option<f64>,
+    /// Compound longitude.
+    pub lon: Option<f64>,
+    /// Expires at (Unix ms).
+    pub expires_at: i64,
+    /// Photo references.
+    pub photos: Vec<String>,
+    /// The request accepted, while reserved.
+    pub reserved_for: Option<Uuid>,
+    /// Hidden by grid staff.
+    pub hidden: bool,
+    /// Deleted (content erased).
+    pub deleted: bool,
+}
+
+impl From<&RowData> for Item {
+    fn from(r: &RowData) -> Item {
+        Item {
+            id: r.id,
+            owner: r.uuid("owner").unwrap_or_default(),
+            community: r.text_or_empty("community"),
+            created_at: r.int("created_at").unwrap_or_default(),
+            title: r.text_or_empty("title"),
+            description: r.text("description"),
+            category: r.text_or_empty("category"),
+            condition: r.text("condition"),
+            mode: r.text_or_empty("mode"),
+            status: r.text_or_empty("status"),
+            swap_for: r.text("swap_for"),
+            pickup_area: r.text_or_empty("pickup_area"),
+            lat: r.real("lat"),
+            lon: r.real("lon"),
+            expires_at: r.int("expires_at").unwrap_or_default(),
+            photos: r.set("photos"),
+            reserved_for: r.uuid("reserved_for"),
+            hidden: r.flag("hidden"),
+            deleted: r.flag("deleted"),
+        }
+    }
+}
+
+/// A new station.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewStation {
+    /// Name.
+    pub name: String,
+    /// Street address.
+    pub address: Option<String>,
+    /// Latitude (WGS-84).
+    pub lat: f64,
+    /// Longitude (WGS-84).
+    pub lon: f64,
+    /// Kind code from [`catalogue::STATION_KINDS`].
+    pub kind: String,
+    /// Amenity codes from [`catalogue::AMENITIES`].
+    pub amenities: Vec<String>,
+    /// Opening hours in OSM `opening_hours` syntax.
+    pub opening_hours: Option<String>,
+    /// Host organisation.
+    pub host_org: Option<String>,
+    /// The host organisation's contact number.
+    pub contact: Option<String>,
+    /// Free note.
+    pub note: Option<String>,
+}
+
+/// Changes to a station.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StationEdit {
+    /// New name.
+    pub name: Option<String>,
+    /// New address.
+    pub address: Option<String>,
+    /// New latitude (give with longitude).
+    pub lat: Option<f64>,
+    /// New longitude.
+    pub lon: Option<f64>,
+    /// New kind.
+    pub kind: Option<String>,
+    /// Amenities to add.
+    pub add_amenities: Vec<String>,
+    /// Amenities to remove.
+    pub remove_amenities: Vec<String>,
+    /// New opening hours.
+    pub opening_hours: Option<String>,
+    /// New host organisation.
+    pub host_org: Option<String>,
+    /// New contact.
+    pub contact: Option<String>,
+    /// New note.
+    pub note: Option<String>,
+}
+
+/// A station as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Station {
+    /// Id.
+    pub id: Uuid,
+    /// The grid staff member who created it.
+    pub owner: Uuid,
+    /// Community code.
+    pub community: String,
+    /// Created at (Unix ms).
+    pub created_at: i64,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: Option<String>,
+    /// Latitude (WGS-84).
+    pub lat: f64,
+    /// Longitude (WGS-84).
+    pub lon: f64,
+    /// Kind code.
+    pub kind: String,
+    /// Amenity codes, sorted.
+    pub amenities: Vec<String>,
+    /// Opening hours.
+    pub opening_hours: Option<String>,
+    /// Host organisation.
+    pub host_org: Option<String>,
+    /// Contact.
+    pub contact: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// Hidden.
+    pub hidden: bool,
+    /// Deleted.
+    pub deleted: bool,
+}
+
+impl From<&RowData> for Station {
+    fn from(r: &RowData) -> Station {
+        Station {
+            id: r.id,
+            owner: r.uuid("owner").unwrap_or_default(),
+            community: r.text_or_empty("community"),
+            created_at: r.int("created_at").unwrap_or_default(),
+            name: r.text_or_empty("name"),
+            address: r.text("address"),
+            lat: r.real("lat").unwrap_or_default(),
+            lon: r.real("lon").unwrap_or_default(),
+            kind: r.text_or_empty("kind"),
+            amenities: r.set("amenities"),
+            opening_hours: r.text("opening_hours"),
+            host_org: r.text("host_org"),
+            contact: r.text("contact"),
+            note: r.text("note"),
+            hidden: r.flag("hidden"),
+            deleted: r.flag("deleted"),
+        }
+    }
+}
+
+/// A new skill offer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewSkill {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Category code from [`catalogue::SKILL_CATEGORIES`].
+    pub category: String,
+    /// When the resident is available, free text.
+    pub availability: Option<String>,
+    /// Compound latitude.
+    pub lat: Option<f64>,
+    /// Compound longitude.
+    pub lon: Option<f64>,
+}
+
+/// Changes to a skill offer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SkillEdit {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New availability.
+    pub availability: Option<String>,
+    /// active or paused.
+    pub status: Option<String>,
+}
+
+/// A skill offer as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Skill {
+    /// Id.
+    pub id: Uuid,
+    /// Owner.
+    pub owner: Uuid,
+    /// Community.
+    pub community: String,
+    /// Created at (Unix ms).
+    pub created_at: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Category code.
+    pub category: String,
+    /// Availability.
+    pub availability: Option<String>,
+    /// active or paused.
+    pub status: String,
+    /// Compound latitude.
+    pub lat: Option<f64>,
+    /// Compound longitude.
+    pub lon: Option<f64>,
+    /// Hidden.
+    pub hidden: bool,
+    /// Deleted.
+    pub deleted: bool,
+}
+
+impl From<&RowData> for Skill {
+    fn from(r: &RowData) -> Skill {
+        Skill {
+            id: r.id,
+            owner: r.uuid("owner").unwrap_or_default(),
+            community: r.text_or_empty("community"),
+            created_at: r.int("created_at").unwrap_or_default(),
+            title: r.text_or_empty("title"),
+            description: r.text("description"),
+            category: r.text_or_empty("category"),
+            availability: r.text("availability"),
+            status: r.text_or_empty("status"),
+            lat: r.real("lat"),
+            lon: r.real("lon"),
+            hidden: r.flag("hidden"),
+            deleted: r.flag("deleted"),
+        }
+    }
+}
+
+/// A new need.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewNeed {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// item or skill.
+    pub want: String,
+    /// Optional item or skill category code.
+    pub category: Option<String>,
+    /// Compound latitude.
+    pub lat: Option<f64>,
+    /// Compound longitude.
+    pub lon: Option<f64>,
+}
+
+/// Changes to a need.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NeedEdit {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// open, fulfilled or closed.
+    pub status: Option<String>,
+}
+
+/// A need as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Need {
+    /// Id.
+    pub id: Uuid,
+    /// Owner.
+    pub owner: Uuid,
+    /// Community.
+    pub community: String,
+    /// Created at (Unix ms).
+    pub created_at: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// item or skill.
+    pub want: String,
+    /// Category code.
+    pub category: Option<String>,
+    /// open, fulfilled or closed.
+    pub status: String,
+    /// Compound latitude.
+    pub lat: Option<f64>,
+    /// Compound longitude.
+    pub lon: Option<f64>,
+    /// Hidden.
+    pub hidden: bool,
+    /// Deleted.
+    pub deleted: bool,
+}
+
+impl From<&RowData> for Need {
+    fn from(r: &RowData) -> Need {
+        Need {
+            id: r.id,
+            owner: r.uuid("owner").unwrap_or_default(),
+            community: r.text_or_empty("community"),
+            created_at: r.int("created_at").unwrap_or_default(),
+            title: r.text_or_empty("title"),
+            description: r.text("description"),
+            want: r.text_or_empty("want"),
+            category: r.text("category"),
+            status: r.text_or_empty("status"),
+            lat: r.real("lat"),
+            lon: r.real("lon"),
+            hidden: r.flag("hidden"),
+            deleted: r.flag("deleted"),
+        }
+    }
+}
+
+/// The category of a need must be one of the catalogue's for what it wants.
+pub fn check_need_category(want: &str, category: &str) -> Result<(), &'static str> {
+    let list = if want == "skill" {
+        catalogue::SKILL_CATEGORIES
+    } else {
+        catalogue::ITEM_CATEGORIES
+    };
+    catalogue::find(list, category)
+        .map(|_| ())
+        .ok_or("is not a known category")
+}

@@ -1,0 +1,544 @@
+//! The replicated tables: one definition of every column, its merge rule and
+//! its checks, used for local writes, remote changes and the server alike.
+
+use super::catalogue::{self, Category};
+use crate::crdt::Value;
+
+/// A replicated table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Table {
+    /// Idle items to give or swap.
+    Item = 0,
+    /// Shared spaces, cool stations first.
+    Station = 1,
+    /// Skill offers.
+    Skill = 2,
+    /// A resident's ask for an item or a skill.
+    Need = 3,
+    /// A request for an item (append-only; its clock orders the queue).
+    ItemRequest = 4,
+    /// The outcome of a request: accepted, declined, no-show, cancelled (append-only).
+    RequestOutcome = 5,
+    /// A station report such as "no water" (append-only, expires).
+    StationReport = 6,
+    /// An anonymous "I rested here" (append-only).
+    StationCheckin = 7,
+    /// One side's confirmation of a hand-over (append-only).
+    Handover = 8,
+}
+
+/// Whether rows are mutable listings or append-only records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableKind {
+    /// Mutable cells merged per column.
+    Listing,
+    /// Written once, never changed: merge is "insert if absent".
+    Record,
+}
+
+/// A column's value type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// UTF-8 text.
+    Text,
+    /// 64-bit integer.
+    Int,
+    /// Real number.
+    Real,
+    /// 0 or 1.
+    Bool,
+}
+
+/// How a column merges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Last-writer-wins register.
+    Lww,
+    /// Set when the row is created, never changed afterwards (policy enforces).
+    Immutable,
+    /// Add-wins set of text elements.
+    Set,
+    /// The delete tombstone.
+    Tombstone,
+}
+
+/// What a value must satisfy.
+#[derive(Clone, Copy, Debug)]
+pub enum Check {
+    /// Nothing beyond the type.
+    None,
+    /// At most this many characters (not bytes: Chinese text).
+    MaxChars(usize),
+    /// One of the catalogue's codes.
+    OneOf(&'static [Category]),
+    /// One of these words.
+    Words(&'static [&'static str]),
+    /// A UUID in text form.
+    Uuid,
+    /// A community code: 1–64 of `a-z 0-9 _ -`.
+    Community,
+    /// WGS-84 latitude.
+    Latitude,
+    /// WGS-84 longitude.
+    Longitude,
+    /// A time in Unix milliseconds (2000–2200).
+    Time,
+}
+
+/// One column.
+#[derive(Clone, Copy, Debug)]
+pub struct Column {
+    /// Column name, as in SQL and on the wire.
+    pub name: &'static str,
+    /// Value type.
+    pub ty: Ty,
+    /// Merge rule.
+    pub rule: Rule,
+    /// Content that a delete erases.
+    pub content: bool,
+    /// Must be present when the row is created.
+    pub required: bool,
+    /// Value check.
+    pub check: Check,
+}
+
+/// One table.
+#[derive(Debug)]
+pub struct TableDef {
+    /// Which table.
+    pub table: Table,
+    /// SQL and wire name.
+    pub name: &'static str,
+    /// Listing or record.
+    pub kind: TableKind,
+    /// Columns, in the order of the packed clock vector (append only).
+    pub columns: &'static [Column],
+}
+
+const fn col(
+    name: &'static str,
+    ty: Ty,
+    rule: Rule,
+    content: bool,
+    required: bool,
+    check: Check,
+) -> Column {
+    Column {
+        name,
+        ty,
+        rule,
+        content,
+        required,
+        check,
+    }
+}
+
+use Check as K;
+use Rule::*;
+use Ty::*;
+
+const OWNER: Column = col("owner", Text, Immutable, false, true, K::Uuid);
+const COMMUNITY: Column = col("community", Text, Immutable, false, true, K::Community);
+const CREATED: Column = col("created_at", Int, Immutable, false, true, K::Time);
+const HIDDEN: Column = col("hidden", Bool, Lww, false, false, K::None);
+const DELETED: Column = col("deleted", Bool, Tombstone, false, false, K::None);
+const TITLE: Column = col("title", Text, Lww, true, true, K::MaxChars(60));
+const DESCRIPTION: Column = col("description", Text, Lww, true, false, K::MaxChars(2000));
+const LAT: Column = col("lat", Real, Lww, true, false, K::Latitude);
+const LON: Column = col("lon", Real, Lww, true, false, K::Longitude);
+
+/// Item conditions.
+pub const CONDITIONS: &[&str] = &["new", "like_new", "good", "fair", "for_parts"];
+/// Item modes.
+pub const MODES: &[&str] = &["give", "swap"];
+/// Item statuses.
+pub const ITEM_STATUSES: &[&str] = &["available", "reserved", "given", "withdrawn"];
+/// Skill statuses.
+pub const SKILL_STATUSES: &[&str] = &["active", "paused"];
+/// Need statuses.
+pub const NEED_STATUSES: &[&str] = &["open", "fulfilled", "closed"];
+/// What a need asks for.
+pub const NEED_WANTS: &[&str] = &["item", "skill"];
+/// Request outcomes.
+pub const OUTCOMES: &[&str] = &["accepted", "declined", "no_show", "cancelled"];
+/// Hand-over sides.
+pub const HANDOVER_SIDES: &[&str] = &["giver", "receiver"];
+
+/// Item table.
+pub static ITEM: TableDef = TableDef {
+    table: Table::Item,
+    name: "item",
+    kind: TableKind::Listing,
+    columns: &[
+        OWNER,
+        COMMUNITY,
+        CREATED,
+        TITLE,
+        DESCRIPTION,
+        col(
+            "category",
+            Text,
+            Lww,
+            false,
+            true,
+            K::OneOf(catalogue::ITEM_CATEGORIES),
+        ),
+        col("condition", Text, Lww, false, false, K::Words(CONDITIONS)),
+        col("mode", Text, Lww, false, true, K::Words(MODES)),
+        col("status", Text, Lww, false, true, K::Words(ITEM_STATUSES)),
+        col("pickup_area", Text, Lww, true, true, K::MaxChars(60)),
+        LAT,
+        LON,
+        col("expires_at", Int, Lww, false, true, K::Time),
+        col("photos", Text, Set, true, false, K::MaxChars(200)),
+        col("swap_for", Text, Lww, true, false, K::MaxChars(200)),
+        col("reserved_for", Text, Lww, false, false, K::Uuid),
+        HIDDEN,
+        DELETED,
+    ],
+};
+
+/// Station table.
+pub static STATION: TableDef = TableDef {
+    table: Table::Station,
+    name: "station",
+    kind: TableKind::Listing,
+    columns: &[
+        OWNER,
+        COMMUNITY,
+        CREATED,
+        col("name", Text, Lww, true, true, K::MaxChars(60)),
+        col("address", Text, Lww, true, false, K::MaxChars(120)),
+        col("lat", Real, Lww, true, true, K::Latitude),
+        col("lon", Real, Lww, true, true, K::Longitude),
+        col(
+            "kind",
+            Text,
+            Lww,
+            false,
+            true,
+            K::OneOf(catalogue::STATION_KINDS),
+        ),
+        col(
+            "amenities",
+            Text,
+            Set,
+            true,
+            false,
+            K::OneOf(catalogue::AMENITIES),
+        ),
+        col("opening_hours", Text, Lww, true, false, K::MaxChars(255)),
+        col("host_org", Text, Lww, true, false, K::MaxChars(80)),
+        col("contact", Text, Lww, true, false, K::MaxChars(40)),
+        col("note", Text, Lww, true, false, K::MaxChars(500)),
+        HIDDEN,
+        DELETED,
+    ],
+};
+
+/// Skill table.
+pub static SKILL: TableDef = TableDef {
+    table: Table::Skill,
+    name: "skill",
+    kind: TableKind::Listing,
+    columns: &[
+        OWNER,
+        COMMUNITY,
+        CREATED,
+        TITLE,
+        DESCRIPTION,
+        col(
+            "category",
+            Text,
+            Lww,
+            false,
+            true,
+            K::OneOf(catalogue::SKILL_CATEGORIES),
+        ),
+        col("availability", Text, Lww, true, false, K::MaxChars(120)),
+        col("status", Text, Lww, false, true, K::Words(SKILL_STATUSES)),
+        LAT,
+        LON,
+        HIDDEN,
+        DELETED,
+    ],
+};
+
+/// Need table.
+pub static NEED: TableDef = TableDef {
+    table: Table::Need,
+    name: "need",
+    kind: TableKind::Listing,
+    columns: &[
+        OWNER,
+        COMMUNITY,
+        CREATED,
+        TITLE,
+        DESCRIPTION,
+        col("want", Text, Lww, false, true, K::Words(NEED_WANTS)),
+        col("category", Text, Lww, false, false, K::MaxChars(40)),
+        col("status", Text, Lww, false, true, K::Words(NEED_STATUSES)),
+        LAT,
+        LON,
+        HIDDEN,
+        DELETED,
+    ],
+};
+
+const fn rec(name: &'static str, ty: Ty, required: bool, check: Check) -> Column {
+    col(name, ty, Immutable, false, required, check)
+}
+
+/// Item requests.
+pub static ITEM_REQUEST: TableDef = TableDef {
+    table: Table::ItemRequest,
+    name: "item_request",
+    kind: TableKind::Record,
+    columns: &[
+        rec("item_id", Text, true, K::Uuid),
+        rec("requester", Text, true, K::Uuid),
+        COMMUNITY,
+        CREATED,
+        rec("note", Text, false, K::MaxChars(200)),
+    ],
+};
+
+/// Request outcomes.
+pub static REQUEST_OUTCOME: TableDef = TableDef {
+    table: Table::RequestOutcome,
+    name: "request_outcome",
+    kind: TableKind::Record,
+    columns: &[
+        rec("request_id", Text, true, K::Uuid),
+        rec("item_id", Text, true, K::Uuid),
+        rec("by_user", Text, true, K::Uuid),
+        rec("outcome", Text, true, K::Words(OUTCOMES)),
+        COMMUNITY,
+        CREATED,
+    ],
+};
+
+/// Station reports.
+pub static STATION_REPORT: TableDef = TableDef {
+    table: Table::StationReport,
+    name: "station_report",
+    kind: TableKind::Record,
+    columns: &[
+        rec("station_id", Text, true, K::Uuid),
+        rec("reporter", Text, true, K::Uuid),
+        rec("kind", Text, true, K::OneOf(catalogue::REPORT_KINDS)),
+        rec("note", Text, false, K::MaxChars(200)),
+        COMMUNITY,
+        CREATED,
+        rec("expires_at", Int, true, K::Time),
+    ],
+};
+
+/// Station check-ins: anonymous, only counted.
+pub static STATION_CHECKIN: TableDef = TableDef {
+    table: Table::StationCheckin,
+    name: "station_checkin",
+    kind: TableKind::Record,
+    columns: &[rec("station_id", Text, true, K::Uuid), COMMUNITY, CREATED],
+};
+
+/// Hand-over confirmations.
+pub static HANDOVER: TableDef = TableDef {
+    table: Table::Handover,
+    name: "handover",
+    kind: TableKind::Record,
+    columns: &[
+        rec("item_id", Text, true, K::Uuid),
+        rec("request_id", Text, true, K::Uuid),
+        rec("by_user", Text, true, K::Uuid),
+        rec("side", Text, true, K::Words(HANDOVER_SIDES)),
+        COMMUNITY,
+        CREATED,
+    ],
+};
+
+/// Every replicated table, indexed by `Table as usize`.
+pub static TABLES: [&TableDef; 9] = [
+    &ITEM,
+    &STATION,
+    &SKILL,
+    &NEED,
+    &ITEM_REQUEST,
+    &REQUEST_OUTCOME,
+    &STATION_REPORT,
+    &STATION_CHECKIN,
+    &HANDOVER,
+];
+
+impl Table {
+    /// The table's definition.
+    pub fn def(self) -> &'static TableDef {
+        TABLES[self as usize]
+    }
+
+    /// Look a table up by its wire name.
+    pub fn from_name(name: &str) -> Option<Table> {
+        TABLES.iter().find(|t| t.name == name).map(|t| t.table)
+    }
+
+    /// The wire and SQL name.
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// Whether this is one of the four listing kinds.
+    pub fn is_listing(self) -> bool {
+        self.def().kind == TableKind::Listing
+    }
+}
+
+impl TableDef {
+    /// A column's index by name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The column index of the tombstone, for listings.
+    pub fn tombstone(&self) -> Option<usize> {
+        self.columns.iter().position(|c| c.rule == Rule::Tombstone)
+    }
+}
+
+/// Check one value against its column. Returns the reason on failure; the
+/// reason never quotes the value (it may be personal data).
+pub fn check_value(col: &Column, v: &Value) -> Result<(), &'static str> {
+    if matches!(v, Value::Null) {
+        return if col.required {
+            Err("is required")
+        } else {
+            Ok(())
+        };
+    }
+    match (col.ty, v) {
+        (Ty::Text, Value::Text(_))
+        | (Ty::Int, Value::Int(_))
+        | (Ty::Real, Value::Real(_) | Value::Int(_)) => {}
+        (Ty::Bool, Value::Int(0 | 1)) => {}
+        (Ty::Bool, _) => return Err("must be true or false"),
+        (Ty::Text, _) => return Err("must be text"),
+        (Ty::Int, _) => return Err("must be an integer"),
+        (Ty::Real, _) => return Err("must be a number"),
+    }
+    check_content(col.check, v)
+}
+
+/// Check a value (already of the right type) against a [`Check`].
+pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
+    match (check, v) {
+        (K::None, _) => Ok(()),
+        (K::MaxChars(n), Value::Text(s)) => {
+            if s.trim().is_empty() {
+                Err("must not be blank")
+            } else if s.chars().count() > n {
+                Err("is too long")
+            } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                Err("contains control characters")
+            } else {
+                Ok(())
+            }
+        }
+        (K::OneOf(list), Value::Text(s)) => catalogue::find(list, s)
+            .map(|_| ())
+            .ok_or("is not a known category"),
+        (K::Words(list), Value::Text(s)) => {
+            if list.contains(&s.as_str()) {
+                Ok(())
+            } else {
+                Err("is not an allowed value")
+            }
+        }
+        (K::Uuid, Value::Text(s)) => uuid::Uuid::parse_str(s)
+            .map(|_| ())
+            .map_err(|_| "must be a UUID"),
+        (K::Community, Value::Text(s)) => {
+            let ok = !s.is_empty()
+                && s.len() <= 64
+                && s.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if ok {
+                Ok(())
+            } else {
+                Err("must be a community code (a-z, 0-9, _ or -, at most 64)")
+            }
+        }
+        (K::Latitude, v) => match v.as_f64() {
+            Some(x) if x.is_finite() && (-90.0..=90.0).contains(&x) => Ok(()),
+            _ => Err("must be a WGS-84 latitude between -90 and 90"),
+        },
+        (K::Longitude, v) => match v.as_f64() {
+            Some(x) if x.is_finite() && (-180.0..=180.0).contains(&x) => Ok(()),
+            _ => Err("must be a WGS-84 longitude between -180 and 180"),
+        },
+        (K::Time, Value::Int(t)) => {
+            if (946_684_800_000..=7_258_118_400_000).contains(t) {
+                Ok(())
+            } else {
+                Err("must be a time between 2000 and 2200")
+            }
+        }
+        _ => Err("has the wrong type"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_round_trip_and_indexes_match() {
+        for (i, t) in TABLES.iter().enumerate() {
+            assert_eq!(t.table as usize, i);
+            assert_eq!(Table::from_name(t.name), Some(t.table));
+        }
+        assert_eq!(Table::from_name("users"), None);
+    }
+
+    #[test]
+    fn listings_have_a_tombstone_and_records_none() {
+        for t in TABLES {
+            assert_eq!(
+                t.tombstone().is_some(),
+                t.kind == TableKind::Listing,
+                "{}",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn lengths_are_counted_in_characters() {
+        let title = ITEM.columns[ITEM.column_index("title").unwrap()];
+        assert!(check_value(&title, &Value::from("儿".repeat(60))).is_ok());
+        assert_eq!(
+            check_value(&title, &Value::from("儿".repeat(61))),
+            Err("is too long")
+        );
+        assert_eq!(
+            check_value(&title, &Value::from("   ")),
+            Err("must not be blank")
+        );
+        assert_eq!(check_value(&title, &Value::Null), Err("is required"));
+        assert_eq!(check_value(&title, &Value::Int(3)), Err("must be text"));
+    }
+
+    #[test]
+    fn coordinates_and_enums() {
+        let lat = STATION.columns[STATION.column_index("lat").unwrap()];
+        assert!(check_value(&lat, &Value::Real(22.27)).is_ok());
+        assert!(check_value(&lat, &Value::Real(91.0)).is_err());
+        assert!(check_value(&lat, &Value::Real(f64::NAN)).is_err());
+        let am = STATION.columns[STATION.column_index("amenities").unwrap()];
+        assert!(check_value(&am, &Value::from("drinking_water")).is_ok());
+        assert!(check_value(&am, &Value::from("jacuzzi")).is_err());
+        let comm = ITEM.columns[1];
+        assert!(check_value(&comm, &Value::from("fushi")).is_ok());
+        assert!(check_value(&comm, &Value::from("Fushi; DROP")).is_err());
+    }
+}

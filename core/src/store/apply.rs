@@ -1,0 +1,489 @@
+//! Applying row changes, local or remote, to the materialized tables.
+//!
+//! One function applies every change, whatever its origin, so a local write
+//! and the same write received from another phone end in the same state.
+
+use super::{SiteCache, WriteCtx};
+use crate::crdt::merge::{lww_wins, tag_merge, TagState};
+use crate::crdt::rowclock::{CellMeta, RowClocks};
+use crate::crdt::{CellOp, Hlc, RowChange, Stamp, Value};
+use crate::model::catalogue;
+use crate::model::tables::{
+    check_content, check_value, Rule, Table, TableDef, TableKind, Ty, TABLES,
+};
+use crate::{Error, Result};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use uuid::Uuid;
+
+/// Most cells one row change may carry.
+pub const MAX_CELLS_PER_ROW: usize = 256;
+
+/// Where a change comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Written on this replica: numbered for the outbox.
+    Local,
+    /// Received: numbered only when the store sequences remote changes (server).
+    Remote,
+    /// The server's word after it rejected our change: replaces our cell even
+    /// if our stamp is higher.
+    Authoritative,
+}
+
+/// What a batch of changes did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApplyReport {
+    /// Rows whose materialized content changed, in order of application.
+    pub changed: Vec<(Table, Uuid)>,
+    /// Changes held back because their clock is too far ahead.
+    pub quarantined: usize,
+}
+
+/// The largest sequence number in the database.
+pub(crate) fn max_seq(conn: &Connection) -> Result<i64> {
+    let mut max = 0i64;
+    for def in TABLES {
+        let m: Option<i64> =
+            conn.query_row(&format!("SELECT max(_seq) FROM {}", def.name), [], |r| {
+                r.get(0)
+            })?;
+        max = max.max(m.unwrap_or(0));
+    }
+    let m: Option<i64> = conn.query_row("SELECT max(seq) FROM crdt_tag", [], |r| r.get(0))?;
+    Ok(max.max(m.unwrap_or(0)))
+}
+
+/// Check a change's shape before anything is applied: a known table and
+/// columns, values of the right type that pass the column checks, the right
+/// operation for each column's merge rule, and whole records.
+pub fn validate(change: &RowChange) -> Result<Table> {
+    let table =
+        Table::from_name(&change.table).ok_or_else(|| Error::invalid("table", "unknown table"))?;
+    let def = table.def();
+    if change.cells.is_empty() {
+        return Err(Error::invalid(def.name, "a change needs at least one cell"));
+    }
+    if change.cells.len() > MAX_CELLS_PER_ROW {
+        return Err(Error::invalid(def.name, "too many cells in one row change"));
+    }
+    for cell in &change.cells {
+        let field = || format!("{}.{}", def.name, cell.column);
+        let idx = def
+            .column_index(&cell.column)
+            .ok_or_else(|| Error::invalid(field(), "unknown column"))?;
+        let col = &def.columns[idx];
+        if cell.stamp.clock == Hlc::ZERO {
+            return Err(Error::invalid(field(), "clock must not be zero"));
+        }
+        match (&cell.op, col.rule) {
+            (CellOp::Set(v), Rule::Lww | Rule::Immutable | Rule::Tombstone) => {
+                check_value(col, v).map_err(|r| Error::invalid(field(), r))?;
+            }
+            (CellOp::Add(e) | CellOp::Remove(e), Rule::Set) => {
+                check_content(col.check, &Value::Text(e.clone()))
+                    .map_err(|r| Error::invalid(field(), r))?;
+            }
+            (_, Rule::Set) => return Err(Error::invalid(field(), "a set takes add or remove")),
+            _ => return Err(Error::invalid(field(), "this column takes set")),
+        }
+    }
+    if def.kind == TableKind::Record {
+        let stamp = change.cells[0].stamp;
+        if change.cells.iter().any(|c| c.stamp != stamp) {
+            return Err(Error::invalid(def.name, "a record is written at one time"));
+        }
+        for (i, col) in def.columns.iter().enumerate() {
+            let n = change.cells.iter().filter(|c| c.column == col.name).count();
+            if n > 1 {
+                return Err(Error::invalid(
+                    format!("{}.{}", def.name, col.name),
+                    "given twice",
+                ));
+            }
+            if n == 0 && col.required {
+                return Err(Error::invalid(
+                    format!("{}.{}", def.name, def.columns[i].name),
+                    "is required",
+                ));
+            }
+        }
+    }
+    Ok(table)
+}
+
+fn default_value(ty: Ty, rule: Rule) -> Value {
+    if ty == Ty::Bool || rule == Rule::Tombstone {
+        Value::Int(0)
+    } else {
+        Value::Null
+    }
+}
+
+fn stamp_of(sites: &SiteCache, meta: Option<CellMeta>) -> Result<Option<Stamp>> {
+    meta.map(|m| {
+        Ok(Stamp {
+            clock: m.clock,
+            site: sites.uuid(m.site)?,
+        })
+    })
+    .transpose()
+}
+
+/// Apply one validated row change. Returns whether the materialized row changed.
+pub(crate) fn apply_row(
+    ctx: &mut WriteCtx<'_>,
+    table: Table,
+    change: &RowChange,
+    origin: Origin,
+) -> Result<bool> {
+    let def = table.def();
+    match def.kind {
+        TableKind::Listing => apply_listing(ctx, def, change, origin),
+        TableKind::Record => apply_record(ctx, def, change, origin),
+    }
+}
+
+struct SeqAlloc {
+    seq: Option<i64>,
+    numbered: bool,
+}
+
+impl SeqAlloc {
+    fn get(&mut self, ctx: &mut WriteCtx<'_>) -> i64 {
+        if !self.numbered {
+            return 0;
+        }
+        *self.seq.get_or_insert_with(|| ctx.next_seq())
+    }
+}
+
+fn meta(ctx: &mut WriteCtx<'_>, stamp: Stamp, seq: i64) -> Result<CellMeta> {
+    Ok(CellMeta {
+        clock: stamp.clock,
+        site: ctx.sites.idx(ctx.tx, stamp.site)?,
+        seq,
+    })
+}
+
+fn apply_record(
+    ctx: &mut WriteCtx<'_>,
+    def: &TableDef,
+    change: &RowChange,
+    origin: Origin,
+) -> Result<bool> {
+    let exists: Option<i64> = ctx
+        .tx
+        .prepare_cached(&format!("SELECT rid FROM {} WHERE id = ?1", def.name))?
+        .query_row([change.id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    let mut alloc = SeqAlloc {
+        seq: None,
+        numbered: origin == Origin::Local || ctx.config.sequence_remote,
+    };
+    let seq = alloc.get(ctx);
+    let m = meta(ctx, change.cells[0].stamp, seq)?;
+    let mut vals: Vec<Value> = def
+        .columns
+        .iter()
+        .map(|c| default_value(c.ty, c.rule))
+        .collect();
+    for cell in &change.cells {
+        if let (Some(i), CellOp::Set(v)) = (def.column_index(&cell.column), &cell.op) {
+            vals[i] = v.clone();
+        }
+    }
+    let clocks = RowClocks {
+        cells: vec![Some(m); def.columns.len()],
+    };
+    insert_row(ctx.tx, def, change.id, &vals, &clocks)?;
+    Ok(true)
+}
+
+fn insert_row(
+    tx: &Connection,
+    def: &TableDef,
+    id: Uuid,
+    vals: &[Value],
+    clocks: &RowClocks,
+) -> Result<i64> {
+    let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    let n = cols.len();
+    let sql = format!(
+        "INSERT INTO {} (id, {}, _clk, _seq) VALUES (?1, {}, ?{}, ?{})",
+        def.name,
+        cols.join(", "),
+        (2..n + 2)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        n + 2,
+        n + 3
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let id_bytes = id.as_bytes().to_vec();
+    let clk = clocks.encode();
+    let row_seq = clocks.row_seq();
+    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(n + 3);
+    params.push(&id_bytes);
+    for v in vals {
+        params.push(v);
+    }
+    params.push(&clk);
+    params.push(&row_seq);
+    stmt.execute(params.as_slice())?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn apply_listing(
+    ctx: &mut WriteCtx<'_>,
+    def: &'static TableDef,
+    change: &RowChange,
+    origin: Origin,
+) -> Result<bool> {
+    let n = def.columns.len();
+    let existing: Option<(i64, Vec<u8>, i64, i64)> = ctx
+        .tx
+        .prepare_cached(&format!(
+            "SELECT rid, _clk, _seq, deleted FROM {} WHERE id = ?1",
+            def.name
+        ))?
+        .query_row([change.id.as_bytes()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let (rid, mut clocks, mut deleted) = match existing {
+        Some((rid, blob, seq, del)) => (Some(rid), RowClocks::decode(&blob, n, seq)?, del != 0),
+        None => (None, RowClocks::empty(n), false),
+    };
+    let mut alloc = SeqAlloc {
+        seq: None,
+        numbered: origin == Origin::Local || ctx.config.sequence_remote,
+    };
+    let mut vals: Vec<Option<Value>> = vec![None; n];
+    let tomb = def.tombstone();
+    let mut erase = false;
+
+    // The tombstone first: content written in the same change as a delete is
+    // erased with the rest.
+    for cell in &change.cells {
+        let Some(idx) = def.column_index(&cell.column) else {
+            continue;
+        };
+        if Some(idx) != tomb {
+            continue;
+        }
+        let CellOp::Set(v) = &cell.op else { continue };
+        let del = v.as_i64() == Some(1);
+        if del && !deleted {
+            deleted = true;
+            erase = true;
+            let s = alloc.get(ctx);
+            clocks.cells[idx] = Some(meta(ctx, cell.stamp, s)?);
+            vals[idx] = Some(Value::Int(1));
+        } else if clocks.cells[idx].is_none() {
+            // The live marker of a new row; keeps its stamp for completeness.
+            let s = alloc.get(ctx);
+            clocks.cells[idx] = Some(meta(ctx, cell.stamp, s)?);
+            vals[idx] = Some(Value::Int(i64::from(del)));
+        }
+    }
+    if erase {
+        for (i, c) in def.columns.iter().enumerate() {
+            if c.content {
+                vals[i] = Some(Value::Null);
+            }
+        }
+        if let Some(rid) = rid {
+            ctx.tx
+                .prepare_cached("DELETE FROM crdt_tag WHERE tbl = ?1 AND rid = ?2")?
+                .execute(rusqlite::params![def.table as i64, rid])?;
+        }
+    }
+
+    let mut tag_ops: Vec<(usize, &str, Stamp, TagState)> = Vec::new();
+    for cell in &change.cells {
+        let Some(idx) = def.column_index(&cell.column) else {
+            continue;
+        };
+        let col = &def.columns[idx];
+        if Some(idx) == tomb || (deleted && col.content) {
+            continue;
+        }
+        match (&cell.op, col.rule) {
+            (CellOp::Set(v), Rule::Lww | Rule::Immutable) => {
+                let cur = stamp_of(ctx.sites, clocks.cells[idx])?;
+                let wins = match origin {
+                    Origin::Authoritative => cur != Some(cell.stamp),
+                    _ => lww_wins(cell.stamp, cur),
+                };
+                if wins {
+                    let s = alloc.get(ctx);
+                    clocks.cells[idx] = Some(meta(ctx, cell.stamp, s)?);
+                    vals[idx] = Some(v.clone());
+                }
+            }
+            (CellOp::Add(e), Rule::Set) => tag_ops.push((idx, e, cell.stamp, TagState::Present)),
+            (CellOp::Remove(e), Rule::Set) => tag_ops.push((idx, e, cell.stamp, TagState::Removed)),
+            _ => {
+                return Err(Error::invalid(
+                    format!("{}.{}", def.name, col.name),
+                    "wrong operation for column",
+                ))
+            }
+        }
+    }
+
+    let mut new_row = false;
+    let rid = match rid {
+        Some(r) => r,
+        None => {
+            if vals.iter().all(Option::is_none) && tag_ops.is_empty() {
+                return Ok(false);
+            }
+            let full: Vec<Value> = def
+                .columns
+                .iter()
+                .zip(&vals)
+                .map(|(c, v)| v.clone().unwrap_or_else(|| default_value(c.ty, c.rule)))
+                .collect();
+            new_row = true;
+            let rid = insert_row(ctx.tx, def, change.id, &full, &clocks)?;
+            for v in vals.iter_mut() {
+                *v = None;
+            }
+            rid
+        }
+    };
+
+    let mut set_changed: u64 = 0;
+    for (idx, elem, stamp, incoming) in tag_ops {
+        let site = ctx.sites.idx(ctx.tx, stamp.site)?;
+        let cur: Option<i64> = ctx
+            .tx
+            .prepare_cached(
+                "SELECT removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND elem=?4 AND clock=?5 AND site=?6",
+            )?
+            .query_row(rusqlite::params![def.table as i64, rid, idx as i64, elem, stamp.clock.0 as i64, site], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let cur = cur.map(|r| {
+            if r != 0 {
+                TagState::Removed
+            } else {
+                TagState::Present
+            }
+        });
+        let merged = tag_merge(cur, incoming);
+        if cur == Some(merged) {
+            continue;
+        }
+        let s = alloc.get(ctx);
+        ctx.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO crdt_tag (tbl, rid, col, elem, clock, site, removed, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            )?
+            .execute(rusqlite::params![
+                def.table as i64,
+                rid,
+                idx as i64,
+                elem,
+                stamp.clock.0 as i64,
+                site,
+                i64::from(merged == TagState::Removed),
+                s
+            ])?;
+        let prev = clocks.cells[idx];
+        let clock = prev.map_or(stamp.clock, |p| p.clock.max(stamp.clock));
+        let site = if prev.is_some_and(|p| p.clock > stamp.clock) {
+            prev.map_or(site, |p| p.site)
+        } else {
+            site
+        };
+        clocks.cells[idx] = Some(CellMeta {
+            clock,
+            site,
+            seq: s.max(prev.map_or(0, |p| p.seq)),
+        });
+        set_changed |= 1 << idx;
+    }
+    let mut extra: Vec<(&'static str, Value)> = Vec::new();
+    for idx in 0..n {
+        if set_changed & (1 << idx) != 0 {
+            let elems = set_elements(ctx.tx, def.table, rid, idx)?;
+            if def.table == Table::Station && def.columns[idx].name == "amenities" {
+                extra.push((
+                    "amenity_mask",
+                    Value::Int(catalogue::amenity_mask(elems.iter().map(String::as_str))),
+                ));
+            }
+            vals[idx] = Some(if elems.is_empty() {
+                Value::Null
+            } else {
+                Value::Text(serde_json::to_string(&elems)?)
+            });
+        }
+    }
+    if erase && def.table == Table::Station {
+        extra.push(("amenity_mask", Value::Int(0)));
+    }
+    let changed = vals.iter().any(Option::is_some) || !extra.is_empty();
+    if changed {
+        update_row(ctx.tx, def, rid, &vals, &extra, &clocks)?;
+    }
+    Ok(new_row || changed)
+}
+
+/// The present elements of a set column, sorted.
+pub(crate) fn set_elements(
+    tx: &Connection,
+    table: Table,
+    rid: i64,
+    col: usize,
+) -> Result<Vec<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT elem FROM crdt_tag t WHERE tbl=?1 AND rid=?2 AND col=?3 AND removed=0 ORDER BY elem",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![table as i64, rid, col as i64], |r| {
+        r.get::<_, String>(0)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn update_row(
+    tx: &Connection,
+    def: &TableDef,
+    rid: i64,
+    vals: &[Option<Value>],
+    extra: &[(&'static str, Value)],
+    clocks: &RowClocks,
+) -> Result<()> {
+    let mut sql = format!("UPDATE {} SET ", def.name);
+    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
+    for (c, v) in def.columns.iter().zip(vals) {
+        if let Some(v) = v {
+            params.push(v);
+            sql.push_str(&format!("{} = ?{}, ", c.name, params.len()));
+        }
+    }
+    for (name, v) in extra {
+        params.push(v);
+        sql.push_str(&format!("{} = ?{}, ", name, params.len()));
+    }
+    let clk = clocks.encode();
+    let row_seq = clocks.row_seq();
+    params.push(&clk);
+    params.push(&row_seq);
+    params.push(&rid);
+    sql.push_str(&format!(
+        "_clk = ?{}, _seq = ?{} WHERE rid = ?{}",
+        params.len() - 2,
+        params.len() - 1,
+        params.len()
+    ));
+    tx.prepare_cached(&sql)?.execute(params_from_iter(params))?;
+    Ok(())
+}

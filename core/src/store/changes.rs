@@ -1,0 +1,200 @@
+//! Reading changes back out: a phone's outbox, and the server's pull pages.
+//!
+//! Both are "the current winning cells whose sequence number is above a
+//! cursor". On a phone only local writes are numbered, so that is the outbox;
+//! on the server every accepted change is, so that is the pull feed. A new
+//! phone pages through current state once, not through history.
+
+use super::Store;
+use crate::crdt::rowclock::RowClocks;
+use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
+use crate::model::tables::{Rule, Table, TableKind, TABLES};
+use crate::Result;
+use rusqlite::Connection;
+use uuid::Uuid;
+
+/// One page of changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChangePage {
+    /// Row changes, in sequence order.
+    pub changes: Vec<RowChange>,
+    /// The cursor to ask from next time.
+    pub next: i64,
+    /// Whether more changes wait after this page.
+    pub more: bool,
+}
+
+/// Which rows a reader may see: its own community's listings and records,
+/// and the stations of the whole city (riders cross communities).
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Restrict community-scoped tables to this community; `None` for all.
+    pub community: Option<String>,
+}
+
+fn city_wide(t: Table) -> bool {
+    matches!(
+        t,
+        Table::Station | Table::StationReport | Table::StationCheckin
+    )
+}
+
+impl Store {
+    /// Changes numbered above `cursor`, at most `limit` rows.
+    pub fn changes_since(&self, cursor: i64, limit: usize, scope: &Scope) -> Result<ChangePage> {
+        let sites = {
+            let w = self.writer()?;
+            w.sites.snapshot()
+        };
+        self.read(|c| changes_since(c, &sites, cursor, limit, scope))
+    }
+
+    /// Number of local changes (rows) waiting to be sent above `mark`.
+    pub fn pending_count(&self, mark: i64) -> Result<u64> {
+        self.read(|c| {
+            let mut n = 0u64;
+            for def in TABLES {
+                let k: i64 = c.query_row(
+                    &format!("SELECT count(*) FROM {} WHERE _seq > ?1", def.name),
+                    [mark],
+                    |r| r.get(0),
+                )?;
+                n += k as u64;
+            }
+            Ok(n)
+        })
+    }
+
+    /// The newest sequence number handed out.
+    pub fn current_seq(&self) -> Result<i64> {
+        Ok(self.writer()?.seq)
+    }
+}
+
+fn changes_since(
+    c: &Connection,
+    sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
+    cursor: i64,
+    limit: usize,
+    scope: &Scope,
+) -> Result<ChangePage> {
+    let limit = limit.max(1);
+    // (seq, table, rid, id, values, clocks)
+    let mut rows: Vec<(i64, Table, i64, Uuid, Vec<Value>, RowClocks)> = Vec::new();
+    let mut more = false;
+    for def in TABLES {
+        let filter = match (&scope.community, city_wide(def.table)) {
+            (Some(_), false) => " AND community = ?3",
+            _ => "",
+        };
+        let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+        let sql = format!(
+            "SELECT _seq, rid, id, _clk, {} FROM {} WHERE _seq > ?1{} ORDER BY _seq LIMIT ?2",
+            cols.join(", "),
+            def.name,
+            filter
+        );
+        let mut stmt = c.prepare_cached(&sql)?;
+        let map =
+            |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, Vec<u8>, Vec<u8>, Vec<Value>)> {
+                let mut vals = Vec::with_capacity(cols.len());
+                for i in 0..cols.len() {
+                    vals.push(r.get(4 + i)?);
+                }
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, vals))
+            };
+        let got: Vec<_> = match (&scope.community, filter.is_empty()) {
+            (Some(comm), false) => stmt
+                .query_map(rusqlite::params![cursor, limit as i64 + 1, comm], map)?
+                .collect(),
+            _ => stmt
+                .query_map(rusqlite::params![cursor, limit as i64 + 1], map)?
+                .collect(),
+        };
+        let got = got.into_iter().collect::<rusqlite::Result<Vec<_>>>()?;
+        if got.len() > limit {
+            more = true;
+        }
+        for (seq, rid, id, clk, vals) in got.into_iter().take(limit) {
+            let id =
+                Uuid::from_slice(&id).map_err(|_| crate::Error::Corrupt("bad row id".into()))?;
+            let clocks = RowClocks::decode(&clk, def.columns.len(), seq)?;
+            rows.push((seq, def.table, rid, id, vals, clocks));
+        }
+    }
+    rows.sort_by_key(|r| r.0);
+    if rows.len() > limit {
+        more = true;
+        rows.truncate(limit);
+    }
+    let next = rows.last().map_or(cursor, |r| r.0);
+    let stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
+        let site = sites
+            .get(&site)
+            .copied()
+            .ok_or_else(|| crate::Error::Corrupt("unknown site index".into()))?;
+        Ok(Stamp { clock, site })
+    };
+    let mut changes = Vec::with_capacity(rows.len());
+    for (_, table, rid, id, vals, clocks) in rows {
+        let def = table.def();
+        let deleted = def.tombstone().is_some_and(|t| vals[t].as_i64() == Some(1));
+        let mut cells = Vec::new();
+        for (i, col) in def.columns.iter().enumerate() {
+            let Some(m) = clocks.cells[i] else { continue };
+            if m.seq <= cursor && def.kind == TableKind::Listing {
+                continue;
+            }
+            if deleted && col.content {
+                continue;
+            }
+            if col.rule == Rule::Set {
+                let mut stmt = c.prepare_cached(
+                    "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock",
+                )?;
+                let tags = stmt.query_map(
+                    rusqlite::params![table as i64, rid, i as i64, cursor],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )?;
+                for tag in tags {
+                    let (elem, clock, site, removed) = tag?;
+                    let op = if removed != 0 {
+                        CellOp::Remove(elem)
+                    } else {
+                        CellOp::Add(elem)
+                    };
+                    cells.push(Cell {
+                        column: col.name.to_owned(),
+                        op,
+                        stamp: stamp(Hlc(clock as u64), site)?,
+                    });
+                }
+            } else {
+                cells.push(Cell {
+                    column: col.name.to_owned(),
+                    op: CellOp::Set(vals[i].clone()),
+                    stamp: stamp(m.clock, m.site)?,
+                });
+            }
+        }
+        if !cells.is_empty() {
+            changes.push(RowChange {
+                table: def.name.to_owned(),
+                id,
+                cells,
+            });
+        }
+    }
+    Ok(ChangePage {
+        changes,
+        next,
+        more,
+    })
+}

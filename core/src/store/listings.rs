@@ -1,0 +1,461 @@
+//! What the three kinds of user do, in their words: post and edit listings,
+//! delete and hide them, request items, report and check in at stations.
+
+use super::write::Edit;
+use super::Store;
+use crate::crdt::Value;
+use crate::model::tables::{check_value, Table};
+use crate::model::{
+    check_need_category, Item, ItemEdit, Need, NeedEdit, NewItem, NewNeed, NewSkill, NewStation,
+    RowData, Skill, SkillEdit, Station, StationEdit,
+};
+use crate::{Error, Result};
+use rusqlite::OptionalExtension;
+use uuid::Uuid;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Collects checked edits; errors name the field the user filled in.
+struct Edits {
+    table: Table,
+    edits: Vec<Edit>,
+}
+
+impl Edits {
+    fn new(table: Table) -> Edits {
+        Edits {
+            table,
+            edits: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, col: &'static str, v: impl Into<Value>) -> Result<()> {
+        let v = v.into();
+        let def = self.table.def();
+        let c = def
+            .column_index(col)
+            .map(|i| def.columns[i])
+            .ok_or_else(|| Error::invalid(col, "unknown field"))?;
+        check_value(&c, &v).map_err(|r| Error::invalid(col, r))?;
+        self.edits.push(Edit::Set(col, v));
+        Ok(())
+    }
+
+    /// Set if given; an empty text clears the field.
+    fn maybe_text(&mut self, col: &'static str, v: Option<String>) -> Result<()> {
+        match v {
+            None => Ok(()),
+            Some(s) if s.is_empty() => self.set(col, Value::Null),
+            Some(s) => self.set(col, s),
+        }
+    }
+
+    fn add(&mut self, col: &'static str, elems: Vec<String>) -> Result<()> {
+        let def = self.table.def();
+        let c = def
+            .column_index(col)
+            .map(|i| def.columns[i])
+            .ok_or_else(|| Error::invalid(col, "unknown field"))?;
+        for e in elems {
+            crate::model::tables::check_content(c.check, &Value::Text(e.clone()))
+                .map_err(|r| Error::invalid(col, r))?;
+            self.edits.push(Edit::Add(col, e));
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, col: &'static str, elems: Vec<String>) {
+        for e in elems {
+            self.edits.push(Edit::Remove(col, e));
+        }
+    }
+}
+
+fn check_pair(lat: Option<f64>, lon: Option<f64>) -> Result<()> {
+    match (lat, lon) {
+        (Some(_), None) => Err(Error::invalid("lon", "is required with lat")),
+        (None, Some(_)) => Err(Error::invalid("lat", "is required with lon")),
+        _ => Ok(()),
+    }
+}
+
+impl Store {
+    fn creation(&self, table: Table) -> Result<(Edits, i64)> {
+        let actor = self.actor()?;
+        let now = self.now_ms();
+        let mut e = Edits::new(table);
+        e.set("owner", actor.user.to_string())?;
+        e.set("community", actor.community)?;
+        e.set("created_at", now)?;
+        e.set("deleted", false)?;
+        Ok((e, now))
+    }
+
+    fn commit(&self, id: Uuid, e: Edits) -> Result<()> {
+        self.write(e.table, id, &e.edits)?;
+        Ok(())
+    }
+
+    /// A live (not deleted) row, or not found.
+    fn require_live(&self, table: Table, id: Uuid) -> Result<RowData> {
+        match self.fetch_row(table, id)? {
+            Some(r) if !r.flag("deleted") => Ok(r),
+            _ => Err(Error::NotFound(table.name())),
+        }
+    }
+
+    /// A resident posts an idle item to give or swap. Works offline.
+    pub fn post_item(&self, new: NewItem) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let (mut e, now) = self.creation(Table::Item)?;
+        e.set("title", new.title)?;
+        e.maybe_text("description", new.description)?;
+        e.set("category", new.category)?;
+        e.maybe_text("condition", new.condition)?;
+        e.set("mode", new.mode)?;
+        e.maybe_text("swap_for", new.swap_for)?;
+        e.set("pickup_area", new.pickup_area)?;
+        check_pair(new.lat, new.lon)?;
+        e.set("lat", new.lat)?;
+        e.set("lon", new.lon)?;
+        e.set("status", "available")?;
+        e.set("expires_at", now + self.config().item_ttl_days * DAY_MS)?;
+        e.add("photos", new.photos)?;
+        self.commit(id, e)?;
+        Ok(id)
+    }
+
+    /// The owner edits an item.
+    pub fn edit_item(&self, id: Uuid, edit: ItemEdit) -> Result<()> {
+        self.require_live(Table::Item, id)?;
+        let mut e = Edits::new(Table::Item);
+        if let Some(t) = edit.title {
+            e.set("title", t)?;
+        }
+        e.maybe_text("description", edit.description)?;
+        if let Some(c) = edit.category {
+            e.set("category", c)?;
+        }
+        e.maybe_text("condition", edit.condition)?;
+        if let Some(m) = edit.mode {
+            e.set("mode", m)?;
+        }
+        e.maybe_text("swap_for", edit.swap_for)?;
+        if let Some(p) = edit.pickup_area {
+            e.set("pickup_area", p)?;
+        }
+        e.add("photos", edit.add_photos)?;
+        e.remove("photos", edit.remove_photos);
+        self.commit(id, e)
+    }
+
+    /// Grid staff add a station.
+    pub fn post_station(&self, new: NewStation) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let (mut e, _) = self.creation(Table::Station)?;
+        e.set("name", new.name)?;
+        e.maybe_text("address", new.address)?;
+        e.set("lat", new.lat)?;
+        e.set("lon", new.lon)?;
+        e.set("kind", new.kind)?;
+        e.add("amenities", new.amenities)?;
+        if let Some(h) = &new.opening_hours {
+            crate::search::hours::parse(h)
+                .map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
+        }
+        e.maybe_text("opening_hours", new.opening_hours)?;
+        e.maybe_text("host_org", new.host_org)?;
+        e.maybe_text("contact", new.contact)?;
+        e.maybe_text("note", new.note)?;
+        self.commit(id, e)?;
+        Ok(id)
+    }
+
+    /// Grid staff edit a station: hours, amenities, contact…
+    pub fn edit_station(&self, id: Uuid, edit: StationEdit) -> Result<()> {
+        self.require_live(Table::Station, id)?;
+        let mut e = Edits::new(Table::Station);
+        if let Some(n) = edit.name {
+            e.set("name", n)?;
+        }
+        e.maybe_text("address", edit.address)?;
+        check_pair(edit.lat, edit.lon)?;
+        if let (Some(lat), Some(lon)) = (edit.lat, edit.lon) {
+            e.set("lat", lat)?;
+            e.set("lon", lon)?;
+        }
+        if let Some(k) = edit.kind {
+            e.set("kind", k)?;
+        }
+        e.add("amenities", edit.add_amenities)?;
+        e.remove("amenities", edit.remove_amenities);
+        if let Some(h) = edit.opening_hours.as_deref().filter(|h| !h.is_empty()) {
+            crate::search::hours::parse(h)
+                .map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
+        }
+        e.maybe_text("opening_hours", edit.opening_hours)?;
+        e.maybe_text("host_org", edit.host_org)?;
+        e.maybe_text("contact", edit.contact)?;
+        e.maybe_text("note", edit.note)?;
+        self.commit(id, e)
+    }
+
+    /// A resident offers a skill.
+    pub fn post_skill(&self, new: NewSkill) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let (mut e, _) = self.creation(Table::Skill)?;
+        e.set("title", new.title)?;
+        e.maybe_text("description", new.description)?;
+        e.set("category", new.category)?;
+        e.maybe_text("availability", new.availability)?;
+        e.set("status", "active")?;
+        check_pair(new.lat, new.lon)?;
+        e.set("lat", new.lat)?;
+        e.set("lon", new.lon)?;
+        self.commit(id, e)?;
+        Ok(id)
+    }
+
+    /// The owner edits a skill offer.
+    pub fn edit_skill(&self, id: Uuid, edit: SkillEdit) -> Result<()> {
+        self.require_live(Table::Skill, id)?;
+        let mut e = Edits::new(Table::Skill);
+        if let Some(t) = edit.title {
+            e.set("title", t)?;
+        }
+        e.maybe_text("description", edit.description)?;
+        if let Some(c) = edit.category {
+            e.set("category", c)?;
+        }
+        e.maybe_text("availability", edit.availability)?;
+        if let Some(s) = edit.status {
+            e.set("status", s)?;
+        }
+        self.commit(id, e)
+    }
+
+    /// A resident posts a need for an item or a skill.
+    pub fn post_need(&self, new: NewNeed) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let (mut e, _) = self.creation(Table::Need)?;
+        e.set("title", new.title)?;
+        e.maybe_text("description", new.description)?;
+        e.set("want", new.want.clone())?;
+        if let Some(c) = &new.category {
+            check_need_category(&new.want, c).map_err(|r| Error::invalid("category", r))?;
+        }
+        e.maybe_text("category", new.category)?;
+        e.set("status", "open")?;
+        check_pair(new.lat, new.lon)?;
+        e.set("lat", new.lat)?;
+        e.set("lon", new.lon)?;
+        self.commit(id, e)?;
+        Ok(id)
+    }
+
+    /// The owner edits a need.
+    pub fn edit_need(&self, id: Uuid, edit: NeedEdit) -> Result<()> {
+        let row = self.require_live(Table::Need, id)?;
+        let mut e = Edits::new(Table::Need);
+        if let Some(t) = edit.title {
+            e.set("title", t)?;
+        }
+        e.maybe_text("description", edit.description)?;
+        if let Some(c) = edit.category.as_deref().filter(|c| !c.is_empty()) {
+            check_need_category(&row.text_or_empty("want"), c)
+                .map_err(|r| Error::invalid("category", r))?;
+        }
+        e.maybe_text("category", edit.category)?;
+        if let Some(s) = edit.status {
+            e.set("status", s)?;
+        }
+        self.commit(id, e)
+    }
+
+    /// The owner withdraws an item: it stays, but is no longer offered.
+    pub fn withdraw_item(&self, id: Uuid) -> Result<()> {
+        let row = self.require_live(Table::Item, id)?;
+        if row.text("status").as_deref() == Some("given") {
+            return Err(Error::invalid("status", "a given item cannot be withdrawn"));
+        }
+        let mut e = Edits::new(Table::Item);
+        e.set("status", "withdrawn")?;
+        self.commit(id, e)
+    }
+
+    /// The owner deletes a listing: it ends deleted on every phone and its
+    /// content is erased everywhere.
+    pub fn delete_listing(&self, table: Table, id: Uuid) -> Result<()> {
+        if !table.is_listing() {
+            return Err(Error::invalid("table", "only listings can be deleted"));
+        }
+        self.require_live(table, id)?;
+        let mut e = Edits::new(table);
+        e.set("deleted", true)?;
+        self.commit(id, e)
+    }
+
+    /// Grid staff hide (or show again) a listing of their community.
+    pub fn hide_listing(&self, table: Table, id: Uuid, hidden: bool) -> Result<()> {
+        if !table.is_listing() {
+            return Err(Error::invalid("table", "only listings can be hidden"));
+        }
+        self.require_live(table, id)?;
+        let mut e = Edits::new(table);
+        e.set("hidden", hidden)?;
+        self.commit(id, e)
+    }
+
+    fn record(&self, table: Table, fields: Vec<(&'static str, Value)>) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let mut e = Edits::new(table);
+        for (c, v) in fields {
+            e.set(c, v)?;
+        }
+        e.set("created_at", self.now_ms())?;
+        self.commit(id, e)?;
+        Ok(id)
+    }
+
+    /// A resident asks for an item and joins its queue.
+    pub fn request_item(&self, item_id: Uuid, note: Option<String>) -> Result<Uuid> {
+        let actor = self.actor()?;
+        let item = self.require_live(Table::Item, item_id)?;
+        if item.text("status").as_deref() != Some("available")
+            && item.text("status").as_deref() != Some("reserved")
+        {
+            return Err(Error::invalid("item", "the item is no longer offered"));
+        }
+        self.record(
+            Table::ItemRequest,
+            vec![
+                ("item_id", item_id.to_string().into()),
+                ("requester", actor.user.to_string().into()),
+                ("community", item.text_or_empty("community").into()),
+                ("note", note.filter(|n| !n.is_empty()).into()),
+            ],
+        )
+    }
+
+    /// Anyone reports a station's state, such as "no water"; reports expire.
+    pub fn report_station(
+        &self,
+        station_id: Uuid,
+        kind: &str,
+        note: Option<String>,
+    ) -> Result<Uuid> {
+        let actor = self.actor()?;
+        let st = self.require_live(Table::Station, station_id)?;
+        let expires = self.now_ms() + self.config().report_ttl_hours * 60 * 60 * 1000;
+        self.record(
+            Table::StationReport,
+            vec![
+                ("station_id", station_id.to_string().into()),
+                ("reporter", actor.user.to_string().into()),
+                ("kind", kind.into()),
+                ("note", note.filter(|n| !n.is_empty()).into()),
+                ("community", st.text_or_empty("community").into()),
+                ("expires_at", expires.into()),
+            ],
+        )
+    }
+
+    /// An outdoor worker says "I rested here": anonymous, only counted.
+    pub fn check_in(&self, station_id: Uuid) -> Result<Uuid> {
+        self.actor()?;
+        let st = self.require_live(Table::Station, station_id)?;
+        self.record(
+            Table::StationCheckin,
+            vec![
+                ("station_id", station_id.to_string().into()),
+                ("community", st.text_or_empty("community").into()),
+            ],
+        )
+    }
+
+    /// One row by id, deleted or not.
+    pub fn fetch_row(&self, table: Table, id: Uuid) -> Result<Option<RowData>> {
+        self.read(|c| fetch_row(c, table, id))
+    }
+
+    /// An item by id (deleted items are not found).
+    pub fn item(&self, id: Uuid) -> Result<Item> {
+        Ok(Item::from(&self.require_live(Table::Item, id)?))
+    }
+
+    /// A station by id.
+    pub fn station(&self, id: Uuid) -> Result<Station> {
+        Ok(Station::from(&self.require_live(Table::Station, id)?))
+    }
+
+    /// A skill offer by id.
+    pub fn skill(&self, id: Uuid) -> Result<Skill> {
+        Ok(Skill::from(&self.require_live(Table::Skill, id)?))
+    }
+
+    /// A need by id.
+    pub fn need(&self, id: Uuid) -> Result<Need> {
+        Ok(Need::from(&self.require_live(Table::Need, id)?))
+    }
+
+    /// Every row of every replicated table, ordered by table and id: what two
+    /// converged replicas must agree on.
+    pub fn snapshot(&self) -> Result<Vec<RowData>> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for def in crate::model::tables::TABLES {
+                out.extend(select_rows(c, def.table, "1 ORDER BY id", [])?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Rows of `table` matching a SQL condition (with `?` parameters).
+pub fn select_rows<P: rusqlite::Params>(
+    c: &rusqlite::Connection,
+    table: Table,
+    condition: &str,
+    params: P,
+) -> Result<Vec<RowData>> {
+    let def = table.def();
+    let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    let sql = format!(
+        "SELECT id, {} FROM {} WHERE {}",
+        cols.join(", "),
+        def.name,
+        condition
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params, |r| {
+        let id: Vec<u8> = r.get(0)?;
+        let mut values = Vec::with_capacity(cols.len());
+        for i in 0..cols.len() {
+            values.push(r.get(i + 1)?);
+        }
+        Ok((id, values))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, values) = row?;
+        let id = Uuid::from_slice(&id).map_err(|_| Error::Corrupt("bad row id".into()))?;
+        out.push(RowData { id, table, values });
+    }
+    Ok(out)
+}
+
+/// One row by id.
+pub fn fetch_row(c: &rusqlite::Connection, table: Table, id: Uuid) -> Result<Option<RowData>> {
+    let def = table.def();
+    let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    let sql = format!("SELECT {} FROM {} WHERE id = ?1", cols.join(", "), def.name);
+    let values = c
+        .prepare_cached(&sql)?
+        .query_row([id.as_bytes()], |r| {
+            (0..cols.len())
+                .map(|i| r.get(i))
+                .collect::<rusqlite::Result<Vec<Value>>>()
+        })
+        .optional()?;
+    Ok(values.map(|values| RowData { id, table, values }))
+}

@@ -1,0 +1,478 @@
+//! The phone's store: one SQLite file in WAL mode, one writer and a few readers.
+//!
+//! Every local write and every batch of remote changes is one transaction that
+//! holds the materialized row, its packed clock metadata and the outbox mark
+//! (the row's sequence number). The same store, told to sequence every change,
+//! is the sync server's SQLite backend.
+
+mod apply;
+mod changes;
+pub mod listings;
+mod quarantine;
+pub mod schema;
+mod write;
+
+pub use apply::ApplyReport;
+pub use changes::{ChangePage, Scope};
+pub use quarantine::Quarantined;
+
+use crate::crdt::{Hlc, SiteId, Stamp, SystemClock, TimeSource};
+use crate::model::tables::Table;
+use crate::policy::{Actor, Facts, RowFacts};
+use crate::{Error, Result};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use uuid::Uuid;
+
+/// How far (milliseconds) a remote clock may run ahead of ours before its
+/// change is quarantined: 5 minutes.
+pub const DEFAULT_SKEW_BOUND_MS: i64 = 5 * 60 * 1000;
+
+/// Settings of a store.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Quarantine remote changes whose clock is further ahead than this.
+    pub skew_bound_ms: i64,
+    /// Number every remotely applied change with a fresh sequence (the server),
+    /// rather than only local writes (a phone's outbox).
+    pub sequence_remote: bool,
+    /// How many reader connections to keep.
+    pub readers: usize,
+    /// Days an item stays listed before it expires.
+    pub item_ttl_days: i64,
+    /// Hours a station report stays current.
+    pub report_ttl_hours: i64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            skew_bound_ms: DEFAULT_SKEW_BOUND_MS,
+            sequence_remote: false,
+            readers: 4,
+            item_ttl_days: 30,
+            report_ttl_hours: 4,
+        }
+    }
+}
+
+/// What the writer connection keeps in memory between transactions.
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    /// Local sequence counter: the last number handed out.
+    pub(crate) seq: i64,
+    /// The clock: the last value issued or received.
+    pub(crate) hlc: Hlc,
+    /// The clock value persisted as a ceiling; `hlc` never passes it without
+    /// persisting a new one, so a restart never reissues a clock.
+    pub(crate) hlc_ceiling: Hlc,
+    pub(crate) sites: SiteCache,
+}
+
+/// Site UUIDs and their small integers in this database.
+#[derive(Default)]
+pub(crate) struct SiteCache {
+    by_idx: HashMap<u32, SiteId>,
+    by_uuid: HashMap<SiteId, u32>,
+}
+
+impl SiteCache {
+    pub(crate) fn uuid(&self, idx: u32) -> Result<SiteId> {
+        self.by_idx
+            .get(&idx)
+            .copied()
+            .ok_or_else(|| Error::Corrupt("unknown site index".into()))
+    }
+
+    /// The small integer of `site`, registering it if new.
+    pub(crate) fn idx(&mut self, conn: &Connection, site: SiteId) -> Result<u32> {
+        if let Some(i) = self.by_uuid.get(&site) {
+            return Ok(*i);
+        }
+        conn.prepare_cached("INSERT INTO crdt_site (uuid) VALUES (?1)")?
+            .execute([site.0.as_bytes()])?;
+        let idx = u32::try_from(conn.last_insert_rowid())
+            .map_err(|_| Error::Corrupt("too many sites".into()))?;
+        self.by_idx.insert(idx, site);
+        self.by_uuid.insert(site, idx);
+        Ok(idx)
+    }
+
+    /// A copy of the index-to-UUID map, for readers.
+    pub(crate) fn snapshot(&self) -> HashMap<u32, SiteId> {
+        self.by_idx.clone()
+    }
+
+    fn load(conn: &Connection) -> Result<SiteCache> {
+        let mut cache = SiteCache::default();
+        let mut stmt = conn.prepare("SELECT idx, uuid FROM crdt_site")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        for row in rows {
+            let (idx, bytes) = row?;
+            let uuid =
+                Uuid::from_slice(&bytes).map_err(|_| Error::Corrupt("bad site id".into()))?;
+            cache.by_idx.insert(idx, SiteId(uuid));
+            cache.by_uuid.insert(SiteId(uuid), idx);
+        }
+        Ok(cache)
+    }
+}
+
+/// A replica of the community's listings in one SQLite file.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+    time: Arc<dyn TimeSource>,
+    config: StoreConfig,
+    site: SiteId,
+    actor: RwLock<Option<Actor>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("site", &self.site)
+            .finish()
+    }
+}
+
+fn map_open_error(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::Corrupt("not a SQLite database".into()),
+        Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt("SQLite reports corruption".into()),
+        _ => Error::Storage(e),
+    }
+}
+
+const STATE_SITE: &str = "site";
+const STATE_HLC: &str = "hlc_ceiling";
+/// How far ahead of the issued clock the persisted ceiling is put (10 s).
+const CEILING_STEP: u64 = 10_000 << 16;
+
+impl Store {
+    /// Open (creating if needed) the store at `path` with the system clock.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, SystemClock::new(), StoreConfig::default())
+    }
+
+    /// Open with a given time source and settings.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        time: Arc<dyn TimeSource>,
+        config: StoreConfig,
+    ) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(map_open_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Reading the schema first touches the header: a damaged or foreign
+        // file fails here, before anything is written to it.
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(map_open_error)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(map_open_error)?;
+        if found > schema::SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(map_open_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode = %mode, "WAL mode not available");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            Error::Storage(e) => map_open_error(e),
+            other => other,
+        })?;
+
+        let site_bytes: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT value FROM crdt_state WHERE key = ?1",
+                [STATE_SITE],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let site = match site_bytes {
+            Some(b) => {
+                SiteId(Uuid::from_slice(&b).map_err(|_| Error::Corrupt("bad site id".into()))?)
+            }
+            None => {
+                let site = SiteId(Uuid::new_v4());
+                conn.execute(
+                    "INSERT INTO crdt_state (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![STATE_SITE, site.0.as_bytes().to_vec()],
+                )?;
+                site
+            }
+        };
+        let mut sites = SiteCache::load(&conn)?;
+        sites.idx(&conn, site)?;
+        let hlc_ceiling: i64 = conn
+            .query_row(
+                "SELECT value FROM crdt_state WHERE key = ?1",
+                [STATE_HLC],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let hlc_ceiling = Hlc(hlc_ceiling as u64);
+        let seq = apply::max_seq(&conn)?;
+        let writer = Writer {
+            conn,
+            seq,
+            hlc: hlc_ceiling,
+            hlc_ceiling,
+            sites,
+        };
+        tracing::debug!(seq, "store opened");
+        Ok(Store {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            time,
+            config,
+            site,
+            actor: RwLock::new(None),
+        })
+    }
+
+    /// This replica's site id.
+    pub fn site(&self) -> SiteId {
+        self.site
+    }
+
+    /// The store's settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The time source (corrected by the server's offset after a sync).
+    pub fn time(&self) -> &Arc<dyn TimeSource> {
+        &self.time
+    }
+
+    /// Current time in Unix milliseconds, from the store's time source.
+    pub fn now_ms(&self) -> i64 {
+        self.time.now_ms()
+    }
+
+    /// Sign a user in: later writes are made, and checked, as this user.
+    pub fn set_actor(&self, actor: Option<Actor>) {
+        if let Ok(mut a) = self.actor.write() {
+            *a = actor;
+        }
+    }
+
+    /// The signed-in user.
+    pub fn actor(&self) -> Result<Actor> {
+        self.actor
+            .read()
+            .ok()
+            .and_then(|a| a.clone())
+            .ok_or(Error::NotSignedIn)
+    }
+
+    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, Writer>> {
+        self.writer
+            .lock()
+            .map_err(|_| Error::Corrupt("writer lock poisoned".into()))
+    }
+
+    /// Run `f` on a read-only connection. Readers see the last committed state
+    /// and never block the writer (WAL).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = {
+            let mut pool = self
+                .readers
+                .lock()
+                .map_err(|_| Error::Corrupt("reader pool poisoned".into()))?;
+            pool.pop()
+        };
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(map_open_error)?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < self.config.readers {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Run `f` in one write transaction. The clock ceiling is persisted in the
+    /// same transaction when the clock passed it.
+    pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer()?;
+        let w = &mut *guard;
+        let (seq0, hlc0) = (w.seq, w.hlc);
+        let tx = w.conn.transaction()?;
+        let mut ctx = WriteCtx {
+            tx: &tx,
+            seq: &mut w.seq,
+            hlc: &mut w.hlc,
+            sites: &mut w.sites,
+            now_ms: self.time.now_ms(),
+            config: &self.config,
+            local_site: self.site,
+        };
+        let result = f(&mut ctx);
+        let out = match result {
+            Ok(v) => {
+                let ceiling =
+                    (w.hlc > w.hlc_ceiling).then(|| Hlc(w.hlc.0.saturating_add(CEILING_STEP)));
+                let committed = ceiling
+                    .map(|c| {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
+                            rusqlite::params![STATE_HLC, c.0 as i64],
+                        )
+                    })
+                    .transpose()
+                    .and_then(|_| tx.commit());
+                match committed {
+                    Ok(()) => {
+                        if let Some(c) = ceiling {
+                            w.hlc_ceiling = c;
+                        }
+                        Ok(v)
+                    }
+                    Err(e) => Err(Error::Storage(e)),
+                }
+            }
+            Err(e) => {
+                drop(tx);
+                Err(e)
+            }
+        };
+        if out.is_err() {
+            // The transaction rolled back; forget what it handed out.
+            w.seq = seq0;
+            w.hlc = hlc0;
+            w.sites = SiteCache::load(&w.conn).unwrap_or_default();
+        }
+        out
+    }
+
+    /// Read a small setting.
+    pub fn state_get(&self, key: &str) -> Result<Option<rusqlite::types::Value>> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT value FROM crdt_state WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+}
+
+/// The state of one write transaction.
+pub(crate) struct WriteCtx<'a> {
+    pub(crate) tx: &'a rusqlite::Transaction<'a>,
+    pub(crate) seq: &'a mut i64,
+    pub(crate) hlc: &'a mut Hlc,
+    pub(crate) sites: &'a mut SiteCache,
+    pub(crate) now_ms: i64,
+    pub(crate) config: &'a StoreConfig,
+    pub(crate) local_site: SiteId,
+}
+
+impl WriteCtx<'_> {
+    /// A fresh stamp for a local write.
+    pub(crate) fn stamp(&mut self) -> Stamp {
+        *self.hlc = self.hlc.tick(self.now_ms);
+        Stamp {
+            clock: *self.hlc,
+            site: self.local_site,
+        }
+    }
+
+    /// The next local sequence number.
+    pub(crate) fn next_seq(&mut self) -> i64 {
+        *self.seq += 1;
+        *self.seq
+    }
+}
+
+/// Facts for the policy check, read inside the write transaction.
+pub(crate) struct TxFacts<'a>(pub(crate) &'a Connection);
+
+impl Facts for TxFacts<'_> {
+    fn row(&self, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
+        row_facts(self.0, table, id)
+    }
+}
+
+/// The policy facts of one row.
+pub fn row_facts(conn: &Connection, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
+    let def = table.def();
+    let has = |c: &str| def.column_index(c).is_some();
+    let owner_col = ["owner", "requester", "reporter", "by_user"]
+        .into_iter()
+        .find(|c| has(c));
+    let parent_col = if has("item_id") { "item_id" } else { "NULL" };
+    let sql = format!(
+        "SELECT {}, community, {}, {}, {} FROM {} WHERE id = ?1",
+        owner_col.unwrap_or("NULL"),
+        if has("created_at") {
+            "created_at"
+        } else {
+            "NULL"
+        },
+        parent_col,
+        if def.tombstone().is_some() {
+            "deleted"
+        } else {
+            "0"
+        },
+        def.name
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_bytes()], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    Ok(
+        row.map(|(owner, community, created_at, parent, deleted)| RowFacts {
+            owner: owner.and_then(|s| Uuid::parse_str(&s).ok()),
+            community: community.unwrap_or_default(),
+            created_at,
+            parent: parent.and_then(|s| Uuid::parse_str(&s).ok()),
+            deleted: deleted != 0,
+        }),
+    )
+}

@@ -1,0 +1,87 @@
+//! Schema and migrations, keyed on `PRAGMA user_version`.
+//!
+//! The replicated tables are generated from their definitions in
+//! [`crate::model::tables`], so the SQL and the merge code cannot disagree;
+//! the rest (merge metadata, indexes, search) lives in `.sql` files.
+
+use crate::model::tables::{Rule, TableDef, Ty, TABLES};
+use crate::{Error, Result};
+use rusqlite::{Connection, Transaction};
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const META_SQL: &str = include_str!("sql/meta.sql");
+const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
+
+/// The `CREATE TABLE` statement of a replicated table.
+pub fn create_table_sql(def: &TableDef) -> String {
+    let mut sql = format!(
+        "CREATE TABLE {} (\n  rid INTEGER PRIMARY KEY,\n  id BLOB NOT NULL UNIQUE",
+        def.name
+    );
+    for c in def.columns {
+        let ty = match (c.rule, c.ty) {
+            (Rule::Set, _) | (_, Ty::Text) => "TEXT",
+            (_, Ty::Int | Ty::Bool) => "INTEGER",
+            (_, Ty::Real) => "REAL",
+        };
+        sql.push_str(&format!(",\n  {} {}", c.name, ty));
+        if matches!(c.rule, Rule::Tombstone) || c.ty == Ty::Bool {
+            sql.push_str(" NOT NULL DEFAULT 0");
+        }
+    }
+    if def.name == "station" {
+        // Bit mask of the amenities set, derived, for fast filters.
+        sql.push_str(",\n  amenity_mask INTEGER NOT NULL DEFAULT 0");
+    }
+    sql.push_str(",\n  _clk BLOB NOT NULL,\n  _seq INTEGER NOT NULL\n);\n");
+    sql.push_str(&format!("CREATE INDEX {0}_seq ON {0}(_seq);\n", def.name));
+    sql
+}
+
+/// Bring the database to [`SCHEMA_VERSION`]. Refuses (without writing) a
+/// database from a newer version.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    if found < 1 {
+        v1(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    tracing::info!(
+        from = found,
+        to = SCHEMA_VERSION,
+        "database schema migrated"
+    );
+    Ok(())
+}
+
+fn v1(tx: &Transaction<'_>) -> Result<()> {
+    let user_tables: i64 = tx.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+        [],
+        |r| r.get(0),
+    )?;
+    if user_tables > 0 {
+        return Err(Error::Corrupt(
+            "the file holds tables of another application".into(),
+        ));
+    }
+    for def in TABLES {
+        tx.execute_batch(&create_table_sql(def))?;
+    }
+    tx.execute_batch(META_SQL)?;
+    tx.execute_batch(INDEXES_SQL)?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Local writes: stamp, check the policy, apply, all in one transaction.
+//!
+//! A local write goes through exactly the same apply code as a remote change,
+//! after the same policy check the server will make.
+
+use super::apply::{apply_row, validate, ApplyReport, Origin};
+use super::{Store, TxFacts};
+use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
+use crate::model::tables::Table;
+use crate::policy;
+use crate::{Error, Result};
+use rusqlite::OptionalExtension;
+use uuid::Uuid;
+
+/// One edit of a local write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// Set a column.
+    Set(&'static str, Value),
+    /// Add an element to a set column.
+    Add(&'static str, String),
+    /// Remove an element from a set column (every tag of it this replica has seen).
+    Remove(&'static str, String),
+}
+
+impl Store {
+    /// Write `edits` to row `id` of `table` as the signed-in user, in one
+    /// transaction: row, clock metadata and outbox mark together.
+    pub fn write(&self, table: Table, id: Uuid, edits: &[Edit]) -> Result<ApplyReport> {
+        let actor = self.actor()?;
+        let def = table.def();
+        self.write_tx(|ctx| {
+            let stamp = ctx.stamp();
+            let mut cells = Vec::with_capacity(edits.len());
+            for edit in edits {
+                match edit {
+                    Edit::Set(col, v) => cells.push(Cell {
+                        column: (*col).into(),
+                        op: CellOp::Set(v.clone()),
+                        stamp,
+                    }),
+                    Edit::Add(col, e) => {
+                        let present = present_tags(ctx.tx, table, id, col, e)?;
+                        if present.is_empty() {
+                            cells.push(Cell {
+                                column: (*col).into(),
+                                op: CellOp::Add(e.clone()),
+                                stamp,
+                            });
+                        }
+                    }
+                    Edit::Remove(col, e) => {
+                        for (clock, site) in present_tags(ctx.tx, table, id, col, e)? {
+                            let site = ctx.sites.uuid(site)?;
+                            cells.push(Cell {
+                                column: (*col).into(),
+                                op: CellOp::Remove(e.clone()),
+                                stamp: Stamp {
+                                    clock: Hlc(clock as u64),
+                                    site,
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+            if cells.is_empty() {
+                return Ok(ApplyReport::default());
+            }
+            let change = RowChange {
+                table: def.name.into(),
+                id,
+                cells,
+            };
+            validate(&change)?;
+            policy::check_change(&actor, &change, &TxFacts(ctx.tx))?.map_err(Error::NotAllowed)?;
+            let mut report = ApplyReport::default();
+            if apply_row(ctx, table, &change, Origin::Local)? {
+                report.changed.push((table, id));
+            }
+            Ok(report)
+        })
+    }
+}
+
+/// The present tags `(clock, site index)` of one set element.
+fn present_tags(
+    tx: &rusqlite::Connection,
+    table: Table,
+    id: Uuid,
+    col: &str,
+    elem: &str,
+) -> Result<Vec<(i64, u32)>> {
+    let def = table.def();
+    let col_idx = def
+        .column_index(col)
+        .ok_or_else(|| Error::invalid(col, "unknown column"))?;
+    let rid: Option<i64> = tx
+        .prepare_cached(&format!("SELECT rid FROM {} WHERE id = ?1", def.name))?
+        .query_row([id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    let Some(rid) = rid else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT clock, site FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND elem=?4 AND removed=0",
+    )?;
+    let rows = stmt.query_map(
+        rusqlite::params![table as i64, rid, col_idx as i64, elem],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
