@@ -10,7 +10,7 @@ use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
 use crate::model::tables::{Rule, Table, TableKind, TABLES};
 use crate::Result;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 /// One page of changes.
@@ -47,6 +47,12 @@ impl Store {
             w.sites.snapshot()
         };
         self.read(|c| changes_since(c, &sites, cursor, limit, scope))
+    }
+
+    /// The full current state of one row, every cell with its winning stamp.
+    pub fn row_state(&self, table: Table, id: Uuid) -> Result<Option<RowChange>> {
+        let sites = self.writer()?.sites.snapshot();
+        self.read(|c| row_state(c, &sites, table, id))
     }
 
     /// Number of local changes (rows) waiting to be sent above `mark`.
@@ -128,68 +134,10 @@ fn changes_since(
         rows.truncate(limit);
     }
     let next = rows.last().map_or(cursor, |r| r.0);
-    let stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
-        let site = sites
-            .get(&site)
-            .copied()
-            .ok_or_else(|| crate::Error::Corrupt("unknown site index".into()))?;
-        Ok(Stamp { clock, site })
-    };
     let mut changes = Vec::with_capacity(rows.len());
     for (_, table, rid, id, vals, clocks) in rows {
-        let def = table.def();
-        let deleted = def.tombstone().is_some_and(|t| vals[t].as_i64() == Some(1));
-        let mut cells = Vec::new();
-        for (i, col) in def.columns.iter().enumerate() {
-            let Some(m) = clocks.cells[i] else { continue };
-            if m.seq <= cursor && def.kind == TableKind::Listing {
-                continue;
-            }
-            if deleted && col.content {
-                continue;
-            }
-            if col.rule == Rule::Set {
-                let mut stmt = c.prepare_cached(
-                    "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock",
-                )?;
-                let tags = stmt.query_map(
-                    rusqlite::params![table as i64, rid, i as i64, cursor],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, u32>(2)?,
-                            r.get::<_, i64>(3)?,
-                        ))
-                    },
-                )?;
-                for tag in tags {
-                    let (elem, clock, site, removed) = tag?;
-                    let op = if removed != 0 {
-                        CellOp::Remove(elem)
-                    } else {
-                        CellOp::Add(elem)
-                    };
-                    cells.push(Cell {
-                        column: col.name.to_owned(),
-                        op,
-                        stamp: stamp(Hlc(clock as u64), site)?,
-                    });
-                }
-            } else {
-                cells.push(Cell {
-                    column: col.name.to_owned(),
-                    op: CellOp::Set(vals[i].clone()),
-                    stamp: stamp(m.clock, m.site)?,
-                });
-            }
-        }
-        if !cells.is_empty() {
-            changes.push(RowChange {
-                table: def.name.to_owned(),
-                id,
-                cells,
-            });
+        if let Some(ch) = row_change(c, sites, table, rid, id, &vals, &clocks, cursor)? {
+            changes.push(ch);
         }
     }
     Ok(ChangePage {
@@ -197,4 +145,114 @@ fn changes_since(
         next,
         more,
     })
+}
+
+/// The cells of one row changed above `cursor` (all of them for `cursor` < 0).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn row_change(
+    c: &Connection,
+    sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
+    table: Table,
+    rid: i64,
+    id: Uuid,
+    vals: &[Value],
+    clocks: &RowClocks,
+    cursor: i64,
+) -> Result<Option<RowChange>> {
+    let stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
+        let site = sites
+            .get(&site)
+            .copied()
+            .ok_or_else(|| crate::Error::Corrupt("unknown site index".into()))?;
+        Ok(Stamp { clock, site })
+    };
+    let def = table.def();
+    let deleted = def.tombstone().is_some_and(|t| vals[t].as_i64() == Some(1));
+    let mut cells = Vec::new();
+    for (i, col) in def.columns.iter().enumerate() {
+        let Some(m) = clocks.cells[i] else { continue };
+        if m.seq <= cursor && def.kind == TableKind::Listing {
+            continue;
+        }
+        if deleted && col.content {
+            continue;
+        }
+        if col.rule == Rule::Set {
+            let mut stmt = c.prepare_cached(
+                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock",
+            )?;
+            let tags = stmt.query_map(
+                rusqlite::params![table as i64, rid, i as i64, cursor],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+            )?;
+            for tag in tags {
+                let (elem, clock, site, removed) = tag?;
+                let op = if removed != 0 {
+                    CellOp::Remove(elem)
+                } else {
+                    CellOp::Add(elem)
+                };
+                cells.push(Cell {
+                    column: col.name.to_owned(),
+                    op,
+                    stamp: stamp(Hlc(clock as u64), site)?,
+                });
+            }
+        } else {
+            cells.push(Cell {
+                column: col.name.to_owned(),
+                op: CellOp::Set(vals[i].clone()),
+                stamp: stamp(m.clock, m.site)?,
+            });
+        }
+    }
+    Ok((!cells.is_empty()).then(|| RowChange {
+        table: def.name.to_owned(),
+        id,
+        cells,
+    }))
+}
+
+/// The full current state of one row as a change (every cell with its
+/// winning stamp), or `None` if the row does not exist.
+pub(crate) fn row_state(
+    c: &Connection,
+    sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
+    table: Table,
+    id: Uuid,
+) -> Result<Option<RowChange>> {
+    let def = table.def();
+    let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    let sql = format!(
+        "SELECT rid, _clk, _seq, {} FROM {} WHERE id = ?1",
+        cols.join(", "),
+        def.name
+    );
+    let row = c
+        .prepare_cached(&sql)?
+        .query_row([id.as_bytes()], |r| {
+            let mut vals = Vec::with_capacity(cols.len());
+            for i in 0..cols.len() {
+                vals.push(r.get::<_, Value>(3 + i)?);
+            }
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                vals,
+            ))
+        })
+        .optional()?;
+    let Some((rid, clk, seq, vals)) = row else {
+        return Ok(None);
+    };
+    let clocks = RowClocks::decode(&clk, def.columns.len(), seq)?;
+    row_change(c, sites, table, rid, id, &vals, &clocks, -1)
 }

@@ -5,6 +5,7 @@
 //! (the row's sequence number). The same store, told to sequence every change,
 //! is the sync server's SQLite backend.
 
+mod accept;
 mod apply;
 mod changes;
 pub mod listings;
@@ -12,7 +13,8 @@ mod quarantine;
 pub mod schema;
 mod write;
 
-pub use apply::ApplyReport;
+pub use accept::Rejection;
+pub use apply::{validate, ApplyReport, MAX_CELLS_PER_ROW};
 pub use changes::{ChangePage, Scope};
 pub use quarantine::Quarantined;
 

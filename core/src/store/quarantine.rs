@@ -93,7 +93,7 @@ impl Store {
     }
 }
 
-fn receive(
+pub(crate) fn receive(
     ctx: &mut WriteCtx<'_>,
     table: Table,
     change: &RowChange,
@@ -148,7 +148,7 @@ fn receive(
     Ok(())
 }
 
-fn release_due(ctx: &mut WriteCtx<'_>) -> Result<ApplyReport> {
+pub(crate) fn release_due(ctx: &mut WriteCtx<'_>) -> Result<ApplyReport> {
     let limit = ctx.now_ms.saturating_add(ctx.config.skew_bound_ms);
     let due: Vec<(i64, String)> = {
         let mut stmt = ctx.tx.prepare_cached(
