@@ -11,7 +11,7 @@
 //! - `2`, then LEB128 varints: clock, site, and `row_seq - seq` (row_seq is the
 //!   largest sequence of the row, kept in its own indexed column).
 //!
-//! A freshly posted row costs 1 + 13 bytes for its first column and one byte
+//! A freshly posted row costs 12 bytes for its first column and one byte
 //! for each further column.
 
 use crate::crdt::Hlc;
@@ -160,7 +160,8 @@ mod tests {
             cells: vec![Some(c); 18],
         };
         let blob = rc.encode();
-        assert!(blob.len() <= 1 + 8 + 1 + 1 + 17, "{} bytes", blob.len());
+        // tag + 9-byte clock varint + site + sequence delta, then one byte per column.
+        assert_eq!(blob.len(), 1 + 9 + 1 + 1 + 17, "{} bytes", blob.len());
         assert_eq!(RowClocks::decode(&blob, 18, rc.row_seq()).unwrap(), rc);
     }
 
