@@ -20,18 +20,18 @@ need tar
 
 # --- JNA -------------------------------------------------------------------
 if [[ ! -f "$JNA_JAR" ]]; then
-  echo "setup-tools: $JNA_JAR missing; installing libjna-java with apt-get"
+  echo "setup-tools: $JNA_JAR missing; installing libjna-java with apt-get" >&2
   need apt-get
   SUDO=""
   if [[ "$(id -u)" -ne 0 ]]; then need sudo; SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libjna-java >/dev/null
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libjna-java >&2
   [[ -f "$JNA_JAR" ]] || die "libjna-java installed but $JNA_JAR still missing"
 fi
 
 # --- Kotlin compiler -------------------------------------------------------
 if [[ ! -x "$KOTLIN_HOME/bin/kotlinc" ]]; then
-  echo "setup-tools: fetching kotlin-compiler@$KOTLIN_VERSION from npm into $TOOLS_DIR"
+  echo "setup-tools: fetching kotlin-compiler@$KOTLIN_VERSION from npm into $TOOLS_DIR" >&2
   mkdir -p "$TOOLS_DIR"
   tmp="$(mktemp -d "$TOOLS_DIR/.dl.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
