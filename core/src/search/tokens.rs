@@ -19,9 +19,12 @@
 //!
 //! Normalisation is "NFKC-ish": full-width ASCII (`ＡＢＣ１２`) and the
 //! ideographic space are folded to ASCII, letters are lowercased, and
-//! everything that is neither a letter, a digit nor a CJK character is treated
-//! as a separator and dropped. Both functions apply the same rules, so a query
-//! always tokenises the same way as the text it should find.
+//! everything that is not a letter or number (Unicode general categories
+//! `L*`/`N*`, the same rule as `unicode61`) is a separator and dropped. Both
+//! functions apply the same rules, so a query always tokenises the same way
+//! as the text it should find, and no query term can vanish inside FTS5.
+
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// Upper bound on the number of terms [`match_query`] puts in one expression.
 ///
@@ -51,42 +54,61 @@ fn fold_width(c: char) -> char {
     }
 }
 
-/// True for Han ideographs, kana and hangul.
+/// True for Han ideographs, kana and hangul letters.
 #[inline]
 fn is_cjk(c: char) -> bool {
     matches!(c,
         '\u{3005}'..='\u{3007}'     // 々 〆 〇
-        | '\u{3040}'..='\u{309F}'   // hiragana
-        | '\u{30A0}'..='\u{30FA}'   // katakana (without the middle dot U+30FB)
-        | '\u{30FC}'..='\u{30FF}'   // prolonged sound mark, iteration marks
+        | '\u{3041}'..='\u{3098}'   // hiragana (without the combining/spacing sound marks)
+        | '\u{309D}'..='\u{309F}'   // hiragana iteration marks, yori
+        | '\u{30A1}'..='\u{30FA}'   // katakana (without ゠ U+30A0 and ・ U+30FB)
+        | '\u{30FC}'..='\u{30FF}'   // prolonged sound mark, iteration marks, koto
         | '\u{31F0}'..='\u{31FF}'   // katakana phonetic extensions
         | '\u{3400}'..='\u{4DBF}'   // CJK extension A
         | '\u{4E00}'..='\u{9FFF}'   // CJK unified ideographs
         | '\u{F900}'..='\u{FAFF}'   // CJK compatibility ideographs
         | '\u{FF66}'..='\u{FF9F}'   // half-width katakana
         | '\u{1100}'..='\u{11FF}'   // hangul jamo
-        | '\u{3130}'..='\u{318F}'   // hangul compatibility jamo
-        | '\u{AC00}'..='\u{D7AF}'   // hangul syllables
+        | '\u{3131}'..='\u{318E}'   // hangul compatibility jamo
+        | '\u{AC00}'..='\u{D7A3}'   // hangul syllables
         | '\u{20000}'..='\u{2FA1F}' // CJK extensions B-F, compatibility supplement
         | '\u{30000}'..='\u{323AF}' // CJK extensions G-H
     )
 }
 
 /// Classifies an already width-folded character.
+///
+/// Letters and numbers (Unicode general categories `L*` and `N*`) are token
+/// characters, as for SQLite's `unicode61`; everything else separates
+/// tokens. A test checks every Unicode scalar value against the real
+/// tokenizer: a character we keep must be a token character to `unicode61`,
+/// otherwise a query term could reduce to an empty phrase and make an AND
+/// query match nothing.
 #[inline]
 fn classify(c: char) -> Class {
     if c.is_ascii() {
-        if c.is_ascii_alphanumeric() {
+        return if c.is_ascii_alphanumeric() {
             Class::Word
         } else {
             Class::Sep
+        };
+    }
+    if is_cjk(c) {
+        return Class::Cjk;
+    }
+    match c.general_category_group() {
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Number => {
+            // Letters today that were spacing marks (Mc) in the Unicode 6.1
+            // tables SQLite's unicode61 is built from: New Tai Lue vowel
+            // signs and two Vedic signs.
+            if matches!(c, '\u{19B0}'..='\u{19C0}' | '\u{19C8}'..='\u{19C9}' | '\u{1CF2}'..='\u{1CF3}')
+            {
+                Class::Sep
+            } else {
+                Class::Word
+            }
         }
-    } else if is_cjk(c) {
-        Class::Cjk
-    } else if c.is_alphanumeric() {
-        Class::Word
-    } else {
-        Class::Sep
+        _ => Class::Sep,
     }
 }
 
@@ -573,6 +595,80 @@ mod tests {
                         let r: rusqlite::Result<i64> = st.query_row([&q], |r| r.get(0));
                         assert!(r.is_ok(), "input {s:?} -> {q:?}: {r:?}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kept_char_is_a_unicode61_token_char() {
+        // One row per Unicode scalar value we keep, holding exactly what we
+        // would emit for it; each row must yield at least one FTS5 token.
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(
+            "CREATE VIRTUAL TABLE d USING fts5(body);
+             CREATE VIRTUAL TABLE dv USING fts5vocab(d, 'instance');
+             BEGIN;",
+        )
+        .unwrap();
+        let mut rows = 0i64;
+        {
+            let mut ins = db
+                .prepare("INSERT INTO d(rowid, body) VALUES (?1, ?2)")
+                .unwrap();
+            let mut emitted = String::new();
+            for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+                let f = fold_width(c);
+                emitted.clear();
+                match classify(f) {
+                    Class::Sep => continue,
+                    Class::Cjk => emitted.push(f),
+                    Class::Word => push_lower(&mut emitted, f),
+                }
+                ins.execute((i64::from(u32::from(c)), &emitted)).unwrap();
+                rows += 1;
+            }
+        }
+        db.execute_batch("COMMIT").unwrap();
+        assert!(rows > 100_000, "{rows}");
+        let mut st = db
+            .prepare(
+                "SELECT rowid FROM d WHERE rowid NOT IN (SELECT doc FROM dv) \
+                 ORDER BY rowid LIMIT 20",
+            )
+            .unwrap();
+        let missing: Vec<String> = st
+            .query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|r| format!("U+{:04X}", r.unwrap()))
+            .collect();
+        assert!(missing.is_empty(), "separators to unicode61: {missing:?}");
+    }
+
+    proptest::proptest! {
+        /// Any input yields a valid MATCH expression (or None), and text
+        /// always finds itself: a query built from a listing's own text
+        /// matches that listing, unless FTS5 indexed no term at all (e.g. a
+        /// lone combining mark, a letter to Rust but a separator to
+        /// unicode61).
+        #[test]
+        fn any_input_is_safe_and_finds_itself(
+            s in proptest::string::string_regex("(.|[\\u{4E00}-\\u{4E20}\"*():^ -]){0,24}").unwrap()
+        ) {
+            let db = Connection::open_in_memory().unwrap();
+            db.execute_batch(
+                "CREATE VIRTUAL TABLE d USING fts5(body);
+                 CREATE VIRTUAL TABLE dv USING fts5vocab(d, 'row');",
+            )
+            .unwrap();
+            db.execute("INSERT INTO d(body) VALUES (?1)", [index_tokens(&s)]).unwrap();
+            let terms: i64 = db.query_row("SELECT count(*) FROM dv", [], |r| r.get(0)).unwrap();
+            if let Some(q) = match_query(&s) {
+                let n: rusqlite::Result<i64> =
+                    db.query_row("SELECT count(*) FROM d WHERE d MATCH ?1", [&q], |r| r.get(0));
+                proptest::prop_assert!(n.is_ok(), "input {:?} -> {:?}: {:?}", s, q, n);
+                if terms > 0 {
+                    proptest::prop_assert_eq!(n, Ok(1), "input {:?} -> {:?}", s, q);
                 }
             }
         }
