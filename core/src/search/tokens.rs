@@ -601,6 +601,18 @@ mod tests {
     }
 
     #[test]
+    fn marks_do_not_poison_the_query() {
+        // A lone combining/spacing mark is a letter to Rust's
+        // `is_alphanumeric` but a separator to unicode61; as a query term it
+        // would become an empty phrase and the whole AND would match nothing.
+        assert_eq!(match_query("\u{17B6}"), None);
+        assert_eq!(match_query("\u{19B0}"), None);
+        assert_eq!(match_query("车\u{17B6}").as_deref(), Some("\"车\""));
+        let db = fts();
+        assert_eq!(search(&db, "汽车 \u{0301}\u{17B6}"), vec![8]);
+    }
+
+    #[test]
     fn every_kept_char_is_a_unicode61_token_char() {
         // One row per Unicode scalar value we keep, holding exactly what we
         // would emit for it; each row must yield at least one FTS5 token.
