@@ -8,6 +8,8 @@
 //! - Only grid staff create and edit stations, and hide (moderate) listings, in
 //!   their own community. Admins may do anything anywhere.
 //! - Item status (available → reserved → given, withdrawn) belongs to the owner.
+//! - A skill session is confirmed by its beneficiary, never by the skill's
+//!   owner, for a live skill of the community.
 
 use crate::crdt::{CellOp, RowChange, Value};
 use crate::model::tables::{Rule, Table, TableKind};
@@ -266,7 +268,7 @@ fn check_record(
     let community = text_of(change, "community").unwrap_or_default();
     let self_field = match table {
         Table::ItemRequest => Some("requester"),
-        Table::RequestOutcome | Table::Handover => Some("by_user"),
+        Table::RequestOutcome | Table::Handover | Table::SkillSession => Some("by_user"),
         Table::StationReport => Some("reporter"),
         _ => None,
     };
@@ -350,6 +352,22 @@ fn check_record(
                 Some(Some(_)) => Ok(()),
             }
         }
+        Table::SkillSession => match uuid_of(change, "skill_id")
+            .map(|id| facts.row(Table::Skill, id))
+            .transpose()?
+        {
+            None => Err(Denial::Malformed("missing skill_id".into())),
+            Some(None) => Err(Denial::UnknownTarget("skill")),
+            Some(Some(sk)) if sk.deleted => Err(Denial::Deleted),
+            Some(Some(sk)) if sk.community != community => Err(Denial::OtherCommunity),
+            Some(Some(sk)) if sk.owner != uuid_of(change, "provider") => Err(Denial::Malformed(
+                "provider must be the skill's owner".into(),
+            )),
+            Some(Some(sk)) if sk.owner == Some(actor.user) => Err(Denial::Malformed(
+                "a session of your own skill cannot be confirmed".into(),
+            )),
+            Some(Some(_)) => Ok(()),
+        },
         _ => Err(Denial::Malformed("not a record table".into())),
     };
     Ok(verdict)

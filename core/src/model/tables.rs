@@ -26,6 +26,8 @@ pub enum Table {
     StationCheckin = 7,
     /// One side's confirmation of a hand-over (append-only).
     Handover = 8,
+    /// A resident confirms a skill was delivered to them (append-only).
+    SkillSession = 9,
 }
 
 /// Whether rows are mutable listings or append-only records.
@@ -358,8 +360,24 @@ pub static HANDOVER: TableDef = TableDef {
     ],
 };
 
+/// Skill sessions: the beneficiary (`by_user`) confirms that the skill's
+/// owner (`provider`) helped them. What grid staff count as "skill sessions".
+pub static SKILL_SESSION: TableDef = TableDef {
+    table: Table::SkillSession,
+    name: "skill_session",
+    kind: TableKind::Record,
+    columns: &[
+        rec("skill_id", Text, true, K::Uuid),
+        rec("provider", Text, true, K::Uuid),
+        rec("by_user", Text, true, K::Uuid),
+        COMMUNITY,
+        CREATED,
+        rec("note", Text, false, K::MaxChars(200)),
+    ],
+};
+
 /// Every replicated table, indexed by `Table as usize`.
-pub static TABLES: [&TableDef; 9] = [
+pub static TABLES: [&TableDef; 10] = [
     &ITEM,
     &STATION,
     &SKILL,
@@ -369,6 +387,7 @@ pub static TABLES: [&TableDef; 9] = [
     &STATION_REPORT,
     &STATION_CHECKIN,
     &HANDOVER,
+    &SKILL_SESSION,
 ];
 
 impl Table {

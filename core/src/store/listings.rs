@@ -97,7 +97,7 @@ impl Store {
     }
 
     /// A live (not deleted) row, or not found.
-    fn require_live(&self, table: Table, id: Uuid) -> Result<RowData> {
+    pub(crate) fn require_live(&self, table: Table, id: Uuid) -> Result<RowData> {
         match self.fetch_row(table, id)? {
             Some(r) if !r.flag("deleted") => Ok(r),
             _ => Err(Error::NotFound(table.name())),
@@ -306,7 +306,7 @@ impl Store {
         self.commit(id, e)
     }
 
-    fn record(&self, table: Table, fields: Vec<(&'static str, Value)>) -> Result<Uuid> {
+    pub(crate) fn record(&self, table: Table, fields: Vec<(&'static str, Value)>) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let mut e = Edits::new(table);
         for (c, v) in fields {

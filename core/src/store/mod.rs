@@ -8,15 +8,25 @@
 mod accept;
 mod apply;
 mod changes;
+mod figures;
+mod lifecycle;
 pub mod listings;
+mod matching;
+mod nearby;
 mod quarantine;
 pub mod schema;
+mod search;
 mod write;
 
 pub use accept::Rejection;
 pub use apply::{validate, ApplyReport, MAX_CELLS_PER_ROW};
 pub use changes::{ChangePage, Scope};
+pub use figures::{Figures, Period};
+pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
+pub use matching::{Match, MatchScore};
+pub use nearby::{NearbyQuery, NearbyStation, ReportView};
 pub use quarantine::Quarantined;
+pub use search::{ListingKind, SearchHit, SearchPage, SearchQuery, SortBy};
 
 use crate::crdt::{Hlc, SiteId, Stamp, SystemClock, TimeSource};
 use crate::model::tables::Table;
@@ -131,6 +141,7 @@ pub struct Store {
     config: StoreConfig,
     site: SiteId,
     actor: RwLock<Option<Actor>>,
+    hours: nearby::HoursState,
 }
 
 impl std::fmt::Debug for Store {
@@ -199,6 +210,7 @@ impl Store {
             tracing::warn!(mode = %mode, "WAL mode not available");
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        search::register_functions(&conn)?;
         schema::migrate(&mut conn).map_err(|e| match e {
             Error::Storage(e) => map_open_error(e),
             other => other,
@@ -252,6 +264,7 @@ impl Store {
             config,
             site,
             actor: RwLock::new(None),
+            hours: nearby::HoursState::default(),
         })
     }
 
@@ -316,6 +329,7 @@ impl Store {
                 )
                 .map_err(map_open_error)?;
                 c.busy_timeout(std::time::Duration::from_secs(5))?;
+                search::register_functions(&c)?;
                 c
             }
         };

@@ -13,6 +13,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
+const SEARCH_SQL: &str = include_str!("sql/search.sql");
 
 /// The `CREATE TABLE` statement of a replicated table.
 pub fn create_table_sql(def: &TableDef) -> String {
@@ -83,5 +84,6 @@ fn v1(tx: &Transaction<'_>) -> Result<()> {
     }
     tx.execute_batch(META_SQL)?;
     tx.execute_batch(INDEXES_SQL)?;
+    tx.execute_batch(SEARCH_SQL)?;
     Ok(())
 }

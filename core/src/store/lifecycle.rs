@@ -1,0 +1,463 @@
+//! An item's life: requests queue first come first served, the owner accepts,
+//! declines or marks a no-show, the requester may cancel, both sides confirm
+//! the hand-over, and unclaimed items expire.
+//!
+//! Everything is derived from append-only records, so every replica that has
+//! the same records shows the same state, whatever order they arrived in:
+//!
+//! - **Queue order** is the request record's stamp `(clock, site id)`, which
+//!   is written once by the requester's phone and is the same on every
+//!   replica; `created_at` alone could tie or disagree across phones.
+//! - A request is **closed** once any `declined`, `no_show` or `cancelled`
+//!   outcome exists for it, whatever else happened (closing wins, so the
+//!   order outcomes arrive in does not matter). It is **accepted** when it has
+//!   an `accepted` outcome and is not closed.
+//! - The item is **given** once both the giver's and the receiver's hand-over
+//!   confirmations for one request exist (or its stored status says so);
+//!   **withdrawn** when the owner withdrew it; **reserved** while a request is
+//!   accepted; otherwise **available**. The owner's actions also write the
+//!   stored `status` and `reserved_for` (only the owner may), so listings show
+//!   the same without deriving.
+//!
+//! The pickup place is the compound-level `pickup_area`; nothing finer exists.
+
+use super::write::Edit;
+use super::Store;
+use crate::crdt::rowclock::RowClocks;
+use crate::crdt::{SiteId, Stamp, Value};
+use crate::model::tables::Table;
+use crate::policy::Denial;
+use crate::{Error, Result};
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// An item is "expiring soon" this many days before it expires.
+pub const EXPIRING_SOON_DAYS: i64 = 3;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Where an item is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Offered; requests queue.
+    Available,
+    /// The owner accepted a request; waiting for the hand-over.
+    Reserved,
+    /// Both sides confirmed the hand-over.
+    Given,
+    /// The owner withdrew it.
+    Withdrawn,
+}
+
+/// How close an item is to expiring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expiry {
+    /// More than [`EXPIRING_SOON_DAYS`] days left.
+    Active,
+    /// Expires within [`EXPIRING_SOON_DAYS`] days: the app may remind the owner.
+    ExpiringSoon,
+    /// Expired: no longer offered.
+    Expired,
+}
+
+/// A request in an item's queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueuedRequest {
+    /// The request's id.
+    pub request_id: Uuid,
+    /// The requester's account id.
+    pub requester: Uuid,
+    /// The requester's note.
+    pub note: Option<String>,
+    /// Requested at (Unix ms, the requester's clock).
+    pub created_at: i64,
+    /// The request's stamp: the queue order on every replica.
+    pub stamp: Stamp,
+}
+
+/// An item's state as every replica with the same records derives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemLifecycle {
+    /// The item.
+    pub item_id: Uuid,
+    /// The owner's account id.
+    pub owner: Uuid,
+    /// Derived state.
+    pub state: ItemState,
+    /// The stored `status` column (the owner's last word).
+    pub stored_status: String,
+    /// The accepted request (or, once given, the one it was given to).
+    pub accepted: Option<QueuedRequest>,
+    /// Waiting requests, first come first served.
+    pub queue: Vec<QueuedRequest>,
+    /// The owner confirmed the hand-over of the accepted request.
+    pub giver_confirmed: bool,
+    /// The requester confirmed receiving it.
+    pub receiver_confirmed: bool,
+    /// Compound-level pickup place, the only place ever shown.
+    pub pickup_area: String,
+    /// Expires at (Unix ms).
+    pub expires_at: i64,
+    /// Expiry state now.
+    pub expiry: Expiry,
+    /// The signed-in user's place in the queue (0 = next), if waiting.
+    pub my_position: Option<usize>,
+}
+
+/// The stamp of a record (every cell has the same) or of a listing's
+/// creation (its `created_at` cell).
+fn row_stamp(c: &Connection, table: Table, clk: &[u8], seq: i64) -> Result<Stamp> {
+    let def = table.def();
+    let clocks = RowClocks::decode(clk, def.columns.len(), seq)?;
+    let meta = def
+        .column_index("created_at")
+        .and_then(|i| clocks.cells.get(i).copied().flatten())
+        .or_else(|| clocks.cells.iter().flatten().next().copied())
+        .ok_or_else(|| Error::Corrupt("row without clock".into()))?;
+    let site: Vec<u8> = c
+        .prepare_cached("SELECT uuid FROM crdt_site WHERE idx = ?1")?
+        .query_row([meta.site], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::Corrupt("unknown site index".into()))?;
+    let site = Uuid::from_slice(&site).map_err(|_| Error::Corrupt("bad site id".into()))?;
+    Ok(Stamp {
+        clock: meta.clock,
+        site: SiteId(site),
+    })
+}
+
+fn parse_uuid(s: Option<String>) -> Result<Uuid> {
+    s.and_then(|s| Uuid::parse_str(&s).ok())
+        .ok_or_else(|| Error::Corrupt("bad id in a record".into()))
+}
+
+fn expiry(expires_at: i64, now: i64) -> Expiry {
+    if expires_at <= now {
+        Expiry::Expired
+    } else if expires_at - now <= EXPIRING_SOON_DAYS * DAY_MS {
+        Expiry::ExpiringSoon
+    } else {
+        Expiry::Active
+    }
+}
+
+/// Derive an item's lifecycle from its row and records.
+fn lifecycle(c: &Connection, item_id: Uuid, now: i64, me: Option<Uuid>) -> Result<ItemLifecycle> {
+    let row = super::listings::fetch_row(c, Table::Item, item_id)?
+        .filter(|r| !r.flag("deleted"))
+        .ok_or(Error::NotFound("item"))?;
+    let item = crate::model::Item::from(&row);
+    let key = item_id.to_string();
+
+    let mut requests = Vec::new();
+    {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, requester, note, created_at, _clk, _seq FROM item_request WHERE item_id = ?1",
+        )?;
+        let mut rows = stmt.query([&key])?;
+        while let Some(r) = rows.next()? {
+            let id: Vec<u8> = r.get(0)?;
+            let clk: Vec<u8> = r.get(4)?;
+            requests.push(QueuedRequest {
+                request_id: Uuid::from_slice(&id)
+                    .map_err(|_| Error::Corrupt("bad row id".into()))?,
+                requester: parse_uuid(r.get(1)?)?,
+                note: r.get(2)?,
+                created_at: r.get::<_, Option<i64>>(3)?.unwrap_or_default(),
+                stamp: row_stamp(c, Table::ItemRequest, &clk, r.get(5)?)?,
+            });
+        }
+    }
+    requests.sort_by(|a, b| a.stamp.cmp(&b.stamp).then(a.request_id.cmp(&b.request_id)));
+
+    // Per request: (accepted, closed).
+    let mut outcomes: HashMap<Uuid, (bool, bool)> = HashMap::new();
+    {
+        let mut stmt =
+            c.prepare_cached("SELECT request_id, outcome FROM request_outcome WHERE item_id = ?1")?;
+        let mut rows = stmt.query([&key])?;
+        while let Some(r) = rows.next()? {
+            let req = parse_uuid(r.get(0)?)?;
+            let outcome: Option<String> = r.get(1)?;
+            let e = outcomes.entry(req).or_default();
+            match outcome.as_deref() {
+                Some("accepted") => e.0 = true,
+                Some(_) => e.1 = true,
+                None => {}
+            }
+        }
+    }
+    // Per request: (giver, receiver) confirmations.
+    let mut handovers: HashMap<Uuid, (bool, bool)> = HashMap::new();
+    {
+        let mut stmt =
+            c.prepare_cached("SELECT request_id, side FROM handover WHERE item_id = ?1")?;
+        let mut rows = stmt.query([&key])?;
+        while let Some(r) = rows.next()? {
+            let req = parse_uuid(r.get(0)?)?;
+            let side: Option<String> = r.get(1)?;
+            let e = handovers.entry(req).or_default();
+            match side.as_deref() {
+                Some("giver") => e.0 = true,
+                Some("receiver") => e.1 = true,
+                _ => {}
+            }
+        }
+    }
+    let closed = |r: &QueuedRequest| outcomes.get(&r.request_id).is_some_and(|o| o.1);
+    let is_accepted = |r: &QueuedRequest| outcomes.get(&r.request_id).is_some_and(|o| o.0 && !o.1);
+    let both = |r: &QueuedRequest| handovers.get(&r.request_id) == Some(&(true, true));
+
+    let given_to = requests.iter().find(|r| both(r)).cloned();
+    let accepted = requests.iter().find(|r| is_accepted(r)).cloned();
+    let state = if given_to.is_some() || item.status == "given" {
+        ItemState::Given
+    } else if item.status == "withdrawn" {
+        ItemState::Withdrawn
+    } else if accepted.is_some() {
+        ItemState::Reserved
+    } else {
+        ItemState::Available
+    };
+    let accepted = given_to.or(accepted);
+    let (giver_confirmed, receiver_confirmed) = accepted
+        .as_ref()
+        .and_then(|a| handovers.get(&a.request_id).copied())
+        .unwrap_or_default();
+    let queue: Vec<QueuedRequest> = requests
+        .into_iter()
+        .filter(|r| !closed(r) && !is_accepted(r))
+        .filter(|r| accepted.as_ref().map(|a| a.request_id) != Some(r.request_id))
+        .collect();
+    let my_position = me.and_then(|me| queue.iter().position(|r| r.requester == me));
+    Ok(ItemLifecycle {
+        item_id,
+        owner: item.owner,
+        state,
+        stored_status: item.status,
+        accepted,
+        queue,
+        giver_confirmed,
+        receiver_confirmed,
+        pickup_area: item.pickup_area,
+        expires_at: item.expires_at,
+        expiry: expiry(item.expires_at, now),
+        my_position,
+    })
+}
+
+impl Store {
+    /// The stamp `(clock, site)` of a record, or of a listing's creation: the
+    /// same on every replica, so it orders concurrent offline writes alike.
+    pub fn record_stamp(&self, table: Table, id: Uuid) -> Result<Stamp> {
+        self.read(|c| {
+            let (clk, seq): (Vec<u8>, i64) = c
+                .prepare_cached(&format!(
+                    "SELECT _clk, _seq FROM {} WHERE id = ?1",
+                    table.name()
+                ))?
+                .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or(Error::NotFound(table.name()))?;
+            row_stamp(c, table, &clk, seq)
+        })
+    }
+
+    /// An item's derived state, queue and expiry.
+    pub fn item_lifecycle(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+        let me = self.actor().ok().map(|a| a.user);
+        let now = self.now_ms();
+        self.read(|c| lifecycle(c, item_id, now, me))
+    }
+
+    /// The lifecycle, checking that the signed-in user owns the item.
+    fn owned_lifecycle(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+        let actor = self.actor()?;
+        let lc = self.item_lifecycle(item_id)?;
+        if lc.owner != actor.user {
+            return Err(Error::NotAllowed(Denial::NotOwner));
+        }
+        Ok(lc)
+    }
+
+    fn outcome(&self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<Uuid> {
+        let actor = self.actor()?;
+        let community = self.item(lc.item_id)?.community;
+        self.record(
+            Table::RequestOutcome,
+            vec![
+                ("request_id", request_id.to_string().into()),
+                ("item_id", lc.item_id.to_string().into()),
+                ("by_user", actor.user.to_string().into()),
+                ("outcome", outcome.into()),
+                ("community", community.into()),
+            ],
+        )
+    }
+
+    fn set_item_status(
+        &self,
+        item_id: Uuid,
+        status: &str,
+        reserved_for: Option<Uuid>,
+    ) -> Result<()> {
+        self.write(
+            Table::Item,
+            item_id,
+            &[
+                Edit::Set("status", Value::from(status)),
+                Edit::Set(
+                    "reserved_for",
+                    Value::from(reserved_for.map(|r| r.to_string())),
+                ),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A request of an item and its lifecycle.
+    fn request_lifecycle(&self, request_id: Uuid) -> Result<(ItemLifecycle, Uuid)> {
+        let req = self
+            .fetch_row(Table::ItemRequest, request_id)?
+            .ok_or(Error::NotFound("request"))?;
+        let item_id = req.uuid("item_id").ok_or(Error::NotFound("item"))?;
+        let requester = req.uuid("requester").unwrap_or_default();
+        Ok((self.item_lifecycle(item_id)?, requester))
+    }
+
+    /// The owner accepts the first request in line: the item is reserved for
+    /// it. Returns the accepted request, or `None` if nobody is waiting.
+    pub fn accept_next_request(&self, item_id: Uuid) -> Result<Option<Uuid>> {
+        let lc = self.owned_lifecycle(item_id)?;
+        match lc.state {
+            ItemState::Available => {}
+            ItemState::Reserved => {
+                return Err(Error::invalid("item", "a request is already accepted"))
+            }
+            ItemState::Given | ItemState::Withdrawn => {
+                return Err(Error::invalid("item", "the item is no longer offered"))
+            }
+        }
+        if lc.expiry == Expiry::Expired {
+            return Err(Error::invalid("item", "the item has expired"));
+        }
+        let Some(next) = lc.queue.first() else {
+            return Ok(None);
+        };
+        self.outcome(&lc, next.request_id, "accepted")?;
+        self.set_item_status(item_id, "reserved", Some(next.request_id))?;
+        Ok(Some(next.request_id))
+    }
+
+    /// The owner declines a request. If it was the accepted one, the item is
+    /// offered again (accept the next with [`Store::accept_next_request`]).
+    pub fn decline_request(&self, request_id: Uuid) -> Result<()> {
+        let (lc, _) = self.request_lifecycle(request_id)?;
+        let lc = self.owned_lifecycle(lc.item_id)?;
+        self.close_request(&lc, request_id, "declined")
+    }
+
+    fn close_request(&self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<()> {
+        let was_accepted = lc.accepted.as_ref().map(|a| a.request_id) == Some(request_id);
+        if lc.state == ItemState::Given && was_accepted {
+            return Err(Error::invalid(
+                "request",
+                "the item was already handed over",
+            ));
+        }
+        self.outcome(lc, request_id, outcome)?;
+        if was_accepted && lc.state == ItemState::Reserved {
+            self.set_item_status(lc.item_id, "available", None)?;
+        }
+        Ok(())
+    }
+
+    /// The owner marks the accepted requester as a no-show and accepts the
+    /// next in line. Returns the newly accepted request, if any.
+    pub fn mark_no_show(&self, request_id: Uuid) -> Result<Option<Uuid>> {
+        let (lc, _) = self.request_lifecycle(request_id)?;
+        let lc = self.owned_lifecycle(lc.item_id)?;
+        if lc.state != ItemState::Reserved
+            || lc.accepted.as_ref().map(|a| a.request_id) != Some(request_id)
+        {
+            return Err(Error::invalid("request", "is not the accepted request"));
+        }
+        self.close_request(&lc, request_id, "no_show")?;
+        self.accept_next_request(lc.item_id)
+    }
+
+    /// The requester cancels their request. If it was accepted, every phone
+    /// then shows the item available again.
+    pub fn cancel_request(&self, request_id: Uuid) -> Result<()> {
+        let actor = self.actor()?;
+        let (lc, requester) = self.request_lifecycle(request_id)?;
+        if requester != actor.user {
+            return Err(Error::NotAllowed(Denial::NotOwner));
+        }
+        if lc.state == ItemState::Given
+            && lc.accepted.as_ref().map(|a| a.request_id) == Some(request_id)
+        {
+            return Err(Error::invalid(
+                "request",
+                "the item was already handed over",
+            ));
+        }
+        self.outcome(&lc, request_id, "cancelled")?;
+        Ok(())
+    }
+
+    /// One side confirms the hand-over of the accepted request: the owner as
+    /// giver, the accepted requester as receiver. When both have confirmed,
+    /// the item is given (the owner's phone also stores `status = given`).
+    pub fn confirm_handover(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+        let actor = self.actor()?;
+        let lc = self.item_lifecycle(item_id)?;
+        let Some(req) = lc.accepted.clone() else {
+            return Err(Error::invalid("item", "no request is accepted"));
+        };
+        let (side, done) = if actor.user == lc.owner {
+            ("giver", lc.giver_confirmed)
+        } else if actor.user == req.requester {
+            ("receiver", lc.receiver_confirmed)
+        } else {
+            return Err(Error::NotAllowed(Denial::NotOwner));
+        };
+        if !done {
+            let community = self.item(item_id)?.community;
+            self.record(
+                Table::Handover,
+                vec![
+                    ("item_id", item_id.to_string().into()),
+                    ("request_id", req.request_id.to_string().into()),
+                    ("by_user", actor.user.to_string().into()),
+                    ("side", side.into()),
+                    ("community", community.into()),
+                ],
+            )?;
+        }
+        let lc = self.item_lifecycle(item_id)?;
+        if actor.user == lc.owner && lc.state == ItemState::Given && lc.stored_status != "given" {
+            self.set_item_status(item_id, "given", Some(req.request_id))?;
+            return self.item_lifecycle(item_id);
+        }
+        Ok(lc)
+    }
+
+    /// The owner renews an item for another [`crate::StoreConfig::item_ttl_days`].
+    pub fn renew_item(&self, item_id: Uuid) -> Result<()> {
+        let lc = self.owned_lifecycle(item_id)?;
+        if matches!(lc.state, ItemState::Given | ItemState::Withdrawn) {
+            return Err(Error::invalid("item", "the item is no longer offered"));
+        }
+        let expires = self.now_ms() + self.config().item_ttl_days * DAY_MS;
+        self.write(
+            Table::Item,
+            item_id,
+            &[Edit::Set("expires_at", Value::Int(expires))],
+        )?;
+        Ok(())
+    }
+}

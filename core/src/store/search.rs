@@ -1,0 +1,407 @@
+//! Residents search items, skills and needs by Chinese (or Latin) text,
+//! offline, with filters, three orders and stable paging.
+//!
+//! The text is indexed by triggers (sql/search.sql) into one contentless FTS5
+//! table per listing kind, as unigram+bigram tokens ([`index_tokens`]), so
+//! "充电" and "车" are both found; whatever the user types goes through
+//! [`match_query`], so quotes, `*`, `AND`, `NEAR` or a lone `"` are searched as
+//! text and never break the query.
+//!
+//! Residents never see deleted or hidden listings, nor expired items; grid
+//! staff may ask for the hidden ones of their own community.
+
+use super::Store;
+use crate::model::catalogue;
+use crate::model::tables::Table;
+use crate::policy::Role;
+use crate::search::geo::{bounding_box, distance_m, validate_wgs84};
+use crate::search::tokens::{index_tokens, match_query};
+use crate::{Error, Result};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Most hits one page may hold.
+pub const MAX_PAGE: usize = 100;
+/// Deepest offset a search pages to.
+pub const MAX_OFFSET: usize = 10_000;
+
+/// Register the store's SQL functions on a connection: the FTS triggers and
+/// the queries call them. Done for the writer and every reader.
+pub(crate) fn register_functions(conn: &Connection) -> Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("fushi_tokens", -1, flags, |ctx| {
+        let mut out = String::new();
+        for i in 0..ctx.len() {
+            if let ValueRef::Text(t) = ctx.get_raw(i) {
+                let tokens = index_tokens(&String::from_utf8_lossy(t));
+                if !tokens.is_empty() {
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(&tokens);
+                }
+            }
+        }
+        Ok(out)
+    })?;
+    conn.create_scalar_function("fushi_label", 2, flags, |ctx| {
+        let (ValueRef::Text(kind), ValueRef::Text(code)) = (ctx.get_raw(0), ctx.get_raw(1)) else {
+            return Ok(None);
+        };
+        let code = String::from_utf8_lossy(code);
+        let lists: &[&'static [catalogue::Category]] = match kind {
+            b"item" => &[catalogue::ITEM_CATEGORIES],
+            b"skill" => &[catalogue::SKILL_CATEGORIES],
+            _ => &[catalogue::ITEM_CATEGORIES, catalogue::SKILL_CATEGORIES],
+        };
+        Ok(lists
+            .iter()
+            .find_map(|l| catalogue::find(l, &code))
+            .map(|c| c.zh))
+    })?;
+    conn.create_scalar_function("fushi_distance", 4, flags, |ctx| {
+        let mut v = [0f64; 4];
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = match ctx.get_raw(i) {
+                ValueRef::Real(r) => r,
+                ValueRef::Integer(n) => n as f64,
+                _ => return Ok(None),
+            };
+        }
+        Ok(Some(distance_m(v[0], v[1], v[2], v[3])))
+    })?;
+    // The search statements vary by kind, order and text/no text.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// One of the three searchable listing kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingKind {
+    /// Idle items.
+    Item,
+    /// Skill offers.
+    Skill,
+    /// Needs.
+    Need,
+}
+
+impl ListingKind {
+    /// The table of this kind.
+    pub fn table(self) -> Table {
+        match self {
+            ListingKind::Item => Table::Item,
+            ListingKind::Skill => Table::Skill,
+            ListingKind::Need => Table::Need,
+        }
+    }
+
+    const ALL: [ListingKind; 3] = [ListingKind::Item, ListingKind::Skill, ListingKind::Need];
+}
+
+/// The order of search results. Every order ends with the listing id, so
+/// equal keys still come in one fixed order and pages never overlap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Best text match first (FTS5 bm25, title weighted 5:1); newest first
+    /// when there is no text.
+    #[default]
+    Relevance,
+    /// Newest first (by `created_at`).
+    Recency,
+    /// Nearest to [`SearchQuery::near`] first; listings without a position last.
+    Distance,
+}
+
+/// What a resident asks for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    /// What they typed. Blank browses everything that passes the filters;
+    /// text without any letter, digit or Chinese character finds nothing.
+    pub text: String,
+    /// Kinds to search; empty means all three.
+    pub kinds: Vec<ListingKind>,
+    /// Category code (item or skill catalogue, or a need's category).
+    pub category: Option<String>,
+    /// Status. `None`: items available or reserved, skills active, needs open.
+    pub status: Option<String>,
+    /// Item mode, `give` or `swap`; only items are returned when set.
+    pub mode: Option<String>,
+    /// A WGS-84 point `(lat, lon)` for distance filter and order.
+    pub near: Option<(f64, f64)>,
+    /// Only listings within this many metres of `near` (listings without a
+    /// position are then left out).
+    pub within_m: Option<f64>,
+    /// Order.
+    pub sort: SortBy,
+    /// Hits to skip (offset paging).
+    pub offset: usize,
+    /// Hits per page (1–[`MAX_PAGE`]; 0 means 20).
+    pub limit: usize,
+    /// Grid staff only: include listings hidden by moderation (of their own
+    /// community). Ignored for residents.
+    pub include_hidden: bool,
+}
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Which kind.
+    pub kind: ListingKind,
+    /// Listing id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Category code (may be absent on needs).
+    pub category: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Item mode (items only).
+    pub mode: Option<String>,
+    /// Posted at (Unix ms).
+    pub created_at: i64,
+    /// Compound-level pickup place (items only).
+    pub pickup_area: Option<String>,
+    /// Metres from [`SearchQuery::near`], when both positions are known.
+    pub distance_m: Option<f64>,
+    /// bm25 score (lower is better; 0 without text).
+    pub score: f64,
+    /// Hidden by moderation (only ever true for grid staff).
+    pub hidden: bool,
+}
+
+/// One page of hits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchPage {
+    /// The hits, in order.
+    pub hits: Vec<SearchHit>,
+    /// The offset of the next page, if there are more hits.
+    pub next_offset: Option<usize>,
+}
+
+/// Per-kind SQL bits.
+struct KindSql {
+    table: &'static str,
+    fts: &'static str,
+    mode: &'static str,
+    pickup: &'static str,
+    /// Filter when the query gives no status.
+    default_status: &'static str,
+    /// Extra filter (items: not expired).
+    extra: &'static str,
+}
+
+fn kind_sql(kind: ListingKind) -> KindSql {
+    match kind {
+        ListingKind::Item => KindSql {
+            table: "item",
+            fts: "item_fts",
+            mode: "t.mode",
+            pickup: "t.pickup_area",
+            default_status: "t.status IN ('available', 'reserved')",
+            extra: "t.expires_at > :now",
+        },
+        ListingKind::Skill => KindSql {
+            table: "skill",
+            fts: "skill_fts",
+            mode: "NULL",
+            pickup: "NULL",
+            default_status: "t.status = 'active'",
+            extra: "1",
+        },
+        ListingKind::Need => KindSql {
+            table: "need",
+            fts: "need_fts",
+            mode: "NULL",
+            pickup: "NULL",
+            default_status: "t.status = 'open'",
+            extra: "1",
+        },
+    }
+}
+
+/// The SQL of one kind's search; parameters are named so one statement
+/// serves every combination of filters (a NULL parameter means "any").
+fn search_sql(kind: ListingKind, text: bool, sort: SortBy, default_status: bool) -> String {
+    let k = kind_sql(kind);
+    let (from, score) = if text {
+        (
+            format!(
+                "{fts} JOIN {t} t ON t.rid = {fts}.rowid WHERE {fts} MATCH :match AND",
+                fts = k.fts,
+                t = k.table
+            ),
+            format!("bm25({}, 5.0, 1.0)", k.fts),
+        )
+    } else {
+        (format!("{} t WHERE", k.table), "0.0".to_owned())
+    };
+    let status = if default_status {
+        k.default_status
+    } else {
+        "t.status = :status"
+    };
+    let order = match (sort, text) {
+        (SortBy::Relevance, true) => "score, t.id",
+        (SortBy::Relevance | SortBy::Recency, _) => "t.created_at DESC, t.id",
+        (SortBy::Distance, _) => "dist IS NULL, dist, t.id",
+    };
+    format!(
+        "SELECT t.id, t.title, t.category, t.status, {mode}, t.created_at, {pickup}, \
+         fushi_distance(:lat, :lon, t.lat, t.lon) AS dist, {score} AS score, t.hidden \
+         FROM {from} t.deleted = 0 AND (t.hidden = 0 OR t.community = :staff_of) \
+         AND {status} AND {extra} \
+         AND (:category IS NULL OR t.category = :category) \
+         AND (:mode IS NULL OR {mode} = :mode) \
+         AND (:within IS NULL OR (t.lat BETWEEN :min_lat AND :max_lat \
+              AND t.lon BETWEEN :min_lon AND :max_lon \
+              AND fushi_distance(:lat, :lon, t.lat, t.lon) <= :within)) \
+         ORDER BY {order} LIMIT :limit",
+        mode = k.mode,
+        pickup = k.pickup,
+        extra = k.extra,
+    )
+}
+
+/// Sort key of a hit, comparable across kinds.
+fn cmp_hits(sort: SortBy, text: bool, a: &SearchHit, b: &SearchHit) -> std::cmp::Ordering {
+    let by_id = || a.id.cmp(&b.id);
+    match (sort, text) {
+        (SortBy::Relevance, true) => a.score.total_cmp(&b.score).then_with(by_id),
+        (SortBy::Relevance | SortBy::Recency, _) => {
+            b.created_at.cmp(&a.created_at).then_with(by_id)
+        }
+        (SortBy::Distance, _) => {
+            let d = |h: &SearchHit| h.distance_m.unwrap_or(f64::INFINITY);
+            d(a).total_cmp(&d(b)).then_with(by_id)
+        }
+    }
+}
+
+impl Store {
+    /// Search items, skills and needs on this phone, offline.
+    ///
+    /// Errors name the field: `near` (bad coordinates), `within_m`,
+    /// `limit`, `offset`, `sort` (distance order without `near`), `mode`.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
+        let limit = match q.limit {
+            0 => 20,
+            n if n <= MAX_PAGE => n,
+            _ => return Err(Error::invalid("limit", "at most 100 hits per page")),
+        };
+        if q.offset > MAX_OFFSET {
+            return Err(Error::invalid("offset", "pages too deep"));
+        }
+        if let Some((lat, lon)) = q.near {
+            validate_wgs84(lat, lon).map_err(|r| Error::invalid("near", r))?;
+        }
+        if q.sort == SortBy::Distance && q.near.is_none() {
+            return Err(Error::invalid("sort", "distance order needs a point"));
+        }
+        let within = match (q.within_m, q.near) {
+            (None, _) => None,
+            (Some(_), None) => return Err(Error::invalid("within_m", "needs a point")),
+            (Some(r), Some(_)) if !(r.is_finite() && r >= 0.0) => {
+                return Err(Error::invalid("within_m", "must be a distance in metres"))
+            }
+            (Some(r), Some(p)) => Some((r, p)),
+        };
+        if let Some(m) = &q.mode {
+            if !crate::model::tables::MODES.contains(&m.as_str()) {
+                return Err(Error::invalid("mode", "is not an allowed value"));
+            }
+        }
+        let matcher = if q.text.trim().is_empty() {
+            None
+        } else {
+            match match_query(&q.text) {
+                Some(m) => Some(m),
+                // Only punctuation or symbols: nothing can match.
+                None => return Ok(SearchPage::default()),
+            }
+        };
+        let staff_of = self
+            .actor()
+            .ok()
+            .filter(|a| q.include_hidden && matches!(a.role, Role::GridStaff | Role::Admin))
+            .map(|a| a.community);
+        let kinds: Vec<ListingKind> = ListingKind::ALL
+            .into_iter()
+            .filter(|k| q.kinds.is_empty() || q.kinds.contains(k))
+            .filter(|k| q.mode.is_none() || *k == ListingKind::Item)
+            .collect();
+        let want = q.offset + limit + 1;
+        let now = self.now_ms();
+        let text = matcher.is_some();
+        let mut hits = self.read(|c| {
+            let mut hits = Vec::new();
+            for kind in &kinds {
+                let sql = search_sql(*kind, text, q.sort, q.status.is_none());
+                let mut stmt = c.prepare_cached(&sql)?;
+                let bind = |stmt: &mut rusqlite::CachedStatement<'_>,
+                            name: &str,
+                            v: &dyn rusqlite::ToSql|
+                 -> Result<()> {
+                    if let Some(i) = stmt.parameter_index(name)? {
+                        stmt.raw_bind_parameter(i, v)?;
+                    }
+                    Ok(())
+                };
+                let (lat, lon) = q.near.map_or((None, None), |(a, b)| (Some(a), Some(b)));
+                let bbox = within.map(|(r, (lat, lon))| bounding_box(lat, lon, r));
+                bind(&mut stmt, ":match", &matcher)?;
+                bind(&mut stmt, ":status", &q.status)?;
+                bind(&mut stmt, ":now", &now)?;
+                bind(&mut stmt, ":staff_of", &staff_of)?;
+                bind(&mut stmt, ":category", &q.category)?;
+                bind(&mut stmt, ":lat", &lat)?;
+                bind(&mut stmt, ":lon", &lon)?;
+                bind(&mut stmt, ":within", &within.map(|w| w.0))?;
+                bind(&mut stmt, ":min_lat", &bbox.map(|b| b.0))?;
+                bind(&mut stmt, ":min_lon", &bbox.map(|b| b.1))?;
+                bind(&mut stmt, ":max_lat", &bbox.map(|b| b.2))?;
+                bind(&mut stmt, ":max_lon", &bbox.map(|b| b.3))?;
+                bind(&mut stmt, ":limit", &(want as i64))?;
+                bind(&mut stmt, ":mode", &q.mode)?;
+                let mut rows = stmt.raw_query();
+                while let Some(r) = rows.next()? {
+                    let id: [u8; 16] = match r.get_ref(0)? {
+                        ValueRef::Blob(b) => b
+                            .try_into()
+                            .map_err(|_| Error::Corrupt("bad row id".into()))?,
+                        _ => return Err(Error::Corrupt("bad row id".into())),
+                    };
+                    let mode: Option<String> = r.get(4)?;
+                    hits.push(SearchHit {
+                        kind: *kind,
+                        id: Uuid::from_bytes(id),
+                        title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        category: r.get(2)?,
+                        status: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        mode,
+                        created_at: r.get::<_, Option<i64>>(5)?.unwrap_or_default(),
+                        pickup_area: r.get(6)?,
+                        distance_m: r.get(7)?,
+                        score: r.get(8)?,
+                        hidden: r.get::<_, i64>(9)? != 0,
+                    });
+                }
+            }
+            Ok(hits)
+        })?;
+        hits.sort_by(|a, b| cmp_hits(q.sort, text, a, b));
+        let more = hits.len() > q.offset + limit;
+        let page: Vec<SearchHit> = hits.into_iter().skip(q.offset).take(limit).collect();
+        Ok(SearchPage {
+            next_offset: more.then_some(q.offset + limit),
+            hits: page,
+        })
+    }
+}

@@ -1,0 +1,119 @@
+-- Offline search: an R*Tree over station positions and full-text (FTS5)
+-- tables over items, skills and needs.
+--
+-- Both are kept by triggers on the replicated tables, so every write path
+-- (a local write, a remote apply, the server's checked apply) maintains them
+-- without knowing they exist. The triggers call Rust functions registered on
+-- every connection of the store (store/search.rs):
+--   fushi_tokens(text, ...)  the listing text as unigram+bigram tokens
+--   fushi_label(kind, code)  the Chinese label of a category code
+
+-- Stations by position, keyed by the station's rid. Only live, visible
+-- stations with a position are in it: hidden and deleted ones are never found.
+-- R*Tree coordinates are 32-bit floats rounded outwards; the exact distance is
+-- checked against the station row.
+CREATE VIRTUAL TABLE station_geo USING rtree(rid, min_lat, max_lat, min_lon, max_lon);
+
+CREATE TRIGGER station_geo_insert AFTER INSERT ON station
+WHEN new.lat IS NOT NULL AND new.lon IS NOT NULL AND new.deleted = 0 AND new.hidden = 0
+BEGIN
+  INSERT OR REPLACE INTO station_geo VALUES (new.rid, new.lat, new.lat, new.lon, new.lon);
+END;
+
+CREATE TRIGGER station_geo_update AFTER UPDATE OF lat, lon, deleted, hidden ON station
+BEGIN
+  DELETE FROM station_geo WHERE rid = old.rid;
+  INSERT INTO station_geo
+    SELECT new.rid, new.lat, new.lat, new.lon, new.lon
+    WHERE new.lat IS NOT NULL AND new.lon IS NOT NULL AND new.deleted = 0 AND new.hidden = 0;
+END;
+
+CREATE TRIGGER station_geo_delete AFTER DELETE ON station
+BEGIN
+  DELETE FROM station_geo WHERE rid = old.rid;
+END;
+
+-- Full text, contentless (the listing rows hold the text), rowid = listing
+-- rid. Column `title` weighs more than `body` in bm25. Deleted listings
+-- (content erased) are removed; hidden ones stay and are filtered at query
+-- time, so grid staff can still find them.
+CREATE VIRTUAL TABLE item_fts USING fts5(
+  title, body, content='', contentless_delete=1, tokenize='unicode61'
+);
+CREATE VIRTUAL TABLE skill_fts USING fts5(
+  title, body, content='', contentless_delete=1, tokenize='unicode61'
+);
+CREATE VIRTUAL TABLE need_fts USING fts5(
+  title, body, content='', contentless_delete=1, tokenize='unicode61'
+);
+
+CREATE TRIGGER item_fts_insert AFTER INSERT ON item WHEN new.deleted = 0
+BEGIN
+  INSERT INTO item_fts (rowid, title, body) VALUES (
+    new.rid, fushi_tokens(new.title),
+    fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category)));
+END;
+CREATE TRIGGER item_fts_update
+AFTER UPDATE OF title, description, swap_for, pickup_area, category, deleted ON item
+BEGIN
+  DELETE FROM item_fts WHERE rowid = old.rid;
+  INSERT INTO item_fts (rowid, title, body)
+    SELECT new.rid, fushi_tokens(new.title),
+      fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category))
+    WHERE new.deleted = 0;
+END;
+CREATE TRIGGER item_fts_delete AFTER DELETE ON item
+BEGIN
+  DELETE FROM item_fts WHERE rowid = old.rid;
+END;
+
+CREATE TRIGGER skill_fts_insert AFTER INSERT ON skill WHEN new.deleted = 0
+BEGIN
+  INSERT INTO skill_fts (rowid, title, body) VALUES (
+    new.rid, fushi_tokens(new.title),
+    fushi_tokens(new.description, new.availability, fushi_label('skill', new.category)));
+END;
+CREATE TRIGGER skill_fts_update
+AFTER UPDATE OF title, description, availability, category, deleted ON skill
+BEGIN
+  DELETE FROM skill_fts WHERE rowid = old.rid;
+  INSERT INTO skill_fts (rowid, title, body)
+    SELECT new.rid, fushi_tokens(new.title),
+      fushi_tokens(new.description, new.availability, fushi_label('skill', new.category))
+    WHERE new.deleted = 0;
+END;
+CREATE TRIGGER skill_fts_delete AFTER DELETE ON skill
+BEGIN
+  DELETE FROM skill_fts WHERE rowid = old.rid;
+END;
+
+CREATE TRIGGER need_fts_insert AFTER INSERT ON need WHEN new.deleted = 0
+BEGIN
+  INSERT INTO need_fts (rowid, title, body) VALUES (
+    new.rid, fushi_tokens(new.title),
+    fushi_tokens(new.description, fushi_label('need', new.category)));
+END;
+CREATE TRIGGER need_fts_update AFTER UPDATE OF title, description, category, deleted ON need
+BEGIN
+  DELETE FROM need_fts WHERE rowid = old.rid;
+  INSERT INTO need_fts (rowid, title, body)
+    SELECT new.rid, fushi_tokens(new.title),
+      fushi_tokens(new.description, fushi_label('need', new.category))
+    WHERE new.deleted = 0;
+END;
+CREATE TRIGGER need_fts_delete AFTER DELETE ON need
+BEGIN
+  DELETE FROM need_fts WHERE rowid = old.rid;
+END;
+
+-- Indexes of the offline queries: browsing by recency, a resident's needs,
+-- grid staff figures by period.
+CREATE INDEX item_created ON item(created_at);
+CREATE INDEX skill_created ON skill(created_at);
+CREATE INDEX need_owner ON need(owner, status);
+CREATE INDEX item_request_created ON item_request(community, created_at);
+CREATE INDEX handover_created ON handover(community, created_at);
+CREATE INDEX station_report_created ON station_report(community, created_at);
+CREATE INDEX station_checkin_created ON station_checkin(community, created_at);
+CREATE INDEX skill_session_created ON skill_session(community, created_at);
+CREATE INDEX skill_session_skill ON skill_session(skill_id);
