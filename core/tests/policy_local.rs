@@ -1,0 +1,252 @@
+//! Local writes that break the policy are refused with a clear error, and
+//! nothing of them is written.
+
+mod common;
+use common::*;
+use fushi_core::model::{ItemEdit, NewItem, NewStation};
+use fushi_core::policy::{Denial, Role};
+use fushi_core::{Error, Table};
+
+fn item() -> NewItem {
+    NewItem {
+        title: "电饭煲".into(),
+        category: "appliance".into(),
+        mode: "swap".into(),
+        pickup_area: "福石花园".into(),
+        ..Default::default()
+    }
+}
+
+fn station() -> NewStation {
+    NewStation {
+        name: "驿站".into(),
+        lat: 22.25,
+        lon: 113.52,
+        kind: "cool_station".into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_resident_cannot_edit_or_delete_a_neighbours_item() {
+    let (alice, bob) = (actor(Role::Resident), actor(Role::Resident));
+    let (pa, pb) = (phone(&alice), phone(&bob));
+    let id = pa.store.post_item(item()).unwrap();
+    deliver(&pa, &[&pb]);
+    let before = pb.store.snapshot().unwrap();
+    let e = pb
+        .store
+        .edit_item(
+            id,
+            ItemEdit {
+                title: Some("我的了".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::NotAllowed(Denial::NotOwner)), "{e}");
+    assert!(matches!(
+        pb.store.delete_listing(Table::Item, id),
+        Err(Error::NotAllowed(Denial::NotOwner))
+    ));
+    assert!(matches!(
+        pb.store.withdraw_item(id),
+        Err(Error::NotAllowed(Denial::NotOwner))
+    ));
+    assert_eq!(pb.store.snapshot().unwrap(), before);
+    assert_eq!(pb.store.pending_count(0).unwrap(), 0);
+}
+
+#[test]
+fn only_grid_staff_create_stations_and_hide_listings() {
+    let (resident, staff) = (actor(Role::Resident), actor(Role::GridStaff));
+    let (pr, ps) = (phone(&resident), phone(&staff));
+    assert!(matches!(
+        pr.store.post_station(station()),
+        Err(Error::NotAllowed(Denial::StaffOnly))
+    ));
+    let id = pr.store.post_item(item()).unwrap();
+    assert!(matches!(
+        pr.store.hide_listing(Table::Item, id, true),
+        Err(Error::NotAllowed(Denial::StaffOnly))
+    ));
+    deliver(&pr, &[&ps]);
+    ps.store.hide_listing(Table::Item, id, true).unwrap();
+    assert!(ps.store.item(id).unwrap().hidden);
+}
+
+#[test]
+fn grid_staff_of_another_community_cannot_moderate() {
+    let resident = actor(Role::Resident);
+    let mut outsider = actor(Role::GridStaff);
+    outsider.community = "gongbei".into();
+    let (pr, po) = (phone(&resident), phone(&outsider));
+    let id = pr.store.post_item(item()).unwrap();
+    deliver(&pr, &[&po]);
+    assert!(matches!(
+        po.store.hide_listing(Table::Item, id, true),
+        Err(Error::NotAllowed(Denial::OtherCommunity))
+    ));
+}
+
+#[test]
+fn residents_cannot_request_their_own_item_but_neighbours_can() {
+    let (alice, bob) = (actor(Role::Resident), actor(Role::Resident));
+    let (pa, pb) = (phone(&alice), phone(&bob));
+    let id = pa.store.post_item(item()).unwrap();
+    assert!(matches!(
+        pa.store.request_item(id, None),
+        Err(Error::NotAllowed(Denial::OwnItem))
+    ));
+    deliver(&pa, &[&pb]);
+    pb.store
+        .request_item(id, Some("周六上午方便吗".into()))
+        .unwrap();
+}
+
+#[test]
+fn writing_without_signing_in_is_refused() {
+    let p = phone(&actor(Role::Resident));
+    p.store.set_actor(None);
+    assert!(matches!(p.store.post_item(item()), Err(Error::NotSignedIn)));
+}
+
+#[test]
+fn invalid_input_names_the_field_and_writes_nothing() {
+    let p = phone(&actor(Role::Resident));
+    let cases: Vec<(NewItem, &str)> = vec![
+        (
+            NewItem {
+                title: "".into(),
+                ..item()
+            },
+            "title",
+        ),
+        (
+            NewItem {
+                title: "长".repeat(61),
+                ..item()
+            },
+            "title",
+        ),
+        (
+            NewItem {
+                category: "weapons".into(),
+                ..item()
+            },
+            "category",
+        ),
+        (
+            NewItem {
+                mode: "sell".into(),
+                ..item()
+            },
+            "mode",
+        ),
+        (
+            NewItem {
+                pickup_area: " ".into(),
+                ..item()
+            },
+            "pickup_area",
+        ),
+        (
+            NewItem {
+                lat: Some(95.0),
+                lon: Some(113.5),
+                ..item()
+            },
+            "lat",
+        ),
+        (
+            NewItem {
+                lat: Some(22.2),
+                lon: None,
+                ..item()
+            },
+            "lon",
+        ),
+        (
+            NewItem {
+                lat: Some(f64::NAN),
+                lon: Some(113.5),
+                ..item()
+            },
+            "lat",
+        ),
+        (
+            NewItem {
+                condition: Some("broken-ish".into()),
+                ..item()
+            },
+            "condition",
+        ),
+        (
+            NewItem {
+                photos: vec!["x".repeat(201)],
+                ..item()
+            },
+            "photos",
+        ),
+        (
+            NewItem {
+                description: Some("a\u{0}b".into()),
+                ..item()
+            },
+            "description",
+        ),
+    ];
+    for (new, field) in cases {
+        match p.store.post_item(new) {
+            Err(Error::Invalid { field: f, reason }) => {
+                assert_eq!(f, field, "reason: {reason}");
+                assert!(!reason.is_empty());
+            }
+            other => panic!("{field}: expected Invalid, got {other:?}"),
+        }
+    }
+    assert!(p.store.snapshot().unwrap().is_empty());
+    let staff = phone(&actor(Role::GridStaff));
+    let bad_hours = NewStation {
+        opening_hours: Some("whenever we like".into()),
+        ..station()
+    };
+    assert!(
+        matches!(staff.store.post_station(bad_hours), Err(Error::Invalid { field, .. }) if field == "opening_hours")
+    );
+    let bad_amenity = NewStation {
+        amenities: vec!["jacuzzi".into()],
+        ..station()
+    };
+    assert!(
+        matches!(staff.store.post_station(bad_amenity), Err(Error::Invalid { field, .. }) if field == "amenities")
+    );
+}
+
+#[test]
+fn malformed_remote_changes_reject_the_whole_batch() {
+    let (alice, bob) = (actor(Role::Resident), actor(Role::Resident));
+    let (pa, pb) = (phone(&alice), phone(&bob));
+    pa.store.post_item(item()).unwrap();
+    pa.store.post_item(item()).unwrap();
+    let mut batch = outbox(&pa);
+    let mut bad = batch[1].clone();
+    bad.cells[0].column = "password".into();
+    batch[1] = bad;
+    match pb.store.apply_remote(&batch) {
+        Err(Error::Invalid { field, reason }) => {
+            assert_eq!(field, "item.password");
+            assert_eq!(reason, "unknown column");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        pb.store.snapshot().unwrap().is_empty(),
+        "nothing is applied in part"
+    );
+    let mut unknown = outbox(&pa);
+    unknown[0].table = "users".into();
+    assert!(
+        matches!(pb.store.apply_remote(&unknown), Err(Error::Invalid { field, .. }) if field == "table")
+    );
+}
