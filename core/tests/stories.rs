@@ -219,3 +219,69 @@ fn a_phone_whose_clock_is_a_year_ahead_does_not_override_a_later_edit() {
     assert_eq!(report.changed.len(), 1);
     assert!(good.store.quarantine().unwrap().is_empty());
 }
+
+#[test]
+fn a_phone_a_year_ahead_restamps_its_unsent_edits_once_its_clock_is_corrected() {
+    const YEAR: i64 = 365 * 24 * 60 * 60 * 1000;
+    let staff = actor(Role::GridStaff);
+    let (good, skewed) = (phone(&staff), phone_at(&staff, T0 + YEAR));
+    let id = good.store.post_station(station()).unwrap();
+    sync_all(&[&good, &skewed]);
+
+    skewed
+        .store
+        .edit_station(
+            id,
+            StationEdit {
+                note: Some("离线写的通知".into()),
+                add_amenities: vec!["wifi".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // The sync client learns the server's time and corrects the clock.
+    skewed.time.set(T0 + 120_000);
+    let n = skewed.store.restamp_ahead(0).unwrap();
+    assert_eq!(n, 3, "the note, the amenities column and its wifi tag");
+    deliver(&skewed, &[&good]);
+    assert!(good.store.quarantine().unwrap().is_empty());
+    assert_eq!(
+        good.store.station(id).unwrap().note.as_deref(),
+        Some("离线写的通知")
+    );
+
+    // Later edits on either phone win again, as they should.
+    good.time.set(T0 + 180_000);
+    good.store
+        .edit_station(
+            id,
+            StationEdit {
+                note: Some("维修完毕".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sync_all(&[&good, &skewed]);
+    for p in [&good, &skewed] {
+        let s = p.store.station(id).unwrap();
+        assert_eq!(s.note.as_deref(), Some("维修完毕"));
+        assert!(s.amenities.contains(&"wifi".to_string()));
+    }
+    skewed.time.set(T0 + 240_000);
+    skewed
+        .store
+        .edit_station(
+            id,
+            StationEdit {
+                note: Some("又更新了".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sync_all(&[&good, &skewed]);
+    assert_eq!(
+        good.store.station(id).unwrap().note.as_deref(),
+        Some("又更新了")
+    );
+    assert_converged(&[&good, &skewed]);
+}

@@ -7,7 +7,9 @@
 
 mod accept;
 mod apply;
+mod bulk;
 mod changes;
+mod clockfix;
 mod figures;
 mod lifecycle;
 pub mod listings;
@@ -347,12 +349,13 @@ impl Store {
     pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>) -> Result<T> {
         let mut guard = self.writer()?;
         let w = &mut *guard;
-        let (seq0, hlc0) = (w.seq, w.hlc);
+        let (seq0, hlc0, ceiling0) = (w.seq, w.hlc, w.hlc_ceiling);
         let tx = w.conn.transaction()?;
         let mut ctx = WriteCtx {
             tx: &tx,
             seq: &mut w.seq,
             hlc: &mut w.hlc,
+            ceiling: &mut w.hlc_ceiling,
             sites: &mut w.sites,
             now_ms: self.time.now_ms(),
             config: &self.config,
@@ -391,6 +394,7 @@ impl Store {
             // The transaction rolled back; forget what it handed out.
             w.seq = seq0;
             w.hlc = hlc0;
+            w.hlc_ceiling = ceiling0;
             w.sites = SiteCache::load(&w.conn).unwrap_or_default();
         }
         out
@@ -414,6 +418,9 @@ pub(crate) struct WriteCtx<'a> {
     pub(crate) tx: &'a rusqlite::Transaction<'a>,
     pub(crate) seq: &'a mut i64,
     pub(crate) hlc: &'a mut Hlc,
+    /// The persisted clock ceiling; lowering it makes the commit persist a
+    /// new one just above `hlc`.
+    pub(crate) ceiling: &'a mut Hlc,
     pub(crate) sites: &'a mut SiteCache,
     pub(crate) now_ms: i64,
     pub(crate) config: &'a StoreConfig,
