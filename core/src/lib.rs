@@ -12,6 +12,7 @@ pub mod model;
 pub mod policy;
 pub mod search;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};
 pub use model::tables::Table;

@@ -1,0 +1,362 @@
+//! The phone's side of sync: push the outbox, then pull until caught up.
+//!
+//! Every step commits its effect together with its bookkeeping in one
+//! transaction: a pushed batch advances the outbox mark in the same
+//! transaction that rolls back whatever the server refused, and a pulled page
+//! is applied in the same transaction that moves the cursor. A sync killed at
+//! any point therefore loses nothing (the mark has not moved, the batch goes
+//! again) and duplicates nothing (the merge is idempotent, and the server
+//! accepts a change it already holds as a no-op).
+//!
+//! The outbox mark is snapshotted when the push starts: edits made while a
+//! sync runs carry higher sequence numbers and go with the next sync.
+
+use super::wire::{
+    self, ErrorBody, PullResponse, PushRequest, PushResponse, HEADER_PROTOCOL, HEADER_SCHEMA,
+    MAX_PULL_LIMIT, MAX_PUSH_ROWS, PROTOCOL_VERSION,
+};
+use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED};
+use crate::crdt::SystemClock;
+use crate::store::{schema::SCHEMA_VERSION, Scope, Store};
+use crate::{Error, Result};
+use rusqlite::types::Value as SqlValue;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use uuid::Uuid;
+
+/// How to reach the server.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8080` (no trailing `/v1`).
+    pub server_url: String,
+    /// The bearer token issued for this user (`fushi-server token issue`).
+    pub token: String,
+    /// Timeout of each request. Default 15 s.
+    pub timeout: Duration,
+    /// Row changes per push, at most [`MAX_PUSH_ROWS`]. Default 500.
+    pub push_batch: usize,
+    /// Row changes per pull page, at most [`MAX_PULL_LIMIT`]. Default 500.
+    pub pull_limit: usize,
+    /// Stop after this many pull pages in one sync (`None`: until caught
+    /// up). Tests use it to cut a sync off between pages.
+    pub max_pull_pages: Option<usize>,
+}
+
+impl SyncConfig {
+    /// Defaults for `server_url` and `token`.
+    pub fn new(server_url: impl Into<String>, token: impl Into<String>) -> SyncConfig {
+        SyncConfig {
+            server_url: server_url.into(),
+            token: token.into(),
+            timeout: Duration::from_secs(15),
+            push_batch: MAX_PUSH_ROWS,
+            pull_limit: 500,
+            max_pull_pages: None,
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Row changes sent.
+    pub pushed: usize,
+    /// Of those, refused by the server (and rolled back here).
+    pub rejected: usize,
+    /// Row changes received.
+    pub pulled: usize,
+    /// Pull pages received.
+    pub pull_pages: usize,
+    /// Whether the pull stopped before catching up (`max_pull_pages`).
+    pub more: bool,
+    /// Received changes held back here because their clock runs ahead.
+    pub quarantined: usize,
+    /// The clock correction in force after this sync (ms), if this client
+    /// corrects a clock.
+    pub clock_offset_ms: Option<i64>,
+}
+
+/// A change the server refused, as kept for the app to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RejectionRecord {
+    /// Table of the row.
+    pub table: String,
+    /// Row id.
+    pub id: Uuid,
+    /// Machine-readable reason (`not_owner`, `staff_only`, …).
+    pub code: String,
+    /// Human-readable reason.
+    pub reason: String,
+    /// When the refusal arrived (Unix ms).
+    pub at_ms: i64,
+}
+
+/// Syncs one phone's store with the server.
+#[derive(Debug)]
+pub struct SyncClient {
+    store: Arc<Store>,
+    config: SyncConfig,
+    http: reqwest::Client,
+    clock: Option<Arc<SystemClock>>,
+    running: tokio::sync::Mutex<()>,
+}
+
+/// Only offset changes larger than this are applied, so network jitter does
+/// not keep nudging the clock.
+const OFFSET_MIN_CHANGE_MS: i64 = 1_000;
+
+fn system_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes)
+        .and_then(|_| enc.finish())
+        .map_err(|e| Error::Corrupt(format!("gzip failed: {e}")))
+}
+
+fn transport(e: reqwest::Error) -> Error {
+    let what = if e.is_timeout() {
+        "the sync server did not answer in time"
+    } else if e.is_connect() {
+        "could not connect to the sync server"
+    } else {
+        "the connection to the sync server failed"
+    };
+    Error::Offline(what.into())
+}
+
+impl SyncClient {
+    /// A client for `store` (whose signed-in user the token belongs to).
+    pub fn new(store: Arc<Store>, config: SyncConfig) -> Result<SyncClient> {
+        let http = build_http(&config)?;
+        Ok(SyncClient {
+            store,
+            config,
+            http,
+            clock: None,
+            running: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Correct `clock` (the store's time source) by the server's time on
+    /// every answer, so this phone stamps its writes with the server's idea
+    /// of now: a phone whose clock runs hours ahead would otherwise win
+    /// every conflict (or be held in the server's quarantine).
+    pub fn with_clock(mut self, clock: Arc<SystemClock>) -> SyncClient {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The store this client syncs.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// How many rows wait to be sent.
+    pub fn pending_changes(&self) -> Result<u64> {
+        self.store
+            .pending_count(self.store.state_int(STATE_PUSHED)?)
+    }
+
+    /// When the last sync finished (Unix ms), if one ever did.
+    pub fn last_synced_at(&self) -> Result<Option<i64>> {
+        Ok(Some(self.store.state_int(STATE_LAST_SUCCESS)?).filter(|t| *t > 0))
+    }
+
+    /// The changes the server refused, newest first.
+    pub fn rejections(&self) -> Result<Vec<RejectionRecord>> {
+        self.store.sync_rejections()
+    }
+
+    /// Push the outbox, then pull until caught up. With no network this is
+    /// [`Error::Offline`] and the store is untouched.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_with(&self.http).await
+    }
+
+    /// [`SyncClient::sync`] for callers without an async runtime: runs on a
+    /// current-thread runtime of its own. Must not be called from inside an
+    /// async runtime.
+    pub fn sync_blocking(&self) -> Result<SyncReport> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::invalid(
+                "runtime",
+                "sync_blocking was called inside an async runtime; use sync()",
+            ));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Offline(format!("could not start the network runtime: {e}")))?;
+        // A pooled connection belongs to the runtime that opened it, so this
+        // runtime gets a client of its own.
+        let http = build_http(&self.config)?;
+        rt.block_on(self.sync_with(&http))
+    }
+
+    async fn sync_with(&self, http: &reqwest::Client) -> Result<SyncReport> {
+        let _one_at_a_time = self.running.lock().await;
+        let mut report = SyncReport::default();
+        self.push(http, &mut report).await?;
+        self.pull(http, &mut report).await?;
+        if !report.more {
+            self.store
+                .set_state(&[(STATE_LAST_SUCCESS, SqlValue::Integer(self.store.now_ms()))])?;
+        }
+        report.clock_offset_ms = self.clock.as_ref().map(|c| c.offset_ms());
+        tracing::info!(
+            pushed = report.pushed,
+            rejected = report.rejected,
+            pulled = report.pulled,
+            "sync finished"
+        );
+        Ok(report)
+    }
+
+    async fn push(&self, http: &reqwest::Client, report: &mut SyncReport) -> Result<()> {
+        let end = self.store.current_seq()?;
+        let mut mark = self.store.state_int(STATE_PUSHED)?;
+        let batch = self.config.push_batch.clamp(1, MAX_PUSH_ROWS);
+        while mark < end {
+            let page = self.store.changes_since(mark, batch, &Scope::default())?;
+            if page.changes.is_empty() {
+                self.store
+                    .set_state(&[(STATE_PUSHED, SqlValue::Integer(page.next.max(end)))])?;
+                break;
+            }
+            let (sites, rows) = wire::encode_rows(&page.changes);
+            let body = serde_json::to_vec(&PushRequest { sites, rows })?;
+            let req = http
+                .post(self.url("/v1/push"))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(gzip(&body)?);
+            let resp: PushResponse = self.send(req).await?;
+            let rejections = resp.decode_rejections()?;
+            let next = SqlValue::Integer(page.next);
+            if rejections.is_empty() {
+                self.store.set_state(&[(STATE_PUSHED, next)])?;
+            } else {
+                // Recorded first, keyed by the batch: if we die before the
+                // roll-back, the same batch goes again and records nothing twice.
+                self.store.record_rejections(mark, &rejections)?;
+                self.store.roll_back(&rejections, &[(STATE_PUSHED, next)])?;
+                tracing::info!(
+                    rejected = rejections.len(),
+                    "server refused changes; rolled back"
+                );
+            }
+            report.pushed += page.changes.len();
+            report.rejected += rejections.len();
+            mark = page.next;
+            if !page.more {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn pull(&self, http: &reqwest::Client, report: &mut SyncReport) -> Result<()> {
+        let limit = self.config.pull_limit.clamp(1, MAX_PULL_LIMIT);
+        let mut cursor = self.store.state_int(STATE_CURSOR)?;
+        loop {
+            if self
+                .config
+                .max_pull_pages
+                .is_some_and(|m| report.pull_pages >= m)
+            {
+                report.more = true;
+                break;
+            }
+            let req = http
+                .get(self.url("/v1/pull"))
+                .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())]);
+            let page: PullResponse = self.send(req).await?;
+            let changes = wire::decode_rows(&page.sites, &page.rows)?;
+            let applied = self.store.apply_remote_with_state(
+                &changes,
+                &[(STATE_CURSOR, SqlValue::Integer(page.next))],
+            )?;
+            report.pulled += changes.len();
+            report.pull_pages += 1;
+            report.quarantined += applied.quarantined;
+            if !page.more || page.next <= cursor {
+                break;
+            }
+            cursor = page.next;
+        }
+        Ok(())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.config.server_url.trim_end_matches('/'), path)
+    }
+
+    /// Send with the protocol headers; decode a JSON answer or the error.
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T> {
+        let sent_at = system_ms();
+        let resp = req
+            .bearer_auth(&self.config.token)
+            .header(HEADER_PROTOCOL, PROTOCOL_VERSION.to_string())
+            .header(HEADER_SCHEMA, SCHEMA_VERSION.to_string())
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status();
+        let server_time = resp
+            .headers()
+            .get(wire::HEADER_SERVER_TIME)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        let bytes = resp.bytes().await.map_err(transport)?;
+        if let Some(server_ms) = server_time {
+            self.correct_clock(server_ms, sent_at, system_ms());
+        }
+        if status.is_success() {
+            return Ok(serde_json::from_slice(&bytes)?);
+        }
+        let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+        let (code, message) = body.map_or_else(
+            || (format!("http_{}", status.as_u16()), status.to_string()),
+            |b| (b.code, b.message),
+        );
+        Err(if status == reqwest::StatusCode::UPGRADE_REQUIRED {
+            Error::UpgradeRequired(message)
+        } else {
+            Error::Server {
+                code,
+                reason: message,
+            }
+        })
+    }
+
+    /// The server's time is taken to be read half-way through the round trip.
+    fn correct_clock(&self, server_ms: i64, sent_at: i64, received_at: i64) {
+        let Some(clock) = &self.clock else { return };
+        let local_mid = sent_at + (received_at - sent_at) / 2;
+        let offset = server_ms - local_mid;
+        if (offset - clock.offset_ms()).abs() > OFFSET_MIN_CHANGE_MS {
+            tracing::info!(offset_ms = offset, "clock corrected by the server's time");
+            clock.set_offset_ms(offset);
+        }
+    }
+}
+
+fn build_http(config: &SyncConfig) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .gzip(true)
+        .build()
+        .map_err(|e| Error::Offline(format!("could not set up the HTTP client: {e}")))
+}

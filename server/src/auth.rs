@@ -1,0 +1,88 @@
+//! Who is asking, and in which protocol: every `/v1` request but health
+//! carries `Fushi-Protocol`, `Fushi-Schema` and a bearer token.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::storage::TokenStatus;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use fushi_core::policy::Actor;
+use fushi_core::sync::wire::{HEADER_PROTOCOL, HEADER_SCHEMA, PROTOCOL_VERSION};
+
+/// The signed-in user of a request, after the version check.
+#[derive(Clone, Debug)]
+pub struct Authed(pub Actor);
+
+fn version(parts: &Parts, name: &str) -> Result<i64, ApiError> {
+    let v = parts.headers.get(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!("missing {name} header: this app is too old for the server"),
+        )
+    })?;
+    v.to_str()
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .ok_or_else(|| ApiError::bad_request("bad_header", format!("{name} must be a number")))
+}
+
+/// Refuse a request whose protocol or schema is not the server's.
+pub fn check_versions(parts: &Parts, schema: i64) -> Result<(), ApiError> {
+    let protocol = version(parts, HEADER_PROTOCOL)?;
+    let client_schema = version(parts, HEADER_SCHEMA)?;
+    if protocol != i64::from(PROTOCOL_VERSION) || client_schema != schema {
+        let which = if protocol < i64::from(PROTOCOL_VERSION) || client_schema < schema {
+            "update the app"
+        } else {
+            "the server is older than the app; try again after it is updated"
+        };
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!("the server speaks protocol {PROTOCOL_VERSION} with schema {schema}: {which}"),
+        ));
+    }
+    Ok(())
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        check_versions(parts, state.schema)?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "missing_token",
+                    "an Authorization: Bearer token is required",
+                )
+            })?;
+        let hash = crate::tokens::hash(token);
+        let storage = state.storage.clone();
+        let status = tokio::task::spawn_blocking(move || storage.token(&hash))
+            .await
+            .map_err(ApiError::internal)??;
+        match status {
+            TokenStatus::Valid(actor) => Ok(Authed(actor)),
+            TokenStatus::Revoked => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "revoked_token",
+                "the token was revoked",
+            )),
+            TokenStatus::Unknown => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the token is not known",
+            )),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! One handler per file.
+
+pub mod health;
+pub mod pull;
+pub mod push;

@@ -1,0 +1,90 @@
+//! `POST /v1/push`: a phone's outbox batch, checked change by change with the
+//! same policy as the phone, applied all in one transaction.
+
+use crate::app::AppState;
+use crate::auth::Authed;
+use crate::error::ApiError;
+use crate::tokens::log_id;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use fushi_core::sync::wire::{self, PushRequest, PushResponse, MAX_PUSH_ROWS};
+
+/// Read a JSON body with clear errors: too large, not UTF-8, not JSON.
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body may be at most {} bytes", wire::MAX_BODY_BYTES),
+            )
+        } else {
+            ApiError::bad_request("bad_body", "the body could not be read (bad gzip?)")
+        }
+    })?;
+    std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::bad_request("invalid_utf8", "the body is not valid UTF-8"))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // serde's message gives line, column and what was expected, not data.
+        ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not a valid push request: {}", e.classify_msg()),
+        )
+    })
+}
+
+trait Classify {
+    fn classify_msg(&self) -> String;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_msg(&self) -> String {
+        format!(
+            "{:?} error at line {} column {}",
+            self.classify(),
+            self.line(),
+            self.column()
+        )
+    }
+}
+
+/// Handle a push.
+pub async fn push(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let req: PushRequest = read_json(body)?;
+    if req.rows.len() > MAX_PUSH_ROWS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("a push may carry at most {MAX_PUSH_ROWS} row changes"),
+        ));
+    }
+    let changes = wire::decode_rows(&req.sites, &req.rows)?;
+    let storage = state.storage.clone();
+    let who = actor.clone();
+    let outcome = tokio::task::spawn_blocking(move || storage.push(&who, &changes))
+        .await
+        .map_err(ApiError::internal)??;
+    tracing::info!(
+        user = %log_id(&actor.user),
+        rows = req.rows.len(),
+        accepted = outcome.accepted,
+        rejected = outcome.rejections.len(),
+        quarantined = outcome.quarantined,
+        "push"
+    );
+    Ok(Json(PushResponse::new(
+        outcome.accepted,
+        outcome.quarantined,
+        &outcome.rejections,
+        state.storage.now_ms(),
+    )))
+}

@@ -1,0 +1,22 @@
+//! fushi-server: the sync server of Fushi Share.
+//!
+//! Phones push their outbox and pull the current state of their community
+//! (and the city's stations) over a small JSON protocol (`docs/PROTOCOL.md`).
+//! Every pushed change passes the same policy check as on the phone, with the
+//! server's own facts. Storage is behind [`storage::SyncStorage`]; the
+//! default is an embedded SQLite file ([`sqlite::SqliteStorage`]).
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod handlers;
+pub mod import;
+pub mod sqlite;
+pub mod storage;
+pub mod tokens;
+
+pub use app::{router, serve, AppState, RunningServer};
+pub use sqlite::SqliteStorage;
+pub use storage::SyncStorage;

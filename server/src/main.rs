@@ -1,0 +1,201 @@
+//! `fushi-server`: serve, manage tokens, import stations, or run the demo.
+
+use clap::{Parser, Subcommand};
+use fushi_core::policy::{Actor, Role};
+use fushi_server::storage::SyncStorage;
+use fushi_server::{import, tokens, SqliteStorage};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "fushi-server", version, about = "Fushi Share sync server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync protocol until ctrl-c or SIGTERM.
+    Serve {
+        /// The SQLite file (created on first run); tokens go to `<db>.tokens`.
+        #[arg(long, default_value = "fushi-server.db")]
+        db: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The city this server serves (shown in logs only).
+        #[arg(long, default_value = "zhuhai")]
+        city: String,
+    },
+    /// Bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load stations from a GeoJSON FeatureCollection or a CSV (server stopped).
+    ImportStations {
+        /// The SQLite file.
+        #[arg(long, default_value = "fushi-server.db")]
+        db: PathBuf,
+        /// Community of stations that do not name one.
+        #[arg(long, default_value = "fushi")]
+        community: String,
+        /// The file (`.csv` is read as CSV, anything else as GeoJSON).
+        file: PathBuf,
+    },
+    /// Seed sample Fushi data, run three phones through their stories against
+    /// a real server on loopback, and print what each sees.
+    Demo {
+        /// Keep the data in this file instead of a temporary one.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token and print it once (only its hash is stored).
+    Issue {
+        /// The SQLite file.
+        #[arg(long, default_value = "fushi-server.db")]
+        db: PathBuf,
+        /// The user's pseudonymous account id (a fresh one if not given).
+        #[arg(long)]
+        user: Option<Uuid>,
+        /// resident, grid_staff or admin.
+        #[arg(long)]
+        role: String,
+        /// The user's community code.
+        #[arg(long)]
+        community: String,
+    },
+    /// Revoke one token, or every token of a user.
+    Revoke {
+        /// The SQLite file.
+        #[arg(long, default_value = "fushi-server.db")]
+        db: PathBuf,
+        /// The token to revoke.
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        token: Option<String>,
+        /// Revoke every token of this user.
+        #[arg(long)]
+        user: Option<Uuid>,
+    },
+}
+
+fn init_logs(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { db, listen, city } => {
+            init_logs("info");
+            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                tracing::info!(%listen, city = %city, "serving");
+                fushi_server::serve(
+                    listener,
+                    Arc::new(storage),
+                    fushi_server::app::shutdown_signal(),
+                )
+                .await
+                .map_err(|e| e.to_string())
+            })?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Token { command } => {
+            init_logs("warn");
+            match command {
+                TokenCommand::Issue {
+                    db,
+                    user,
+                    role,
+                    community,
+                } => {
+                    let role =
+                        Role::parse(&role).ok_or("role must be resident, grid_staff or admin")?;
+                    let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+                    let actor = Actor {
+                        user: user.unwrap_or_else(Uuid::now_v7),
+                        role,
+                        community,
+                    };
+                    // Checked like a listing's community field.
+                    fushi_core::model::tables::check_value(
+                        &fushi_core::model::tables::ITEM.columns[1],
+                        &actor.community.as_str().into(),
+                    )
+                    .map_err(|r| format!("invalid community: {r}"))?;
+                    let token = tokens::generate().map_err(|e| e.to_string())?;
+                    storage
+                        .add_token(&tokens::hash(&token), &actor)
+                        .map_err(|e| e.to_string())?;
+                    println!("user:  {}", actor.user);
+                    println!("role:  {}", actor.role.as_str());
+                    println!("token: {token}");
+                    eprintln!("(the token is shown once; only its hash is kept)");
+                    Ok(())
+                }
+                TokenCommand::Revoke { db, token, user } => {
+                    let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+                    let n = match (token, user) {
+                        (Some(t), _) => usize::from(
+                            storage
+                                .revoke_token(&tokens::hash(&t))
+                                .map_err(|e| e.to_string())?,
+                        ),
+                        (None, Some(u)) => storage.revoke_user(u).map_err(|e| e.to_string())?,
+                        (None, None) => return Err("give --token or --user".into()),
+                    };
+                    println!("revoked {n} token(s)");
+                    Ok(())
+                }
+            }
+        }
+        Command::ImportStations {
+            db,
+            community,
+            file,
+        } => {
+            init_logs("info");
+            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let stations = import::parse_file(&file, &community).map_err(|e| e.to_string())?;
+            let report = import::import(storage.store(), &stations).map_err(|e| e.to_string())?;
+            println!(
+                "imported {} station(s), skipped {} already present",
+                report.added.len(),
+                report.skipped
+            );
+            Ok(())
+        }
+        Command::Demo { db } => {
+            init_logs("warn");
+            fushi_server::demo::run(db).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fushi-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The default storage: one embedded SQLite file for the listings (a
+//! `fushi_core::Store` that sequences every applied change) and a second one
+//! beside it for the tokens. Nothing to install; created on first run.
+
+use crate::storage::{PushOutcome, SyncStorage, TokenStatus};
+use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
+use fushi_core::policy::{Actor, Role};
+use fushi_core::store::{schema::SCHEMA_VERSION, ChangePage, Scope};
+use fushi_core::{Error, Result, Store, StoreConfig};
+use rusqlite::{Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS token (
+  hash BLOB PRIMARY KEY,
+  user TEXT NOT NULL,
+  role TEXT NOT NULL,
+  community TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS token_user ON token(user);";
+
+/// Listings in `<db>`, tokens in `<db>.tokens`.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    store: Store,
+    tokens: Mutex<Connection>,
+    time: Arc<dyn TimeSource>,
+}
+
+/// Where the tokens of the listings file `db` are kept.
+pub fn tokens_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".tokens");
+    PathBuf::from(name)
+}
+
+impl SqliteStorage {
+    /// Open (creating on first run) the storage at `db`, with the system clock.
+    pub fn open(db: &Path) -> Result<SqliteStorage> {
+        SqliteStorage::open_with(db, SystemClock::new())
+    }
+
+    /// Open with a given time source.
+    pub fn open_with(db: &Path, time: Arc<dyn TimeSource>) -> Result<SqliteStorage> {
+        let config = StoreConfig {
+            sequence_remote: true,
+            ..StoreConfig::default()
+        };
+        let store = Store::open_with(db, time.clone(), config)?;
+        let tokens = Connection::open(tokens_path(db))?;
+        tokens.busy_timeout(std::time::Duration::from_secs(5))?;
+        tokens.execute_batch(TOKENS_SQL)?;
+        Ok(SqliteStorage {
+            store,
+            tokens: Mutex::new(tokens),
+            time,
+        })
+    }
+
+    /// The listings store (for import and the demo's printout).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn tokens(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.tokens
+            .lock()
+            .map_err(|_| Error::Corrupt("token connection lock poisoned".into()))
+    }
+}
+
+impl SyncStorage for SqliteStorage {
+    fn push(&self, actor: &Actor, changes: &[RowChange]) -> Result<PushOutcome> {
+        let (report, rejections) = self.store.apply_checked(actor, changes)?;
+        Ok(PushOutcome {
+            accepted: changes.len() - rejections.len(),
+            quarantined: report.quarantined,
+            rejections,
+        })
+    }
+
+    fn pull(&self, scope: &Scope, cursor: i64, limit: usize) -> Result<ChangePage> {
+        self.store.changes_since(cursor, limit, scope)
+    }
+
+    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<()> {
+        self.tokens()?.execute(
+            "INSERT INTO token (hash, user, role, community, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                hash.as_slice(),
+                actor.user.to_string(),
+                actor.role.as_str(),
+                actor.community,
+                self.now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus> {
+        let row = self
+            .tokens()?
+            .query_row(
+                "SELECT user, role, community, revoked_at FROM token WHERE hash = ?1",
+                [hash.as_slice()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((user, role, community, revoked)) = row else {
+            return Ok(TokenStatus::Unknown);
+        };
+        if revoked.is_some() {
+            return Ok(TokenStatus::Revoked);
+        }
+        let user = Uuid::parse_str(&user).map_err(|_| Error::Corrupt("bad token user".into()))?;
+        let role = Role::parse(&role).ok_or_else(|| Error::Corrupt("bad token role".into()))?;
+        Ok(TokenStatus::Valid(Actor {
+            user,
+            role,
+            community,
+        }))
+    }
+
+    fn revoke_token(&self, hash: &[u8; 32]) -> Result<bool> {
+        let n = self.tokens()?.execute(
+            "UPDATE token SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
+            rusqlite::params![hash.as_slice(), self.now_ms()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn revoke_user(&self, user: Uuid) -> Result<usize> {
+        Ok(self.tokens()?.execute(
+            "UPDATE token SET revoked_at = ?2 WHERE user = ?1 AND revoked_at IS NULL",
+            rusqlite::params![user.to_string(), self.now_ms()],
+        )?)
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.time.now_ms()
+    }
+
+    fn schema_version(&self) -> i64 {
+        SCHEMA_VERSION
+    }
+}
