@@ -1,1 +1,274 @@
-//! placeholder
+//! Helpers for the end-to-end scenarios: a real sync server on a free
+//! loopback port over a real SQLite file, and phones that are real SQLite
+//! files in temp dirs, each with its own sync client.
+#![allow(clippy::missing_panics_doc)]
+
+use fushi_core::crdt::{SystemClock, TimeSource};
+use fushi_core::model::{NewItem, NewStation, RowData};
+use fushi_core::policy::{Actor, Role};
+use fushi_core::sync::{SyncClient, SyncConfig};
+use fushi_core::{Store, StoreConfig, Table};
+use fushi_server::storage::SyncStorage;
+use fushi_server::{tokens, RunningServer, SqliteStorage};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A running server and its storage.
+pub struct Server {
+    /// The storage, to look at what the server holds.
+    pub storage: Arc<SqliteStorage>,
+    /// The HTTP server.
+    pub running: RunningServer,
+    /// Base URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Start on a fresh SQLite file, system clock.
+    pub async fn start() -> Server {
+        Server::start_with(SystemClock::new()).await
+    }
+
+    /// Start with a given server clock.
+    pub async fn start_with(time: Arc<dyn TimeSource>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let storage =
+            Arc::new(SqliteStorage::open_with(&dir.path().join("server.db"), time).unwrap());
+        let running = RunningServer::start(storage.clone(), ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let url = running.url();
+        Server {
+            storage,
+            running,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// Issue a token for a new user.
+    pub fn user(&self, role: Role, community: &str) -> (Actor, String) {
+        let actor = Actor {
+            user: Uuid::now_v7(),
+            role,
+            community: community.into(),
+        };
+        let token = tokens::generate().unwrap();
+        self.storage
+            .add_token(&tokens::hash(&token), &actor)
+            .unwrap();
+        (actor, token)
+    }
+
+    /// A phone for a new user.
+    pub fn phone(&self, role: Role, community: &str) -> Phone {
+        let (actor, token) = self.user(role, community);
+        Phone::new(&self.url, actor, token, |c| c)
+    }
+
+    /// What the server holds that a reader of `community` may see.
+    pub fn snapshot_for(&self, community: &str) -> Vec<RowData> {
+        in_scope(self.storage.store().snapshot().unwrap(), community)
+    }
+
+    /// Stop gracefully.
+    pub async fn stop(self) {
+        self.running.stop().await.unwrap();
+    }
+}
+
+/// Rows a reader of `community` receives: its own, and the city's stations.
+pub fn in_scope(rows: Vec<RowData>, community: &str) -> Vec<RowData> {
+    rows.into_iter()
+        .filter(|r| {
+            matches!(
+                r.table,
+                Table::Station | Table::StationReport | Table::StationCheckin
+            ) || r.text("community").as_deref() == Some(community)
+        })
+        .collect()
+}
+
+/// A phone: its store, its sync client, its user and token.
+pub struct Phone {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The sync client.
+    pub client: SyncClient,
+    /// The signed-in user.
+    pub actor: Actor,
+    /// The user's token.
+    pub token: String,
+    /// The phone's clock (corrected by the server).
+    pub clock: Arc<SystemClock>,
+    _dir: tempfile::TempDir,
+}
+
+impl Phone {
+    /// A phone for `actor`, with `tweak` applied to its sync settings.
+    pub fn new(
+        url: &str,
+        actor: Actor,
+        token: String,
+        tweak: impl FnOnce(SyncConfig) -> SyncConfig,
+    ) -> Phone {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = SystemClock::new();
+        let store = Arc::new(
+            Store::open_with(
+                dir.path().join("phone.db"),
+                clock.clone(),
+                StoreConfig::default(),
+            )
+            .unwrap(),
+        );
+        store.set_actor(Some(actor.clone()));
+        let client = SyncClient::new(store.clone(), tweak(SyncConfig::new(url, token.clone())))
+            .unwrap()
+            .with_clock(clock.clone());
+        Phone {
+            store,
+            client,
+            actor,
+            token,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    /// Another client over the same store (other URL or settings).
+    pub fn client_with(&self, tweak: impl FnOnce(SyncConfig) -> SyncConfig) -> SyncClient {
+        SyncClient::new(
+            self.store.clone(),
+            tweak(SyncConfig::new("", self.token.clone())),
+        )
+        .unwrap()
+    }
+
+    /// Everything this phone holds.
+    pub fn snapshot(&self) -> Vec<RowData> {
+        self.store.snapshot().unwrap()
+    }
+}
+
+/// A sample item.
+pub fn item(title: &str) -> NewItem {
+    NewItem {
+        title: title.into(),
+        description: Some("孩子长大了，免费送给需要的邻居".into()),
+        category: "kids".into(),
+        condition: Some("like_new".into()),
+        mode: "give".into(),
+        pickup_area: "福石花园".into(),
+        lat: Some(22.2575),
+        lon: Some(113.5221),
+        photos: vec!["photo://1".into()],
+        ..Default::default()
+    }
+}
+
+/// A sample station.
+pub fn station(name: &str) -> NewStation {
+    NewStation {
+        name: name.into(),
+        address: Some("前山街道福石路（示例）".into()),
+        lat: 22.2561,
+        lon: 113.5198,
+        kind: "cool_station".into(),
+        amenities: vec!["drinking_water".into(), "seating".into()],
+        opening_hours: Some("Mo-Su 08:00-20:00".into()),
+        host_org: Some("福石社区居委会（示例）".into()),
+        contact: None,
+        note: None,
+    }
+}
+
+/// The protocol headers and a bearer token, for hand-made requests.
+pub fn raw(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .request(method, url)
+        .bearer_auth(token)
+        .header("Fushi-Protocol", "1")
+        .header(
+            "Fushi-Schema",
+            fushi_core::store::schema::SCHEMA_VERSION.to_string(),
+        )
+}
+
+pub mod proxy;
+
+/// Push `changes` by hand with `token`; the answer's status and body.
+pub async fn push_raw(
+    url: &str,
+    token: &str,
+    changes: &[fushi_core::crdt::RowChange],
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let (sites, rows) = fushi_core::sync::wire::encode_rows(changes);
+    let body = serde_json::to_vec(&fushi_core::sync::wire::PushRequest { sites, rows }).unwrap();
+    send_raw(
+        raw(
+            &reqwest::Client::new(),
+            reqwest::Method::POST,
+            &format!("{url}/v1/push"),
+            token,
+        )
+        .header("content-type", "application/json")
+        .body(body),
+    )
+    .await
+}
+
+/// Send a hand-made request; the answer's status and JSON body.
+pub async fn send_raw(req: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let bytes = resp.bytes().await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// The outbox of a scratch store where `actor` wrote with `write`: how a
+/// modified app would build a change the real app never sends.
+pub fn forged(actor: Actor, write: impl FnOnce(&Store)) -> Vec<fushi_core::crdt::RowChange> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(
+        dir.path().join("scratch.db"),
+        SystemClock::new(),
+        StoreConfig::default(),
+    )
+    .unwrap();
+    store.set_actor(Some(actor));
+    write(&store);
+    store
+        .changes_since(0, 10_000, &fushi_core::store::Scope::default())
+        .unwrap()
+        .changes
+}
+
+/// A single-cell change to an existing row, stamped now by a new site.
+pub fn cell_change(
+    table: &str,
+    id: Uuid,
+    column: &str,
+    value: fushi_core::crdt::Value,
+) -> fushi_core::crdt::RowChange {
+    use fushi_core::crdt::{Cell, CellOp, Hlc, RowChange, SiteId, Stamp};
+    RowChange {
+        table: table.into(),
+        id,
+        cells: vec![Cell {
+            column: column.into(),
+            op: CellOp::Set(value),
+            stamp: Stamp {
+                clock: Hlc::new(SystemClock::new().now_ms(), 0),
+                site: SiteId(Uuid::new_v4()),
+            },
+        }],
+    }
+}
