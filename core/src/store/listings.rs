@@ -16,9 +16,9 @@ use uuid::Uuid;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Collects checked edits; errors name the field the user filled in.
-struct Edits {
-    table: Table,
-    edits: Vec<Edit>,
+pub(super) struct Edits {
+    pub(super) table: Table,
+    pub(super) edits: Vec<Edit>,
 }
 
 impl Edits {
@@ -107,6 +107,13 @@ impl Store {
     /// A resident posts an idle item to give or swap. Works offline.
     pub fn post_item(&self, new: NewItem) -> Result<Uuid> {
         let id = Uuid::now_v7();
+        let e = self.item_edits(new)?;
+        self.commit(id, e)?;
+        Ok(id)
+    }
+
+    /// The checked edits that post a new item (also used by the bulk post).
+    pub(super) fn item_edits(&self, new: NewItem) -> Result<Edits> {
         let (mut e, now) = self.creation(Table::Item)?;
         e.set("title", new.title)?;
         e.maybe_text("description", new.description)?;
@@ -121,8 +128,7 @@ impl Store {
         e.set("status", "available")?;
         e.set("expires_at", now + self.config().item_ttl_days * DAY_MS)?;
         e.add("photos", new.photos)?;
-        self.commit(id, e)?;
-        Ok(id)
+        Ok(e)
     }
 
     /// The owner edits an item.

@@ -4,10 +4,10 @@
 //! after the same policy check the server will make.
 
 use super::apply::{apply_row, validate, ApplyReport, Origin};
-use super::{Store, TxFacts};
+use super::{Store, TxFacts, WriteCtx};
 use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
 use crate::model::tables::Table;
-use crate::policy;
+use crate::policy::{self, Actor};
 use crate::{Error, Result};
 use rusqlite::OptionalExtension;
 use uuid::Uuid;
@@ -28,59 +28,70 @@ impl Store {
     /// transaction: row, clock metadata and outbox mark together.
     pub fn write(&self, table: Table, id: Uuid, edits: &[Edit]) -> Result<ApplyReport> {
         let actor = self.actor()?;
-        let def = table.def();
-        self.write_tx(|ctx| {
-            let stamp = ctx.stamp();
-            let mut cells = Vec::with_capacity(edits.len());
-            for edit in edits {
-                match edit {
-                    Edit::Set(col, v) => cells.push(Cell {
+        self.write_tx(|ctx| write_in(ctx, &actor, table, id, edits))
+    }
+}
+
+/// One local write inside an open transaction: stamp the edits, validate,
+/// check the policy and apply. [`Store::write`] runs it in its own
+/// transaction; a bulk post runs many in one.
+pub(super) fn write_in(
+    ctx: &mut WriteCtx<'_>,
+    actor: &Actor,
+    table: Table,
+    id: Uuid,
+    edits: &[Edit],
+) -> Result<ApplyReport> {
+    let def = table.def();
+    let stamp = ctx.stamp();
+    let mut cells = Vec::with_capacity(edits.len());
+    for edit in edits {
+        match edit {
+            Edit::Set(col, v) => cells.push(Cell {
+                column: (*col).into(),
+                op: CellOp::Set(v.clone()),
+                stamp,
+            }),
+            Edit::Add(col, e) => {
+                let present = present_tags(ctx.tx, table, id, col, e)?;
+                if present.is_empty() {
+                    cells.push(Cell {
                         column: (*col).into(),
-                        op: CellOp::Set(v.clone()),
+                        op: CellOp::Add(e.clone()),
                         stamp,
-                    }),
-                    Edit::Add(col, e) => {
-                        let present = present_tags(ctx.tx, table, id, col, e)?;
-                        if present.is_empty() {
-                            cells.push(Cell {
-                                column: (*col).into(),
-                                op: CellOp::Add(e.clone()),
-                                stamp,
-                            });
-                        }
-                    }
-                    Edit::Remove(col, e) => {
-                        for (clock, site) in present_tags(ctx.tx, table, id, col, e)? {
-                            let site = ctx.sites.uuid(site)?;
-                            cells.push(Cell {
-                                column: (*col).into(),
-                                op: CellOp::Remove(e.clone()),
-                                stamp: Stamp {
-                                    clock: Hlc(clock as u64),
-                                    site,
-                                },
-                            });
-                        }
-                    }
+                    });
                 }
             }
-            if cells.is_empty() {
-                return Ok(ApplyReport::default());
+            Edit::Remove(col, e) => {
+                for (clock, site) in present_tags(ctx.tx, table, id, col, e)? {
+                    let site = ctx.sites.uuid(site)?;
+                    cells.push(Cell {
+                        column: (*col).into(),
+                        op: CellOp::Remove(e.clone()),
+                        stamp: Stamp {
+                            clock: Hlc(clock as u64),
+                            site,
+                        },
+                    });
+                }
             }
-            let change = RowChange {
-                table: def.name.into(),
-                id,
-                cells,
-            };
-            validate(&change)?;
-            policy::check_change(&actor, &change, &TxFacts(ctx.tx))?.map_err(Error::NotAllowed)?;
-            let mut report = ApplyReport::default();
-            if apply_row(ctx, table, &change, Origin::Local)? {
-                report.changed.push((table, id));
-            }
-            Ok(report)
-        })
+        }
     }
+    if cells.is_empty() {
+        return Ok(ApplyReport::default());
+    }
+    let change = RowChange {
+        table: def.name.into(),
+        id,
+        cells,
+    };
+    validate(&change)?;
+    policy::check_change(actor, &change, &TxFacts(ctx.tx))?.map_err(Error::NotAllowed)?;
+    let mut report = ApplyReport::default();
+    if apply_row(ctx, table, &change, Origin::Local)? {
+        report.changed.push((table, id));
+    }
+    Ok(report)
 }
 
 /// The present tags `(clock, site index)` of one set element.
