@@ -1,0 +1,204 @@
+//! The baseline: plain rusqlite writing the same item rows with no merge
+//! metadata. Same table shape as the store's `item` minus `_clk`/`_seq` (and
+//! its `_seq` index), the same secondary indexes, and — in the "fts" variant —
+//! the same contentless FTS5 table and triggers, calling functions that do
+//! what the store's registered SQL functions do (`store/search.rs`): a fair
+//! comparison. The "nofts" variant drops the search index, for transparency.
+//!
+//! Same pragmas as the store: WAL, `synchronous=NORMAL`.
+
+use crate::data::ItemData;
+use fushi_core::model::catalogue;
+use fushi_core::model::tables::ITEM;
+use fushi_core::search::tokens::index_tokens;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection};
+use std::path::Path;
+use uuid::Uuid;
+
+/// Copied from the store's `sql/search.sql` (item part) and `sql/indexes.sql`.
+const ITEM_FTS_SQL: &str = "
+CREATE VIRTUAL TABLE item_fts USING fts5(
+  title, body, content='', contentless_delete=1, tokenize='unicode61'
+);
+CREATE TRIGGER item_fts_insert AFTER INSERT ON item WHEN new.deleted = 0
+BEGIN
+  INSERT INTO item_fts (rowid, title, body) VALUES (
+    new.rid, fushi_tokens(new.title),
+    fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category)));
+END;
+CREATE TRIGGER item_fts_update
+AFTER UPDATE OF title, description, swap_for, pickup_area, category, deleted ON item
+BEGIN
+  DELETE FROM item_fts WHERE rowid = old.rid;
+  INSERT INTO item_fts (rowid, title, body)
+    SELECT new.rid, fushi_tokens(new.title),
+      fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category))
+    WHERE new.deleted = 0;
+END;
+CREATE TRIGGER item_fts_delete AFTER DELETE ON item
+BEGIN
+  DELETE FROM item_fts WHERE rowid = old.rid;
+END;
+";
+
+const ITEM_INDEXES_SQL: &str = "
+CREATE INDEX item_community ON item(community, status);
+CREATE INDEX item_created ON item(created_at);
+";
+
+/// The plain `item` table: the store's generated `CREATE TABLE` without the
+/// merge metadata columns and their index.
+fn create_item_sql() -> String {
+    let mut sql =
+        String::from("CREATE TABLE item (\n  rid INTEGER PRIMARY KEY,\n  id BLOB NOT NULL UNIQUE");
+    for c in ITEM.columns {
+        let ty = match (c.rule, c.ty) {
+            (fushi_core::model::tables::Rule::Set, _)
+            | (_, fushi_core::model::tables::Ty::Text) => "TEXT",
+            (_, fushi_core::model::tables::Ty::Real) => "REAL",
+            _ => "INTEGER",
+        };
+        sql.push_str(&format!(",\n  {} {}", c.name, ty));
+        if matches!(c.rule, fushi_core::model::tables::Rule::Tombstone)
+            || c.ty == fushi_core::model::tables::Ty::Bool
+        {
+            sql.push_str(" NOT NULL DEFAULT 0");
+        }
+    }
+    sql.push_str("\n);\n");
+    sql
+}
+
+fn register(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("fushi_tokens", -1, flags, |ctx| {
+        let mut out = String::new();
+        for i in 0..ctx.len() {
+            if let ValueRef::Text(t) = ctx.get_raw(i) {
+                let tokens = index_tokens(&String::from_utf8_lossy(t));
+                if !tokens.is_empty() {
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(&tokens);
+                }
+            }
+        }
+        Ok(out)
+    })?;
+    conn.create_scalar_function("fushi_label", 2, flags, |ctx| {
+        let (ValueRef::Text(_kind), ValueRef::Text(code)) = (ctx.get_raw(0), ctx.get_raw(1)) else {
+            return Ok(None);
+        };
+        let code = String::from_utf8_lossy(code);
+        Ok(catalogue::find(catalogue::ITEM_CATEGORIES, &code).map(|c| c.zh))
+    })?;
+    Ok(())
+}
+
+/// A plain database of items.
+pub struct Plain {
+    /// The connection.
+    pub conn: Connection,
+}
+
+const INSERT_SQL: &str = "INSERT INTO item (id, owner, community, created_at, title, description, \
+category, condition, mode, status, pickup_area, lat, lon, expires_at, deleted) \
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)";
+
+impl Plain {
+    /// Create at `path`, with or without the search index.
+    pub fn create(path: &Path, fts: bool) -> rusqlite::Result<Plain> {
+        let conn = Connection::open(path)?;
+        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        register(&conn)?;
+        conn.execute_batch(&create_item_sql())?;
+        conn.execute_batch(ITEM_INDEXES_SQL)?;
+        if fts {
+            conn.execute_batch(ITEM_FTS_SQL)?;
+        }
+        Ok(Plain { conn })
+    }
+
+    /// Open an existing plain database.
+    pub fn create_or_open(path: &Path) -> rusqlite::Result<Plain> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        register(&conn)?;
+        Ok(Plain { conn })
+    }
+
+    fn insert(&self, id: Uuid, d: &ItemData, owner: &str, now: i64) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(INSERT_SQL)?.execute(params![
+            id.as_bytes(),
+            owner,
+            "fushi",
+            now,
+            d.title,
+            d.description,
+            d.category,
+            d.condition,
+            d.mode,
+            "available",
+            d.pickup_area,
+            d.lat,
+            d.lon,
+            now + 30 * 86_400_000,
+        ])?;
+        Ok(())
+    }
+
+    /// Insert each item in its own transaction.
+    pub fn posts(&self, items: &[ItemData], owner: &str, now: i64) -> rusqlite::Result<Vec<Uuid>> {
+        let mut ids = Vec::with_capacity(items.len());
+        for d in items {
+            let id = Uuid::now_v7();
+            self.conn.execute_batch("BEGIN")?;
+            self.insert(id, d, owner, now)?;
+            self.conn.execute_batch("COMMIT")?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Insert all items in one transaction.
+    pub fn bulk(&self, items: &[ItemData], owner: &str, now: i64) -> rusqlite::Result<Vec<Uuid>> {
+        let mut ids = Vec::with_capacity(items.len());
+        self.conn.execute_batch("BEGIN")?;
+        for d in items {
+            let id = Uuid::now_v7();
+            self.insert(id, d, owner, now)?;
+            ids.push(id);
+        }
+        self.conn.execute_batch("COMMIT")?;
+        Ok(ids)
+    }
+
+    /// Set one column of each row, each in its own transaction
+    /// (`one_tx = false`) or all in one.
+    pub fn updates(&self, edits: &[(Uuid, &str)], one_tx: bool) -> rusqlite::Result<()> {
+        if one_tx {
+            self.conn.execute_batch("BEGIN")?;
+        }
+        for (id, v) in edits {
+            if !one_tx {
+                self.conn.execute_batch("BEGIN")?;
+            }
+            self.conn
+                .prepare_cached("UPDATE item SET condition = ?1 WHERE id = ?2")?
+                .execute(params![v, id.as_bytes()])?;
+            if !one_tx {
+                self.conn.execute_batch("COMMIT")?;
+            }
+        }
+        if one_tx {
+            self.conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,896 @@
+//! The measured sections, in the order of one run, on shared data.
+
+use crate::data::{self, ItemData};
+use crate::report::{median, Report};
+use crate::{loro_side, mem, plain, BoxResult, Sizes};
+use fushi_core::crdt::{RowChange, SiteId, SystemClock};
+use fushi_core::model::tables::CONDITIONS;
+use fushi_core::model::ItemEdit;
+use fushi_core::policy::{Actor, Role};
+use fushi_core::store::{ListingKind, NearbyQuery, Scope, SearchQuery};
+use fushi_core::sync::wire::{encode_rows, PullResponse, PushRequest, MAX_PUSH_ROWS};
+use fushi_core::{Store, StoreConfig};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use uuid::Uuid;
+
+fn actor_ref(a: &Actor) -> &Actor {
+    a
+}
+
+fn open_store(path: &Path, actor: &Actor) -> BoxResult<Store> {
+    let store = Store::open_with(path, SystemClock::new(), StoreConfig::default())?;
+    store.set_actor(Some(actor.clone()));
+    Ok(store)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The database file and its WAL, if any.
+fn db_bytes(path: &Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    file_size(path) + file_size(Path::new(&wal))
+}
+
+fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Page through a store's changes above `cursor` like a sync would.
+fn pages_since(store: &Store, mut cursor: i64, page: usize) -> BoxResult<Vec<Vec<RowChange>>> {
+    let mut pages = Vec::new();
+    loop {
+        let p = store.changes_since(cursor, page, &Scope::default())?;
+        if !p.changes.is_empty() {
+            pages.push(p.changes);
+        }
+        if !p.more || p.next == cursor {
+            break;
+        }
+        cursor = p.next;
+    }
+    Ok(pages)
+}
+
+fn edit_values(n: usize, round: usize) -> Vec<&'static str> {
+    (0..n)
+        .map(|i| CONDITIONS[(i + round) % CONDITIONS.len()])
+        .collect()
+}
+
+/// What the store sections leave for the later ones.
+struct Built {
+    /// The replica phone's file (100k items applied from the author).
+    replica: PathBuf,
+    /// The author phone's file size and path.
+    author: PathBuf,
+    full_pages: Vec<Vec<RowChange>>,
+    edit_pages: Vec<Vec<RowChange>>,
+    edit_ids: Vec<Uuid>,
+}
+
+/// Run every section (or only `only`).
+pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult<()> {
+    let want = |s: &str| only.is_none_or(|o| o == s);
+    let tmp = tempfile::Builder::new()
+        .prefix("fushi-bench-")
+        .tempdir_in(std::env::temp_dir())?;
+    eprintln!("working in {}", tmp.path().display());
+    let items = data::items(sizes.bulk, 42);
+    let avg_bytes = items
+        .iter()
+        .map(|d| {
+            d.title.len()
+                + d.description.len()
+                + d.category.len()
+                + d.condition.len()
+                + d.mode.len()
+                + d.pickup_area.len()
+                // lat, lon, created_at, expires_at; 16-byte id; 36-char owner;
+                // community; status
+                + 4 * 8 + 16 + 36 + "fushi".len() + "available".len()
+        })
+        .sum::<usize>() as f64
+        / items.len() as f64;
+    rep.put("data_item_bytes_avg", avg_bytes);
+    let actor = Actor {
+        user: Uuid::new_v4(),
+        role: Role::Resident,
+        community: "fushi".into(),
+    };
+
+    if only == Some("posts") {
+        // Profiling aid: only the posts, store and plain.
+        let path = tmp.path().join("posts.db");
+        let store = open_store(&path, actor_ref(&actor))?;
+        let t = Instant::now();
+        for d in &items[..sizes.posts] {
+            store.post_item(d.to_new_item())?;
+        }
+        rep.put(
+            "posts_store_per_s",
+            sizes.posts as f64 / t.elapsed().as_secs_f64(),
+        );
+        let p = plain::Plain::create(&tmp.path().join("plain.db"), true)?;
+        let t = Instant::now();
+        p.posts(&items[..sizes.posts], &actor.user.to_string(), now_ms())?;
+        rep.put(
+            "posts_plain_per_s",
+            sizes.posts as f64 / t.elapsed().as_secs_f64(),
+        );
+        return Ok(());
+    }
+    let mut built = None;
+    if want("store") {
+        built = Some(store_sections(sizes, rep, tmp.path(), &items, &actor)?);
+    }
+    if want("store") || want("plain") {
+        plain_sections(sizes, rep, tmp.path(), &items, &actor)?;
+    }
+    if want("store") || want("loro") {
+        loro_sections(sizes, rep, &items, &actor)?;
+    }
+    if let Some(b) = &built {
+        storage_section(rep, b)?;
+        memory_section(sizes, rep, tmp.path(), b)?;
+        wire_section(rep, b)?;
+    }
+    if want("queries") {
+        query_sections(sizes, rep, tmp.path(), &items, &actor, built.as_ref())?;
+    }
+    rep.ratio(
+        "ratio_posts_vs_plain",
+        "posts_store_per_s",
+        "posts_plain_per_s",
+    );
+    rep.ratio(
+        "ratio_posts_vs_plain_nofts",
+        "posts_store_per_s",
+        "posts_plain_nofts_per_s",
+    );
+    rep.ratio(
+        "ratio_bulk_vs_plain_bulk",
+        "bulk_store_rows_per_s",
+        "bulk_plain_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_replica_vs_plain_bulk",
+        "replica_apply_rows_per_s",
+        "bulk_plain_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_replica_vs_plain_nofts_bulk",
+        "replica_apply_rows_per_s",
+        "bulk_plain_nofts_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_edits_vs_plain_updates_each_tx",
+        "edits_store_per_s",
+        "updates_plain_each_tx_per_s",
+    );
+    rep.ratio(
+        "ratio_edit_apply_vs_plain_updates",
+        "edit_apply_per_s",
+        "updates_plain_one_tx_per_s",
+    );
+    rep.ratio(
+        "ratio_edit_apply_vs_plain_nofts_updates",
+        "edit_apply_per_s",
+        "updates_plain_nofts_one_tx_per_s",
+    );
+    rep.ratio(
+        "ratio_replica_vs_loro",
+        "replica_apply_rows_per_s",
+        "loro_replica_import_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_edit_apply_vs_loro",
+        "edit_apply_per_s",
+        "loro_edit_import_per_s",
+    );
+    rep.ratio(
+        "ratio_file_vs_plain",
+        "storage_replica_file_bytes",
+        "storage_plain_file_bytes",
+    );
+    rep.ratio(
+        "ratio_file_vs_plain_nofts",
+        "storage_replica_file_bytes",
+        "storage_plain_nofts_file_bytes",
+    );
+    rep.ratio(
+        "ratio_author_file_vs_plain",
+        "storage_author_file_bytes",
+        "storage_plain_file_bytes",
+    );
+    if want("sync") {
+        sync_section(sizes, rep)?;
+    }
+    Ok(())
+}
+
+fn store_sections(
+    sizes: &Sizes,
+    rep: &mut Report,
+    dir: &Path,
+    items: &[ItemData],
+    actor: &Actor,
+) -> BoxResult<Built> {
+    eprintln!("store: {} posts, one transaction each", sizes.posts);
+    let mut runs = Vec::new();
+    for r in 0..sizes.repeats {
+        let path = dir.join(format!("posts{r}.db"));
+        let store = open_store(&path, actor)?;
+        let input: Vec<_> = items[..sizes.posts]
+            .iter()
+            .map(ItemData::to_new_item)
+            .collect();
+        let t = Instant::now();
+        for new in input {
+            store.post_item(new)?;
+        }
+        runs.push(sizes.posts as f64 / t.elapsed().as_secs_f64());
+        drop(store);
+        remove_db(&path);
+    }
+    rep.put("posts_store_per_s", median(runs));
+
+    eprintln!(
+        "store: bulk post of {} items in one transaction",
+        sizes.bulk
+    );
+    let author = dir.join("author.db");
+    let mut runs = Vec::new();
+    let mut ids = Vec::new();
+    for r in 0..sizes.repeats {
+        let path = dir.join(format!("bulk{r}.db"));
+        let store = open_store(&path, actor)?;
+        let input: Vec<_> = items.iter().map(ItemData::to_new_item).collect();
+        let t = Instant::now();
+        ids = store.post_items(input)?;
+        runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        drop(store);
+        if r + 1 == sizes.repeats {
+            for suffix in ["", "-wal", "-shm"] {
+                let from = PathBuf::from(format!("{}{suffix}", path.display()));
+                if from.exists() {
+                    std::fs::rename(&from, format!("{}{suffix}", author.display()))?;
+                }
+            }
+        } else {
+            remove_db(&path);
+        }
+    }
+    rep.put("bulk_store_rows_per_s", median(runs));
+    rep.put("storage_author_file_bytes", db_bytes(&author) as f64);
+    let a = open_store(&author, actor)?;
+
+    eprintln!("store: the full replica as change pages of {}", sizes.page);
+    let t = Instant::now();
+    let full_pages = pages_since(&a, 0, sizes.page)?;
+    rep.put(
+        "replica_read_changes_ms",
+        t.elapsed().as_secs_f64() * 1000.0,
+    );
+    let n_full: usize = full_pages.iter().map(Vec::len).sum();
+    if n_full != sizes.bulk {
+        return Err(format!("full replica has {n_full} rows, not {}", sizes.bulk).into());
+    }
+
+    eprintln!(
+        "store: {} single-field edits, one transaction each",
+        sizes.edits
+    );
+    let step = (sizes.bulk / sizes.edits).max(1);
+    let edit_ids: Vec<Uuid> = (0..sizes.edits)
+        .map(|i| ids[(i * step) % ids.len()])
+        .collect();
+    let mut runs = Vec::new();
+    let mut cursor = 0;
+    for r in 0..sizes.repeats {
+        cursor = a.current_seq()?;
+        let values = edit_values(edit_ids.len(), r + 1);
+        let t = Instant::now();
+        for (id, v) in edit_ids.iter().zip(&values) {
+            a.edit_item(
+                *id,
+                ItemEdit {
+                    condition: Some((*v).to_owned()),
+                    ..ItemEdit::default()
+                },
+            )?;
+        }
+        runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+    }
+    rep.put("edits_store_per_s", median(runs));
+    let edit_pages = pages_since(&a, cursor, sizes.page)?;
+    let n_edits: usize = edit_pages.iter().map(Vec::len).sum();
+    let n_cells: usize = edit_pages.iter().flatten().map(|c| c.cells.len()).sum();
+    if n_edits != sizes.edits || n_cells != sizes.edits {
+        return Err(format!("edit pages hold {n_edits} rows and {n_cells} cells").into());
+    }
+
+    eprintln!("merge: apply the full replica to an empty phone");
+    let replica = dir.join("replica.db");
+    let mut runs = Vec::new();
+    for r in 0..sizes.repeats {
+        let path = dir.join(format!("replica{r}.db"));
+        let b = open_store(&path, actor)?;
+        let t = Instant::now();
+        for p in &full_pages {
+            b.apply_remote(p)?;
+        }
+        runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        let rows: i64 =
+            b.read(|c| Ok(c.query_row("SELECT count(*) FROM item", [], |r| r.get(0))?))?;
+        if rows as usize != sizes.bulk {
+            return Err(format!("replica holds {rows} items").into());
+        }
+        for id in [ids[0], ids[ids.len() / 2], ids[ids.len() - 1]] {
+            let theirs = a.fetch_row(fushi_core::Table::Item, id)?;
+            let ours = b.fetch_row(fushi_core::Table::Item, id)?;
+            // The author has edited since the pages were read: compare titles.
+            if theirs.as_ref().map(|r| r.text("title")) != ours.as_ref().map(|r| r.text("title")) {
+                return Err("replica differs from the author".into());
+            }
+        }
+        drop(b);
+        if r + 1 == sizes.repeats {
+            std::fs::rename(&path, &replica)?;
+        } else {
+            remove_db(&path);
+        }
+    }
+    rep.put("replica_apply_rows_per_s", median(runs.clone()));
+    rep.put(
+        "replica_apply_ms",
+        sizes.bulk as f64 / median(runs) * 1000.0,
+    );
+
+    eprintln!("merge: apply {} edits from another phone", sizes.edits);
+    let mut runs = Vec::new();
+    for r in 0..sizes.repeats {
+        let path = dir.join(format!("edit{r}.db"));
+        std::fs::copy(&replica, &path)?;
+        let b = open_store(&path, actor)?;
+        let t = Instant::now();
+        let mut changed = 0;
+        for p in &edit_pages {
+            changed += b.apply_remote(p)?.changed.len();
+        }
+        runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+        let last = edit_ids[edit_ids.len() - 1];
+        let want = a
+            .fetch_row(fushi_core::Table::Item, last)?
+            .map(|r| r.text("condition"));
+        let got = b
+            .fetch_row(fushi_core::Table::Item, last)?
+            .map(|r| r.text("condition"));
+        if want != got || changed != sizes.edits {
+            return Err(
+                format!("edit apply: {changed} changed, last row {got:?} vs {want:?}").into(),
+            );
+        }
+        drop(b);
+        remove_db(&path);
+    }
+    rep.put("edit_apply_per_s", median(runs.clone()));
+    rep.put("edit_apply_ms", sizes.edits as f64 / median(runs) * 1000.0);
+    drop(a);
+    Ok(Built {
+        replica,
+        author,
+        full_pages,
+        edit_pages,
+        edit_ids,
+    })
+}
+
+fn plain_sections(
+    sizes: &Sizes,
+    rep: &mut Report,
+    dir: &Path,
+    items: &[ItemData],
+    actor: &Actor,
+) -> BoxResult<()> {
+    let owner = actor.user.to_string();
+    for (fts, tag) in [(true, "plain"), (false, "plain_nofts")] {
+        eprintln!("{tag}: posts, bulk, updates");
+        let mut runs = Vec::new();
+        for r in 0..sizes.repeats {
+            let path = dir.join(format!("{tag}_posts{r}.db"));
+            let p = plain::Plain::create(&path, fts)?;
+            let t = Instant::now();
+            p.posts(&items[..sizes.posts], &owner, now_ms())?;
+            runs.push(sizes.posts as f64 / t.elapsed().as_secs_f64());
+            drop(p);
+            remove_db(&path);
+        }
+        rep.put(&format!("posts_{tag}_per_s"), median(runs));
+
+        let mut runs = Vec::new();
+        let last = dir.join(format!("{tag}_bulk.db"));
+        let mut ids = Vec::new();
+        for r in 0..sizes.repeats {
+            let path = dir.join(format!("{tag}_bulk{r}.db"));
+            let p = plain::Plain::create(&path, fts)?;
+            let t = Instant::now();
+            ids = p.bulk(items, &owner, now_ms())?;
+            runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+            drop(p);
+            if r + 1 == sizes.repeats {
+                std::fs::rename(&path, &last)?;
+            } else {
+                remove_db(&path);
+            }
+        }
+        rep.put(&format!("bulk_{tag}_rows_per_s"), median(runs));
+        rep.put(&format!("storage_{tag}_file_bytes"), db_bytes(&last) as f64);
+
+        let step = (sizes.bulk / sizes.edits).max(1);
+        let edit_ids: Vec<Uuid> = (0..sizes.edits)
+            .map(|i| ids[(i * step) % ids.len()])
+            .collect();
+        let p = plain::Plain::create_or_open(&last)?;
+        for one_tx in [false, true] {
+            let mut runs = Vec::new();
+            for r in 0..sizes.repeats {
+                let values = edit_values(edit_ids.len(), r + 1 + usize::from(one_tx));
+                let edits: Vec<(Uuid, &str)> = edit_ids
+                    .iter()
+                    .copied()
+                    .zip(values.iter().copied())
+                    .collect();
+                let t = Instant::now();
+                p.updates(&edits, one_tx)?;
+                runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+            }
+            let key = if one_tx { "one_tx" } else { "each_tx" };
+            rep.put(&format!("updates_{tag}_{key}_per_s"), median(runs));
+        }
+        drop(p);
+        remove_db(&last);
+    }
+    Ok(())
+}
+
+fn loro_sections(
+    sizes: &Sizes,
+    rep: &mut Report,
+    items: &[ItemData],
+    actor: &Actor,
+) -> BoxResult<()> {
+    eprintln!("loro: build, export, import");
+    let owner = actor.user.to_string();
+    let t = Instant::now();
+    let (doc, maps) = loro_side::build(items, &owner, now_ms())?;
+    rep.put("loro_build_ms", t.elapsed().as_secs_f64() * 1000.0);
+    let all = loro_side::export_all(&doc)?;
+    rep.put("loro_replica_update_bytes", all.len() as f64);
+    rep.put(
+        "loro_replica_update_zstd_bytes_per_row",
+        zstd_len(&all)? as f64 / sizes.bulk as f64,
+    );
+    let mut runs = Vec::new();
+    let mut replica = None;
+    for _ in 0..sizes.repeats {
+        let b = loro::LoroDoc::new();
+        let t = Instant::now();
+        loro_side::import(&b, &all)?;
+        runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        replica = Some(b);
+    }
+    rep.put("loro_replica_import_rows_per_s", median(runs));
+    let replica = replica.ok_or("no Loro replica")?;
+    if let Ok(snap) = replica.export(loro::ExportMode::Snapshot) {
+        rep.put("loro_replica_snapshot_bytes", snap.len() as f64);
+    }
+
+    let step = (sizes.bulk / sizes.edits).max(1);
+    let edited: Vec<loro::LoroMap> = (0..sizes.edits)
+        .map(|i| maps[(i * step) % maps.len()].clone())
+        .collect();
+    let values = edit_values(edited.len(), 1);
+    let updates = loro_side::edits(&doc, &edited, &values)?;
+    rep.put(
+        "loro_edit_update_bytes_per_change",
+        updates.len() as f64 / sizes.edits as f64,
+    );
+    rep.put(
+        "loro_edit_update_zstd_bytes_per_change",
+        zstd_len(&updates)? as f64 / sizes.edits as f64,
+    );
+    let mut runs = Vec::new();
+    for _ in 0..sizes.repeats {
+        let b = replica.fork();
+        let t = Instant::now();
+        loro_side::import(&b, &updates)?;
+        runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+    }
+    rep.put("loro_edit_import_per_s", median(runs));
+    Ok(())
+}
+
+fn gzip_len(bytes: &[u8]) -> BoxResult<usize> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes)?;
+    Ok(e.finish()?.len())
+}
+
+fn zstd_len(bytes: &[u8]) -> BoxResult<usize> {
+    Ok(zstd::bulk::compress(bytes, 3)?.len())
+}
+
+/// Sizes of a sequence of messages: raw, gzip, zstd.
+#[derive(Default)]
+struct Sizes3 {
+    raw: usize,
+    gzip: usize,
+    zstd: usize,
+}
+
+impl Sizes3 {
+    fn add(&mut self, bytes: &[u8]) -> BoxResult<()> {
+        self.raw += bytes.len();
+        self.gzip += gzip_len(bytes)?;
+        self.zstd += zstd_len(bytes)?;
+        Ok(())
+    }
+
+    fn put(&self, rep: &mut Report, prefix: &str, per: usize) {
+        let per = per.max(1) as f64;
+        rep.put(&format!("{prefix}_raw"), self.raw as f64 / per);
+        rep.put(&format!("{prefix}_gzip"), self.gzip as f64 / per);
+        rep.put(&format!("{prefix}_zstd"), self.zstd as f64 / per);
+    }
+}
+
+fn pull_json(page: &[RowChange]) -> BoxResult<Vec<u8>> {
+    let (sites, rows) = encode_rows(page);
+    Ok(serde_json::to_vec(&PullResponse {
+        sites,
+        rows,
+        next: 1_234_567,
+        more: true,
+        server_time_ms: now_ms(),
+    })?)
+}
+
+fn wire_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
+    eprintln!("wire: bytes per change");
+    for (label, pages) in [("replica", &b.full_pages), ("edit", &b.edit_pages)] {
+        let n: usize = pages.iter().map(Vec::len).sum();
+        let mut json = Sizes3::default();
+        let mut pull = Sizes3::default();
+        let mut push = Sizes3::default();
+        for page in pages {
+            json.add(&serde_json::to_vec(page)?)?;
+            pull.add(&pull_json(page)?)?;
+        }
+        let all: Vec<&RowChange> = pages.iter().flatten().collect();
+        for chunk in all.chunks(MAX_PUSH_ROWS) {
+            let owned: Vec<RowChange> = chunk.iter().map(|c| (*c).clone()).collect();
+            let (sites, rows) = encode_rows(&owned);
+            push.add(&serde_json::to_vec(&PushRequest { sites, rows })?)?;
+        }
+        json.put(
+            rep,
+            &format!("wire_{label}_rowchange_json_bytes_per_change"),
+            n,
+        );
+        pull.put(rep, &format!("wire_{label}_pull_bytes_per_change"), n);
+        push.put(rep, &format!("wire_{label}_push_bytes_per_change"), n);
+        // What the sync sends: the compact rows, gzip (both directions).
+        let sent = (pull.gzip.max(push.gzip)) as f64 / n.max(1) as f64;
+        rep.put(&format!("wire_{label}_bytes_per_change_sent"), sent);
+        if label == "replica" {
+            let cells: usize = pages.iter().flatten().map(|c| c.cells.len()).sum();
+            rep.put("wire_replica_cells_per_row", cells as f64 / n.max(1) as f64);
+        }
+    }
+    let _ = &b.edit_ids;
+    Ok(())
+}
+
+fn dbstat_bytes(c: &rusqlite::Connection, names: &[&str]) -> BoxResult<i64> {
+    let mut total = 0i64;
+    for n in names {
+        let v: Option<i64> =
+            c.query_row("SELECT sum(pgsize) FROM dbstat WHERE name = ?1", [n], |r| {
+                r.get(0)
+            })?;
+        total += v.unwrap_or(0);
+    }
+    Ok(total)
+}
+
+fn storage_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
+    eprintln!("storage: file sizes and merge metadata per row");
+    rep.put("storage_replica_file_bytes", db_bytes(&b.replica) as f64);
+    for (label, path) in [("replica", &b.replica), ("author", &b.author)] {
+        let c = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let (rows, clk, seq_bytes): (i64, i64, i64) = c.query_row(
+            "SELECT count(*), sum(length(_clk)), sum(CASE \
+               WHEN _seq IN (0, 1) THEN 0 \
+               WHEN _seq BETWEEN -128 AND 127 THEN 1 \
+               WHEN _seq BETWEEN -32768 AND 32767 THEN 2 \
+               WHEN _seq BETWEEN -8388608 AND 8388607 THEN 3 \
+               WHEN _seq BETWEEN -2147483648 AND 2147483647 THEN 4 \
+               WHEN _seq BETWEEN -140737488355328 AND 140737488355327 THEN 6 \
+               ELSE 8 END) FROM item",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let dbstat_ok = c
+            .query_row("SELECT count(*) FROM dbstat", [], |r| r.get::<_, i64>(0))
+            .is_ok();
+        if !dbstat_ok {
+            rep.note("storage_dbstat", "not available");
+            continue;
+        }
+        let seq_index = dbstat_bytes(&c, &["item_seq"])?;
+        let sites_tags = dbstat_bytes(
+            &c,
+            &["crdt_site", "sqlite_autoindex_crdt_site_1", "crdt_tag"],
+        )?;
+        let rows_f = rows.max(1) as f64;
+        // One record-header byte each for _clk and _seq.
+        let inline = (clk + seq_bytes + 2 * rows) as f64;
+        rep.put(
+            &format!("storage_{label}_clk_bytes_per_row"),
+            clk as f64 / rows_f,
+        );
+        rep.put(
+            &format!("storage_{label}_seq_index_bytes_per_row"),
+            seq_index as f64 / rows_f,
+        );
+        rep.put(
+            &format!("storage_{label}_meta_bytes_per_row"),
+            (inline + seq_index as f64 + sites_tags as f64) / rows_f,
+        );
+        let table = dbstat_bytes(&c, &["item"])?;
+        let fts: i64 = c.query_row(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'item_fts%'",
+            [],
+            |r| r.get(0),
+        )?;
+        rep.put(
+            &format!("storage_{label}_item_table_bytes_per_row"),
+            table as f64 / rows_f,
+        );
+        rep.put(
+            &format!("storage_{label}_fts_bytes_per_row"),
+            fts as f64 / rows_f,
+        );
+    }
+    Ok(())
+}
+
+/// Apply the full replica in a child process, page by page as decoded from
+/// the wire, and report its peak memory.
+fn memory_section(sizes: &Sizes, rep: &mut Report, dir: &Path, b: &Built) -> BoxResult<()> {
+    eprintln!(
+        "memory: peak while applying {} listings (child process)",
+        sizes.bulk
+    );
+    let pages_file = dir.join("pages.jsonl");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&pages_file)?);
+        for page in &b.full_pages {
+            f.write_all(&pull_json(page)?)?;
+            f.write_all(b"\n")?;
+        }
+    }
+    let db = dir.join("memory.db");
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("--child-apply")
+        .arg(&pages_file)
+        .arg(&db)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "child apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mib = |k: &str| v[k].as_f64().unwrap_or(f64::NAN) / (1024.0 * 1024.0);
+    rep.put("mem_replica_apply_rss_delta_mib", mib("rss_delta"));
+    rep.put("mem_replica_apply_heap_peak_delta_mib", mib("heap_delta"));
+    rep.put("mem_replica_apply_rss_base_mib", mib("rss_base"));
+    rep.put(
+        "mem_replica_apply_child_ms",
+        v["ms"].as_f64().unwrap_or(f64::NAN),
+    );
+    remove_db(&db);
+    let _ = std::fs::remove_file(&pages_file);
+    Ok(())
+}
+
+/// The child side of [`memory_section`].
+pub fn child_apply(args: &[String]) -> BoxResult<()> {
+    let [pages, db] = args else {
+        return Err("--child-apply PAGES DB".into());
+    };
+    let store = Store::open_with(db, SystemClock::new(), StoreConfig::default())?;
+    let reader = std::io::BufReader::new(std::fs::File::open(pages)?);
+    // Touch the reader pool once, as the app would have.
+    store.current_seq()?;
+    let rss_base = mem::proc_status_bytes("VmRSS").unwrap_or(0);
+    let reset = mem::reset_rss_peak();
+    mem::reset_heap_peak();
+    let heap_base = mem::heap_now();
+    let t = Instant::now();
+    for line in reader.lines() {
+        let line = line?;
+        let page: PullResponse = serde_json::from_str(&line)?;
+        let changes = fushi_core::sync::wire::decode_rows(&page.sites, &page.rows)?;
+        drop(page);
+        store.apply_remote(&changes)?;
+    }
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let hwm = mem::proc_status_bytes("VmHWM").unwrap_or(0);
+    let heap_peak = mem::heap_peak();
+    println!(
+        "{}",
+        serde_json::json!({
+            "rss_base": rss_base,
+            "rss_hwm": hwm,
+            "rss_delta": if reset { hwm.saturating_sub(rss_base) as f64 } else { f64::NAN },
+            "heap_base": heap_base,
+            "heap_delta": heap_peak.saturating_sub(heap_base),
+            "ms": ms,
+        })
+    );
+    Ok(())
+}
+
+fn time_queries<T>(
+    n: usize,
+    mut f: impl FnMut(usize) -> BoxResult<T>,
+) -> BoxResult<(Vec<f64>, Vec<T>)> {
+    for i in 0..n.min(20) {
+        f(i)?;
+    }
+    let mut times = Vec::with_capacity(n);
+    let mut outs = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let o = f(i)?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        outs.push(o);
+    }
+    Ok((times, outs))
+}
+
+fn p95(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get((v.len() * 95) / 100).copied().unwrap_or(f64::NAN)
+}
+
+fn query_sections(
+    sizes: &Sizes,
+    rep: &mut Report,
+    dir: &Path,
+    items: &[ItemData],
+    actor: &Actor,
+    built: Option<&Built>,
+) -> BoxResult<()> {
+    let staff = Actor {
+        user: Uuid::new_v4(),
+        role: Role::GridStaff,
+        community: "fushi".into(),
+    };
+    let server_site = SiteId(Uuid::new_v4());
+    for (label, &n) in ["small", "large"].iter().zip(&sizes.stations) {
+        eprintln!("queries: nearest 10 with an amenity among {n} stations");
+        let path = dir.join(format!("stations{n}.db"));
+        let store = open_store(&path, actor)?;
+        let changes = data::station_changes(
+            n,
+            n as u64,
+            staff.user,
+            server_site,
+            now_ms() - 3_600_000 - n as i64,
+        );
+        let t = Instant::now();
+        for page in changes.chunks(sizes.page) {
+            store.apply_remote(page)?;
+        }
+        rep.put(
+            &format!("stations_{label}_apply_ms"),
+            t.elapsed().as_secs_f64() * 1000.0,
+        );
+        rep.put(&format!("nearest_{label}_stations"), n as f64);
+        let mut r = data::Lcg(7);
+        let points: Vec<(f64, f64)> = (0..sizes.queries).map(|_| data::point(&mut r)).collect();
+        let (times, found) = time_queries(sizes.queries, |i| {
+            let (lat, lon) = points[i];
+            Ok(store
+                .nearest_stations(&NearbyQuery {
+                    lat,
+                    lon,
+                    radius_m: 3000.0,
+                    limit: 10,
+                    amenities: vec!["drinking_water".into()],
+                    ..NearbyQuery::default()
+                })?
+                .len())
+        })?;
+        rep.put(&format!("nearest_{label}_median_ms"), median(times.clone()));
+        rep.put(&format!("nearest_{label}_p95_ms"), p95(times));
+        rep.put(
+            &format!("nearest_{label}_found_avg"),
+            found.iter().sum::<usize>() as f64 / found.len().max(1) as f64,
+        );
+        drop(store);
+        remove_db(&path);
+    }
+
+    eprintln!("queries: 2-character search among {} items", sizes.bulk);
+    let path = match built {
+        Some(b) => b.replica.clone(),
+        None => {
+            let path = dir.join("search.db");
+            let s = open_store(&path, actor)?;
+            s.post_items(items.iter().map(ItemData::to_new_item).collect())?;
+            path
+        }
+    };
+    let store = open_store(&path, actor)?;
+    let mut all = Vec::new();
+    let per = (sizes.queries / data::SEARCH_TERMS.len()).max(5);
+    for (k, term) in data::SEARCH_TERMS.iter().enumerate() {
+        let total: i64 = store.read(|c| {
+            let q = fushi_core::search::tokens::match_query(term).unwrap_or_default();
+            Ok(c.query_row(
+                "SELECT count(*) FROM item_fts WHERE item_fts MATCH ?1",
+                [q],
+                |r| r.get(0),
+            )?)
+        })?;
+        let (times, hits) = time_queries(per, |_| {
+            Ok(store
+                .search(&SearchQuery {
+                    text: (*term).into(),
+                    kinds: vec![ListingKind::Item],
+                    ..SearchQuery::default()
+                })?
+                .hits
+                .len())
+        })?;
+        rep.put(&format!("search_term{k}_matching_items"), total as f64);
+        rep.put(&format!("search_term{k}_median_ms"), median(times.clone()));
+        if hits.first().copied().unwrap_or(0) == 0 && total > 0 {
+            return Err(format!("search for {term} found nothing").into());
+        }
+        all.extend(times);
+    }
+    rep.put("search_median_ms", median(all.clone()));
+    rep.put("search_p95_ms", p95(all));
+    Ok(())
+}
+
+fn sync_section(_sizes: &Sizes, rep: &mut Report) -> BoxResult<()> {
+    rep.note("sync", "not measured yet");
+    Ok(())
+}
