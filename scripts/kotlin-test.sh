@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Kotlin tests of the uniffi bindings on the JVM (no Android SDK, no Gradle):
-#   1. builds fushi-ffi (debug) and generates the Kotlin bindings from the .so;
+#   1. builds fushi-ffi (debug, with the workspace's test features) and generates
+#      the Kotlin bindings from the .so;
 #   2. compiles the bindings + android/src/test/kotlin/** with kotlinc (skipped when
 #      nothing changed since the last run);
 #   3. runs the tests with the JUnit-free runner org.fushi.share.testing.TestMainKt.
@@ -25,8 +26,11 @@ OUT="$TARGET_DIR/kotlin-tests"
 GEN="$OUT/generated"
 CLASSES="$OUT/classes"
 
-echo "kotlin-test: cargo build -p fushi-ffi -p uniffi-bindgen"
-cargo build --quiet -p fushi-ffi -p uniffi-bindgen || die "cargo build of fushi-ffi failed"
+# Same feature set as `cargo test --workspace` (dev-dependencies included), so after
+# the test stage this is a no-op instead of a second build of the dependencies.
+echo "kotlin-test: cargo build --workspace --lib --tests --bin uniffi-bindgen"
+cargo build --quiet --workspace --lib --tests --bin uniffi-bindgen \
+  || die "cargo build of fushi-ffi / uniffi-bindgen failed"
 [[ -f "$LIB" ]] || die "$LIB not found after the build"
 
 echo "kotlin-test: generating Kotlin bindings into $GEN"

@@ -25,7 +25,7 @@ if [[ ! -f "$JNA_JAR" ]]; then
   SUDO=""
   if [[ "$(id -u)" -ne 0 ]]; then need sudo; SUDO="sudo"; fi
   $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libjna-java >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libjna-java >/dev/null
   [[ -f "$JNA_JAR" ]] || die "libjna-java installed but $JNA_JAR still missing"
 fi
 

@@ -27,7 +27,11 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 LIB="$TARGET_DIR/debug/libfushi_ffi.so"
 SNAPSHOT="$ROOT/ios/api-shape.txt"
 
-cargo build --quiet -p fushi-ffi -p uniffi-bindgen || die "cargo build of fushi-ffi failed"
+# Same feature set as `cargo test --workspace` (dev-dependencies included), so after
+# the test stage this is a no-op instead of a second build of the dependencies.
+echo "swift-check: cargo build --workspace --lib --tests --bin uniffi-bindgen"
+cargo build --quiet --workspace --lib --tests --bin uniffi-bindgen \
+  || die "cargo build of fushi-ffi / uniffi-bindgen failed"
 [[ -f "$LIB" ]] || die "$LIB not found after the build"
 
 OUT="$(mktemp -d)"
