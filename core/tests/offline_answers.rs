@@ -691,3 +691,41 @@ fn grid_staff_see_the_month_in_figures() {
         Err(Error::NotAllowed(_))
     ));
 }
+
+#[test]
+fn a_common_word_over_many_listings_pages_title_matches_first_without_repeats() {
+    let p = phone(&actor(Role::Resident));
+    let n = fushi_core::store::EXACT_MAX_MATCHES as usize + 10;
+    for i in 0..n {
+        p.store
+            .post_item(item(&format!("水杯{i}"), "干净"))
+            .unwrap();
+    }
+    for i in 0..5 {
+        p.store
+            .post_item(item(&format!("杯垫{i}"), "配套的水杯也有"))
+            .unwrap();
+    }
+    let mut q = SearchQuery {
+        text: "水杯".into(),
+        kinds: vec![ListingKind::Item],
+        limit: 100,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = p.store.search(&q).unwrap();
+        seen.extend(page.hits.into_iter().map(|h| (h.id, h.title)));
+        match page.next_offset {
+            Some(o) => q.offset = o,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), n + 5);
+    let mut ids: Vec<_> = seen.iter().map(|s| s.0).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n + 5);
+    assert!(seen[..n].iter().all(|s| s.1.starts_with("水杯")));
+    assert!(seen[n..].iter().all(|s| s.1.starts_with("杯垫")));
+}

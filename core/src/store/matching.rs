@@ -246,7 +246,7 @@ impl Store {
             .into_iter()
             .filter_map(|o| {
                 let s = score(&need, &need_words, &o, now);
-                qualifies(&s).then(|| Match {
+                qualifies(&s).then_some(Match {
                     need_id,
                     kind,
                     offer_id: o.id,

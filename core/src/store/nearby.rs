@@ -268,7 +268,7 @@ impl Store {
                         continue;
                     };
                     let dist = distance_m(q.lat, q.lon, lat, lon);
-                    if !(dist <= r) {
+                    if dist.is_nan() || dist > r {
                         continue;
                     }
                     let open = match q.open_at {

@@ -27,6 +27,9 @@ use uuid::Uuid;
 pub const MAX_PAGE: usize = 100;
 /// Deepest offset a search pages to.
 pub const MAX_OFFSET: usize = 10_000;
+/// Above this many text matches in one kind, a search ranks by window (see
+/// [`Store::search`]) instead of scoring every match.
+pub const EXACT_MAX_MATCHES: i64 = 1000;
 
 /// Register the store's SQL functions on a connection: the FTS triggers and
 /// the queries call them. Done for the writer and every reader.
@@ -229,7 +232,13 @@ fn kind_sql(kind: ListingKind) -> KindSql {
 
 /// The SQL of one kind's search; parameters are named so one statement
 /// serves every combination of filters (a NULL parameter means "any").
-fn search_sql(kind: ListingKind, text: bool, sort: SortBy, default_status: bool) -> String {
+fn search_sql(
+    kind: ListingKind,
+    text: bool,
+    sort: SortBy,
+    default_status: bool,
+    window: bool,
+) -> String {
     let k = kind_sql(kind);
     let (from, score) = if text {
         (
@@ -248,14 +257,16 @@ fn search_sql(kind: ListingKind, text: bool, sort: SortBy, default_status: bool)
     } else {
         "t.status = :status"
     };
+    let by_arrival = format!("{}.rowid DESC", k.fts);
     let order = match (sort, text) {
+        _ if window => by_arrival.as_str(),
         (SortBy::Relevance, true) => "score, t.id",
         (SortBy::Relevance | SortBy::Recency, _) => "t.created_at DESC, t.id",
         (SortBy::Distance, _) => "dist IS NULL, dist, t.id",
     };
     format!(
         "SELECT t.id, t.title, t.category, t.status, {mode}, t.created_at, {pickup}, \
-         fushi_distance(:lat, :lon, t.lat, t.lon) AS dist, {score} AS score, t.hidden \
+         fushi_distance(:lat, :lon, t.lat, t.lon) AS dist, {score} AS score, t.hidden, t.rid \
          FROM {from} t.deleted = 0 AND (t.hidden = 0 OR t.community = :staff_of) \
          AND {status} AND {extra} \
          AND (:category IS NULL OR t.category = :category) \
@@ -270,23 +281,35 @@ fn search_sql(kind: ListingKind, text: bool, sort: SortBy, default_status: bool)
     )
 }
 
-/// Sort key of a hit, comparable across kinds.
-fn cmp_hits(sort: SortBy, text: bool, a: &SearchHit, b: &SearchHit) -> std::cmp::Ordering {
-    let by_id = || a.id.cmp(&b.id);
-    match (sort, text) {
-        (SortBy::Relevance, true) => a.score.total_cmp(&b.score).then_with(by_id),
-        (SortBy::Relevance | SortBy::Recency, _) => {
-            b.created_at.cmp(&a.created_at).then_with(by_id)
-        }
-        (SortBy::Distance, _) => {
-            let d = |h: &SearchHit| h.distance_m.unwrap_or(f64::INFINITY);
-            d(a).total_cmp(&d(b)).then_with(by_id)
-        }
-    }
+/// Sort key of a hit, comparable across kinds: primary, secondary, id.
+type Key = (f64, i64, Uuid);
+
+fn cmp_keys(a: &Key, b: &Key) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+}
+
+/// How matches are ranked for one query.
+#[derive(Clone, Copy, PartialEq)]
+enum Plan {
+    /// Every match scored and sorted.
+    Exact,
+    /// Many matches: title matches before body-only matches (relevance),
+    /// each tier newest-arrived first, read in index order and stopped early.
+    Window,
 }
 
 impl Store {
     /// Search items, skills and needs on this phone, offline.
+    ///
+    /// Ranking: with at most [`EXACT_MAX_MATCHES`] text matches per kind,
+    /// every match is scored (bm25, title weighted 5:1) or sorted by
+    /// `created_at`, ties by id. With more (a one- or two-character query
+    /// over a large store), scoring all would take tens of milliseconds, so
+    /// the search reads the index newest-arrived first and stops after the
+    /// page: relevance then means title matches before body-only matches,
+    /// and "newest" means the order listings reached this phone (posting
+    /// order, except listings that arrived late from an offline phone). The
+    /// plan depends only on the data, so paging stays stable.
     ///
     /// Errors name the field: `near` (bad coordinates), `within_m`,
     /// `limit`, `offset`, `sort` (distance order without `near`), `mode`.
@@ -341,9 +364,41 @@ impl Store {
         let now = self.now_ms();
         let text = matcher.is_some();
         let mut hits = self.read(|c| {
-            let mut hits = Vec::new();
-            for kind in &kinds {
-                let sql = search_sql(*kind, text, q.sort, q.status.is_none());
+            let mut hits: Vec<(Key, SearchHit)> = Vec::new();
+            let mut plan = Plan::Exact;
+            if let (Some(m), true) = (&matcher, q.sort != SortBy::Distance) {
+                for kind in &kinds {
+                    let fts = kind_sql(*kind).fts;
+                    let n: i64 = c
+                        .prepare_cached(&format!(
+                            "SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ?1 LIMIT ?2)"
+                        ))?
+                        .query_row(rusqlite::params![m, EXACT_MAX_MATCHES + 1], |r| r.get(0))?;
+                    if n > EXACT_MAX_MATCHES {
+                        plan = Plan::Window;
+                    }
+                }
+            }
+            // (match expression, tier) passes.
+            let passes: Vec<(Option<String>, i64)> = match (&matcher, plan, q.sort) {
+                (Some(m), Plan::Window, SortBy::Relevance) => vec![
+                    (Some(format!("title : ({m})")), 0),
+                    (Some(format!("({m}) NOT title : ({m})")), 1),
+                ],
+                _ => vec![(matcher.clone(), 0)],
+            };
+            for (kind, (pass, tier)) in kinds
+                .iter()
+                .flat_map(|k| passes.iter().map(move |p| (k, p)))
+            {
+                let matcher = pass;
+                let sql = search_sql(
+                    *kind,
+                    text,
+                    q.sort,
+                    q.status.is_none(),
+                    plan == Plan::Window,
+                );
                 let mut stmt = c.prepare_cached(&sql)?;
                 let bind = |stmt: &mut rusqlite::CachedStatement<'_>,
                             name: &str,
@@ -379,26 +434,44 @@ impl Store {
                         _ => return Err(Error::Corrupt("bad row id".into())),
                     };
                     let mode: Option<String> = r.get(4)?;
-                    hits.push(SearchHit {
+                    let id = Uuid::from_bytes(id);
+                    let created_at = r.get::<_, Option<i64>>(5)?.unwrap_or_default();
+                    let distance_m: Option<f64> = r.get(7)?;
+                    let score: f64 = r.get(8)?;
+                    let rid: i64 = r.get(10)?;
+                    let key: Key = match (plan, q.sort, text) {
+                        (Plan::Window, _, _) => (*tier as f64, -rid, id),
+                        (_, SortBy::Distance, _) => {
+                            (distance_m.unwrap_or(f64::INFINITY), 0, id)
+                        }
+                        (_, SortBy::Relevance, true) => (score, 0, id),
+                        _ => (-(created_at as f64), 0, id),
+                    };
+                    hits.push((key, SearchHit {
                         kind: *kind,
-                        id: Uuid::from_bytes(id),
+                        id,
                         title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                         category: r.get(2)?,
                         status: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
                         mode,
-                        created_at: r.get::<_, Option<i64>>(5)?.unwrap_or_default(),
+                        created_at,
                         pickup_area: r.get(6)?,
-                        distance_m: r.get(7)?,
-                        score: r.get(8)?,
+                        distance_m,
+                        score,
                         hidden: r.get::<_, i64>(9)? != 0,
-                    });
+                    }));
                 }
             }
             Ok(hits)
         })?;
-        hits.sort_by(|a, b| cmp_hits(q.sort, text, a, b));
+        hits.sort_by(|a, b| cmp_keys(&a.0, &b.0));
         let more = hits.len() > q.offset + limit;
-        let page: Vec<SearchHit> = hits.into_iter().skip(q.offset).take(limit).collect();
+        let page: Vec<SearchHit> = hits
+            .into_iter()
+            .skip(q.offset)
+            .take(limit)
+            .map(|(_, h)| h)
+            .collect();
         Ok(SearchPage {
             next_offset: more.then_some(q.offset + limit),
             hits: page,
