@@ -250,3 +250,19 @@ fn malformed_remote_changes_reject_the_whole_batch() {
         matches!(pb.store.apply_remote(&unknown), Err(Error::Invalid { field, .. }) if field == "table")
     );
 }
+
+#[test]
+fn an_expired_item_cannot_be_requested() {
+    let (alice, bob) = (actor(Role::Resident), actor(Role::Resident));
+    let (pa, pb) = (phone(&alice), phone(&bob));
+    let id = pa.store.post_item(item()).unwrap();
+    deliver(&pa, &[&pb]);
+    pb.time.advance(31 * 24 * 60 * 60 * 1000);
+    match pb.store.request_item(id, None) {
+        Err(Error::Invalid { field, reason }) => {
+            assert_eq!(field, "item");
+            assert_eq!(reason, "the item has expired");
+        }
+        other => panic!("{other:?}"),
+    }
+}

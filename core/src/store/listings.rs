@@ -332,6 +332,9 @@ impl Store {
         {
             return Err(Error::invalid("item", "the item is no longer offered"));
         }
+        if item.int("expires_at").is_some_and(|t| t <= self.now_ms()) {
+            return Err(Error::invalid("item", "the item has expired"));
+        }
         self.record(
             Table::ItemRequest,
             vec![
