@@ -225,7 +225,9 @@ impl SyncClient {
         let mut mark = self.store.state_int(STATE_PUSHED)?;
         let batch = self.config.push_batch.clamp(1, MAX_PUSH_ROWS);
         while mark < end {
-            let page = self.store.changes_since(mark, batch, &Scope::default())?;
+            let page = self
+                .blocking(move |s| s.changes_since(mark, batch, &Scope::default()))
+                .await?;
             if page.changes.is_empty() {
                 self.store
                     .set_state(&[(STATE_PUSHED, SqlValue::Integer(page.next.max(end)))])?;
@@ -280,11 +282,14 @@ impl SyncClient {
                 .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())]);
             let page: PullResponse = self.send(req).await?;
             let changes = wire::decode_rows(&page.sites, &page.rows)?;
-            let applied = self.store.apply_remote_with_state(
-                &changes,
-                &[(STATE_CURSOR, SqlValue::Integer(page.next))],
-            )?;
-            report.pulled += changes.len();
+            let n = changes.len();
+            let next = page.next;
+            let applied = self
+                .blocking(move |s| {
+                    s.apply_remote_with_state(&changes, &[(STATE_CURSOR, SqlValue::Integer(next))])
+                })
+                .await?;
+            report.pulled += n;
             report.pull_pages += 1;
             report.quarantined += applied.quarantined;
             if !page.more || page.next <= cursor {
@@ -293,6 +298,18 @@ impl SyncClient {
             cursor = page.next;
         }
         Ok(())
+    }
+
+    /// Run store work off the async threads: applying a page of a thousand
+    /// rows is SQLite work that must not stall other tasks.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Error::Corrupt(format!("sync task failed: {e}")))?
     }
 
     fn url(&self, path: &str) -> String {
