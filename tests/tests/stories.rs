@@ -196,6 +196,55 @@ async fn a_phone_whose_clock_is_an_hour_behind_is_corrected_by_the_server() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_a_year_ahead_does_not_override_later_edits_after_it_syncs() {
+    const YEAR: i64 = 365 * 24 * 3_600_000;
+    let server_time = fushi_core::crdt::ManualTime::new(0);
+    let server = Server::start_with(server_time.clone()).await;
+    let system_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // The server is right; this phone's clock is a year ahead of it.
+    server_time.set(system_ms - YEAR);
+    let ahead = server.phone(Role::GridStaff, "fushi");
+    let other = server.phone(Role::GridStaff, "fushi");
+
+    // Offline, before it ever talked to the server, it adds a station.
+    let id = ahead.store.post_station(station("福石路岗亭驿站")).unwrap();
+    let r = ahead.client.sync().await.unwrap();
+    assert!(r.restamped > 0, "its unsent writes were re-stamped");
+    assert_eq!(r.pushed, 1);
+    assert_eq!(r.rejected, 0);
+
+    // The station is on the server now, not held back a year.
+    other.client.sync().await.unwrap();
+    assert_eq!(other.store.station(id).unwrap().name, "福石路岗亭驿站");
+
+    // A later edit elsewhere wins over the early phone's values.
+    server_time.set(system_ms - YEAR + 60_000);
+    other
+        .store
+        .edit_station(
+            id,
+            StationEdit {
+                note: Some("下午停水检修".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    other.client.sync().await.unwrap();
+    ahead.client.sync().await.unwrap();
+    assert_eq!(
+        ahead.store.station(id).unwrap().note.as_deref(),
+        Some("下午停水检修")
+    );
+    assert!(ahead.store.quarantine().unwrap().is_empty());
+    assert_eq!(ahead.snapshot(), other.snapshot());
+    assert_eq!(ahead.snapshot(), server.snapshot_for("fushi"));
+    server.stop().await;
+}
+
 #[test]
 fn sync_blocking_works_without_an_async_runtime() {
     let rt = tokio::runtime::Runtime::new().unwrap();

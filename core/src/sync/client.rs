@@ -76,6 +76,9 @@ pub struct SyncReport {
     /// The clock correction in force after this sync (ms), if this client
     /// corrects a clock.
     pub clock_offset_ms: Option<i64>,
+    /// Unsent local cells re-stamped because they were written while this
+    /// phone's clock ran ahead (see [`Store::restamp_ahead`]).
+    pub restamped: usize,
 }
 
 /// A change the server refused, as kept for the app to show.
@@ -204,6 +207,14 @@ impl SyncClient {
     async fn sync_with(&self, http: &reqwest::Client) -> Result<SyncReport> {
         let _one_at_a_time = self.running.lock().await;
         let mut report = SyncReport::default();
+        if self.clock.is_some() {
+            // Learn the server's time before sending anything stamped by our
+            // clock: writes made while the clock ran ahead are re-stamped
+            // first, so they neither sit in quarantine nor win every conflict.
+            let _: serde_json::Value = self.send(http.get(self.url("/v1/health"))).await?;
+            let mark = self.store.state_int(STATE_PUSHED)?;
+            report.restamped = self.blocking(move |s| s.restamp_ahead(mark)).await?;
+        }
         self.push(http, &mut report).await?;
         self.pull(http, &mut report).await?;
         if !report.more {
