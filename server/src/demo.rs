@@ -208,10 +208,17 @@ async fn run_async(db: Option<PathBuf>) -> Result<()> {
     })?;
     println!("  [{}] nearest stations with drinking water:", chen.label);
     for s in &near {
-        let open = match s.open_now {
-            Some(true) => "open now",
-            Some(false) => "closed now",
-            None => "hours unknown",
+        let hhmm = |ms: i64| {
+            fushi_core::search::hours::local_from_unix_ms(ms)
+                .map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_default()
+        };
+        let open = match (s.open_now, s.closes_at, s.opens_at) {
+            (Some(true), Some(c), _) => format!("open now, closes {}", hhmm(c)),
+            (Some(true), None, _) => "open now".to_string(),
+            (Some(false), _, Some(o)) => format!("closed now, opens {}", hhmm(o)),
+            (Some(false), _, None) => "closed now".to_string(),
+            (None, _, _) => "hours unknown".to_string(),
         };
         println!(
             "      - {} — {:.0} m, {}, {}",
