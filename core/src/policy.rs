@@ -97,7 +97,7 @@ pub trait Facts {
 pub enum Denial {
     /// Only the owner may change this.
     NotOwner,
-    /// The owner (or requester, reporter) field is not the signed-in user.
+    /// The owner (or requester, author) field is not the signed-in user.
     ForgedOwner,
     /// The row belongs to another community.
     OtherCommunity,
@@ -269,7 +269,6 @@ fn check_record(
     let self_field = match table {
         Table::ItemRequest => Some("requester"),
         Table::RequestOutcome | Table::Handover | Table::SkillSession => Some("by_user"),
-        Table::StationReport => Some("reporter"),
         _ => None,
     };
     if let Some(field) = self_field {

@@ -321,14 +321,13 @@ pub static REQUEST_OUTCOME: TableDef = TableDef {
     ],
 };
 
-/// Station reports.
+/// Station reports: anonymous (no user, no device), time to the minute.
 pub static STATION_REPORT: TableDef = TableDef {
     table: Table::StationReport,
     name: "station_report",
     kind: TableKind::Record,
     columns: &[
         rec("station_id", Text, true, K::Uuid),
-        rec("reporter", Text, true, K::Uuid),
         rec("kind", Text, true, K::OneOf(catalogue::REPORT_KINDS)),
         rec("note", Text, false, K::MaxChars(200)),
         COMMUNITY,

@@ -14,6 +14,7 @@ use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+const MINUTE_MS: i64 = 60 * 1000;
 
 /// Collects checked edits; errors name the field the user filled in.
 pub(super) struct Edits {
@@ -323,6 +324,25 @@ impl Store {
         Ok(id)
     }
 
+    /// A record that names nobody: a random id (no embedded time), a time
+    /// rounded down to `granularity_ms`, and no device in its stamp.
+    fn anonymous_record(
+        &self,
+        table: Table,
+        fields: Vec<(&'static str, Value)>,
+        granularity_ms: i64,
+    ) -> Result<Uuid> {
+        let id = Uuid::new_v4();
+        let now = self.now_ms();
+        let mut e = Edits::new(table);
+        for (c, v) in fields {
+            e.set(c, v)?;
+        }
+        e.set("created_at", now - now.rem_euclid(granularity_ms))?;
+        self.write_anonymous(table, id, &e.edits, granularity_ms)?;
+        Ok(id)
+    }
+
     /// A resident asks for an item and joins its queue.
     pub fn request_item(&self, item_id: Uuid, note: Option<String>) -> Result<Uuid> {
         let actor = self.actor()?;
@@ -353,19 +373,24 @@ impl Store {
         kind: &str,
         note: Option<String>,
     ) -> Result<Uuid> {
-        let actor = self.actor()?;
+        self.actor()?;
         let st = self.require_live(Table::Station, station_id)?;
-        let expires = self.now_ms() + self.config().report_ttl_hours * 60 * 60 * 1000;
-        self.record(
+        // Reports say where someone was: they carry no user, no device and
+        // a time to the minute only, so a worker's whereabouts never leave
+        // the phone with their name on them.
+        let now = self.now_ms();
+        let expires =
+            now - now.rem_euclid(MINUTE_MS) + self.config().report_ttl_hours * 60 * MINUTE_MS;
+        self.anonymous_record(
             Table::StationReport,
             vec![
                 ("station_id", station_id.to_string().into()),
-                ("reporter", actor.user.to_string().into()),
                 ("kind", kind.into()),
                 ("note", note.filter(|n| !n.is_empty()).into()),
                 ("community", st.text_or_empty("community").into()),
                 ("expires_at", expires.into()),
             ],
+            MINUTE_MS,
         )
     }
 
@@ -373,12 +398,14 @@ impl Store {
     pub fn check_in(&self, station_id: Uuid) -> Result<Uuid> {
         self.actor()?;
         let st = self.require_live(Table::Station, station_id)?;
-        self.record(
+        // Counted per hour at most: nothing in it says who or exactly when.
+        self.anonymous_record(
             Table::StationCheckin,
             vec![
                 ("station_id", station_id.to_string().into()),
                 ("community", st.text_or_empty("community").into()),
             ],
+            60 * MINUTE_MS,
         )
     }
 

@@ -30,6 +30,36 @@ impl Store {
         let actor = self.actor()?;
         self.write_tx(|ctx| write_in(ctx, &actor, table, id, edits))
     }
+
+    /// Write an append-only record that must not be traced to a person or a
+    /// device: its stamp carries the nil site instead of this phone's, and
+    /// a clock rounded down to `granularity_ms` rather than this phone's
+    /// hybrid clock. Records are inserted once by id, so the stamp is never
+    /// needed to order writes.
+    pub(crate) fn write_anonymous(
+        &self,
+        table: Table,
+        id: Uuid,
+        edits: &[Edit],
+        granularity_ms: i64,
+    ) -> Result<()> {
+        let actor = self.actor()?;
+        if table.is_listing() {
+            return Err(Error::invalid(
+                "table",
+                "only records can be written anonymously",
+            ));
+        }
+        self.write_tx(|ctx| {
+            let g = granularity_ms.max(1);
+            let coarse = ctx.now_ms - ctx.now_ms.rem_euclid(g);
+            let stamp = Stamp {
+                clock: Hlc::new(coarse, 0),
+                site: crate::crdt::SiteId(Uuid::nil()),
+            };
+            write_stamped(ctx, &actor, table, id, edits, stamp).map(|_| ())
+        })
+    }
 }
 
 /// One local write inside an open transaction: stamp the edits, validate,
@@ -42,8 +72,20 @@ pub(super) fn write_in(
     id: Uuid,
     edits: &[Edit],
 ) -> Result<ApplyReport> {
-    let def = table.def();
     let stamp = ctx.stamp();
+    write_stamped(ctx, actor, table, id, edits, stamp)
+}
+
+/// A local write with a given stamp.
+fn write_stamped(
+    ctx: &mut WriteCtx<'_>,
+    actor: &Actor,
+    table: Table,
+    id: Uuid,
+    edits: &[Edit],
+    stamp: Stamp,
+) -> Result<ApplyReport> {
+    let def = table.def();
     let mut cells = Vec::with_capacity(edits.len());
     for edit in edits {
         match edit {
