@@ -83,18 +83,7 @@ impl Store {
         changes: &[RowChange],
         state: &[(&str, SqlValue)],
     ) -> Result<ApplyReport> {
-        let tables = changes
-            .iter()
-            .map(validate)
-            .collect::<Result<Vec<Table>>>()?;
-        self.write_tx(|ctx| {
-            let mut report = release_due(ctx)?;
-            for (change, table) in changes.iter().zip(tables) {
-                receive(ctx, table, change, Origin::Remote, &mut report)?;
-            }
-            set_state(ctx.tx, state)?;
-            Ok(report)
-        })
+        self.apply_changes(changes, Origin::Remote, state)
     }
 
     /// Roll our copies back to the server's word after it refused our
@@ -153,7 +142,7 @@ impl Store {
     }
 }
 
-fn set_state(tx: &rusqlite::Connection, state: &[(&str, SqlValue)]) -> Result<()> {
+pub(crate) fn set_state(tx: &rusqlite::Connection, state: &[(&str, SqlValue)]) -> Result<()> {
     for (k, v) in state {
         tx.prepare_cached("INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)")?
             .execute(rusqlite::params![k, v])?;

@@ -33,18 +33,21 @@ impl Store {
     /// batch is validated first: one malformed change rejects the batch and
     /// nothing is applied. Duplicates and any delivery order are fine.
     pub fn apply_remote(&self, changes: &[RowChange]) -> Result<ApplyReport> {
-        self.apply_changes(changes, Origin::Remote)
+        self.apply_changes(changes, Origin::Remote, &[])
     }
 
     /// Apply the server's winning values over our own rejected changes.
     pub fn apply_authoritative(&self, changes: &[RowChange]) -> Result<ApplyReport> {
-        self.apply_changes(changes, Origin::Authoritative)
+        self.apply_changes(changes, Origin::Authoritative, &[])
     }
 
+    /// Validate the whole batch, then apply it and set `state` (sync
+    /// cursors, marks) in one transaction.
     pub(crate) fn apply_changes(
         &self,
         changes: &[RowChange],
         origin: Origin,
+        state: &[(&str, rusqlite::types::Value)],
     ) -> Result<ApplyReport> {
         let tables = changes
             .iter()
@@ -55,6 +58,7 @@ impl Store {
             for (change, table) in changes.iter().zip(tables) {
                 receive(ctx, table, change, origin, &mut report)?;
             }
+            super::accept::set_state(ctx.tx, state)?;
             Ok(report)
         })
     }
