@@ -43,6 +43,24 @@ fn db_bytes(path: &Path) -> u64 {
     file_size(path) + file_size(Path::new(&wal))
 }
 
+/// Fold the WAL of a closed store into its file: the store's read-only
+/// reader connections cannot do it when they close last.
+fn checkpoint(path: &Path) -> BoxResult<()> {
+    let c = rusqlite::Connection::open(path)?;
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    drop(c);
+    Ok(())
+}
+
+/// Bytes of the pages in use (file size less the free list).
+fn live_bytes(path: &Path) -> BoxResult<u64> {
+    let c = rusqlite::Connection::open(path)?;
+    let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok(((pages - free).max(0) * size) as u64)
+}
+
 fn remove_db(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
@@ -114,6 +132,65 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
         community: "fushi".into(),
     };
 
+    if only == Some("editapply") {
+        // Profiling aid: the edit apply, many times over.
+        let a_path = tmp.path().join("a.db");
+        let a = open_store(&a_path, &actor)?;
+        let ids = a.post_items(items.iter().map(ItemData::to_new_item).collect())?;
+        let full = pages_since(&a, 0, sizes.page)?;
+        let cursor = a.current_seq()?;
+        let step = (sizes.bulk / sizes.edits).max(1);
+        let values = edit_values(sizes.edits, 1);
+        for i in 0..sizes.edits {
+            a.edit_item(
+                ids[(i * step) % ids.len()],
+                ItemEdit {
+                    condition: Some(values[i].to_owned()),
+                    ..ItemEdit::default()
+                },
+            )?;
+        }
+        let edits = pages_since(&a, cursor, sizes.page)?;
+        let b_path = tmp.path().join("b.db");
+        let b = open_store(&b_path, &actor)?;
+        for p in &full {
+            b.apply_remote(p)?;
+        }
+        drop(b);
+        checkpoint(&b_path)?;
+        let mut runs = Vec::new();
+        for r in 0..20 {
+            let path = tmp.path().join(format!("e{r}.db"));
+            std::fs::copy(&b_path, &path)?;
+            let b = open_store(&path, &actor)?;
+            let t = Instant::now();
+            for p in &edits {
+                b.apply_remote(p)?;
+            }
+            runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+            drop(b);
+            remove_db(&path);
+        }
+        rep.put("edit_apply_per_s", median(runs));
+        let owner = actor.user.to_string();
+        let (_, pids, from) = plain_bulk(tmp.path(), "pb.db", true, &items, &owner)?;
+        let eids: Vec<(Uuid, &str)> = (0..sizes.edits)
+            .map(|i| (pids[(i * step) % pids.len()], values[i]))
+            .collect();
+        let mut runs = Vec::new();
+        for r in 0..20 {
+            let path = tmp.path().join(format!("pe{r}.db"));
+            std::fs::copy(&from, &path)?;
+            let p = plain::Plain::create_or_open(&path)?;
+            let t = Instant::now();
+            p.updates(&eids, true)?;
+            runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+            drop(p);
+            remove_db(&path);
+        }
+        rep.put("updates_plain_one_tx_per_s", median(runs));
+        return Ok(());
+    }
     if only == Some("posts") {
         // Profiling aid: only the posts, store and plain.
         let path = tmp.path().join("posts.db");
@@ -139,7 +216,7 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     if want("store") {
         built = Some(store_sections(sizes, rep, tmp.path(), &items, &actor)?);
     }
-    if want("store") || want("plain") {
+    if only == Some("plain") {
         plain_sections(sizes, rep, tmp.path(), &items, &actor)?;
     }
     if want("store") || want("loro") {
@@ -171,12 +248,22 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     rep.ratio(
         "ratio_replica_vs_plain_bulk",
         "replica_apply_rows_per_s",
-        "bulk_plain_rows_per_s",
+        "replica_base_plain_bulk_rows_per_s",
     );
     rep.ratio(
         "ratio_replica_vs_plain_nofts_bulk",
         "replica_apply_rows_per_s",
-        "bulk_plain_nofts_rows_per_s",
+        "replica_base_plain_nofts_bulk_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_replica_nofts_diag_vs_plain_nofts_bulk",
+        "replica_apply_nofts_diag_rows_per_s",
+        "replica_base_plain_nofts_bulk_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_replica_nofts_diag_vs_loro",
+        "replica_apply_nofts_diag_rows_per_s",
+        "loro_replica_import_rows_per_s",
     );
     rep.ratio(
         "ratio_edits_vs_plain_updates_each_tx",
@@ -209,6 +296,11 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
         "storage_plain_file_bytes",
     );
     rep.ratio(
+        "ratio_live_vs_plain",
+        "storage_replica_live_bytes",
+        "storage_plain_live_bytes",
+    );
+    rep.ratio(
         "ratio_file_vs_plain_nofts",
         "storage_replica_file_bytes",
         "storage_plain_nofts_file_bytes",
@@ -224,6 +316,39 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     Ok(())
 }
 
+/// Plain baselines: the search-indexed one and the one without.
+const PLAIN: [(bool, &str); 2] = [(true, "plain"), (false, "plain_nofts")];
+
+fn plain_bulk(
+    dir: &Path,
+    name: &str,
+    fts: bool,
+    items: &[ItemData],
+    owner: &str,
+) -> BoxResult<(f64, Vec<Uuid>, PathBuf)> {
+    let path = dir.join(name);
+    let p = plain::Plain::create(&path, fts)?;
+    let t = Instant::now();
+    let ids = p.bulk(items, owner, now_ms())?;
+    let rate = items.len() as f64 / t.elapsed().as_secs_f64();
+    drop(p);
+    Ok((rate, ids, path))
+}
+
+/// Rename a closed database (and any WAL) to `to`.
+fn move_db(from: &Path, to: &Path) -> BoxResult<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let f = PathBuf::from(format!("{}{suffix}", from.display()));
+        if f.exists() {
+            std::fs::rename(&f, format!("{}{suffix}", to.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The store sections, each repeat interleaved with the same work done by
+/// the plain baselines, so that load from elsewhere on the machine falls
+/// on both sides of every ratio alike.
 fn store_sections(
     sizes: &Sizes,
     rep: &mut Report,
@@ -231,8 +356,13 @@ fn store_sections(
     items: &[ItemData],
     actor: &Actor,
 ) -> BoxResult<Built> {
-    eprintln!("store: {} posts, one transaction each", sizes.posts);
-    let mut runs = Vec::new();
+    let owner = actor.user.to_string();
+    eprintln!(
+        "writes: {} posts, one transaction each (store, plain, plain_nofts)",
+        sizes.posts
+    );
+    let mut store_runs = Vec::new();
+    let mut plain_runs = [Vec::new(), Vec::new()];
     for r in 0..sizes.repeats {
         let path = dir.join(format!("posts{r}.db"));
         let store = open_store(&path, actor)?;
@@ -244,43 +374,76 @@ fn store_sections(
         for new in input {
             store.post_item(new)?;
         }
-        runs.push(sizes.posts as f64 / t.elapsed().as_secs_f64());
+        store_runs.push(sizes.posts as f64 / t.elapsed().as_secs_f64());
         drop(store);
         remove_db(&path);
+        for (k, (fts, tag)) in PLAIN.iter().enumerate() {
+            let path = dir.join(format!("{tag}_posts{r}.db"));
+            let p = plain::Plain::create(&path, *fts)?;
+            let t = Instant::now();
+            p.posts(&items[..sizes.posts], &owner, now_ms())?;
+            plain_runs[k].push(sizes.posts as f64 / t.elapsed().as_secs_f64());
+            drop(p);
+            remove_db(&path);
+        }
     }
-    rep.put("posts_store_per_s", median(runs));
+    rep.put("posts_store_per_s", median(store_runs));
+    for (k, (_, tag)) in PLAIN.iter().enumerate() {
+        rep.put(&format!("posts_{tag}_per_s"), median(plain_runs[k].clone()));
+    }
 
     eprintln!(
-        "store: bulk post of {} items in one transaction",
+        "writes: bulk insert of {} items in one transaction",
         sizes.bulk
     );
     let author = dir.join("author.db");
-    let mut runs = Vec::new();
+    let mut store_runs = Vec::new();
+    let mut plain_runs = [Vec::new(), Vec::new()];
+    let mut plain_dbs: [Option<(Vec<Uuid>, PathBuf)>; 2] = [None, None];
     let mut ids = Vec::new();
     for r in 0..sizes.repeats {
+        let last = r + 1 == sizes.repeats;
         let path = dir.join(format!("bulk{r}.db"));
         let store = open_store(&path, actor)?;
         let input: Vec<_> = items.iter().map(ItemData::to_new_item).collect();
         let t = Instant::now();
         ids = store.post_items(input)?;
-        runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        store_runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
         drop(store);
-        if r + 1 == sizes.repeats {
-            for suffix in ["", "-wal", "-shm"] {
-                let from = PathBuf::from(format!("{}{suffix}", path.display()));
-                if from.exists() {
-                    std::fs::rename(&from, format!("{}{suffix}", author.display()))?;
-                }
-            }
+        checkpoint(&path)?;
+        if last {
+            move_db(&path, &author)?;
         } else {
             remove_db(&path);
         }
+        for (k, (fts, tag)) in PLAIN.iter().enumerate() {
+            let (rate, pids, path) =
+                plain_bulk(dir, &format!("{tag}_bulk{r}.db"), *fts, items, &owner)?;
+            plain_runs[k].push(rate);
+            if last {
+                rep.put(&format!("storage_{tag}_file_bytes"), db_bytes(&path) as f64);
+                rep.put(
+                    &format!("storage_{tag}_live_bytes"),
+                    live_bytes(&path)? as f64,
+                );
+                plain_dbs[k] = Some((pids, path));
+            } else {
+                remove_db(&path);
+            }
+        }
     }
-    rep.put("bulk_store_rows_per_s", median(runs));
+    rep.put("bulk_store_rows_per_s", median(store_runs));
+    for (k, (_, tag)) in PLAIN.iter().enumerate() {
+        rep.put(
+            &format!("bulk_{tag}_rows_per_s"),
+            median(plain_runs[k].clone()),
+        );
+    }
     rep.put("storage_author_file_bytes", db_bytes(&author) as f64);
+    rep.put("storage_author_live_bytes", live_bytes(&author)? as f64);
     let a = open_store(&author, actor)?;
 
-    eprintln!("store: the full replica as change pages of {}", sizes.page);
+    eprintln!("merge: the full replica as change pages of {}", sizes.page);
     let t = Instant::now();
     let full_pages = pages_since(&a, 0, sizes.page)?;
     rep.put(
@@ -293,14 +456,26 @@ fn store_sections(
     }
 
     eprintln!(
-        "store: {} single-field edits, one transaction each",
+        "writes: {} single-field edits, one transaction each (store, plain, plain_nofts)",
         sizes.edits
     );
     let step = (sizes.bulk / sizes.edits).max(1);
     let edit_ids: Vec<Uuid> = (0..sizes.edits)
         .map(|i| ids[(i * step) % ids.len()])
         .collect();
-    let mut runs = Vec::new();
+    let plain_conns = plain_dbs
+        .iter()
+        .map(|d| {
+            let (pids, path) = d.as_ref().ok_or("no plain database")?;
+            let conn = plain::Plain::create_or_open(path)?;
+            let eids: Vec<Uuid> = (0..sizes.edits)
+                .map(|i| pids[(i * step) % pids.len()])
+                .collect();
+            Ok((conn, eids))
+        })
+        .collect::<BoxResult<Vec<_>>>()?;
+    let mut store_runs = Vec::new();
+    let mut plain_runs = [Vec::new(), Vec::new()];
     let mut cursor = 0;
     for r in 0..sizes.repeats {
         cursor = a.current_seq()?;
@@ -315,9 +490,22 @@ fn store_sections(
                 },
             )?;
         }
-        runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+        store_runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+        for (k, (p, eids)) in plain_conns.iter().enumerate() {
+            let edits: Vec<(Uuid, &str)> =
+                eids.iter().copied().zip(values.iter().copied()).collect();
+            let t = Instant::now();
+            p.updates(&edits, false)?;
+            plain_runs[k].push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+        }
     }
-    rep.put("edits_store_per_s", median(runs));
+    rep.put("edits_store_per_s", median(store_runs));
+    for (k, (_, tag)) in PLAIN.iter().enumerate() {
+        rep.put(
+            &format!("updates_{tag}_each_tx_per_s"),
+            median(plain_runs[k].clone()),
+        );
+    }
     let edit_pages = pages_since(&a, cursor, sizes.page)?;
     let n_edits: usize = edit_pages.iter().map(Vec::len).sum();
     let n_cells: usize = edit_pages.iter().flatten().map(|c| c.cells.len()).sum();
@@ -325,9 +513,11 @@ fn store_sections(
         return Err(format!("edit pages hold {n_edits} rows and {n_cells} cells").into());
     }
 
-    eprintln!("merge: apply the full replica to an empty phone");
+    eprintln!("merge: apply the full replica to an empty phone (with plain bulk inserts between)");
     let replica = dir.join("replica.db");
-    let mut runs = Vec::new();
+    let mut store_runs = Vec::new();
+    let mut nofts_runs = Vec::new();
+    let mut plain_runs = [Vec::new(), Vec::new()];
     for r in 0..sizes.repeats {
         let path = dir.join(format!("replica{r}.db"));
         let b = open_store(&path, actor)?;
@@ -335,7 +525,7 @@ fn store_sections(
         for p in &full_pages {
             b.apply_remote(p)?;
         }
-        runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        store_runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
         let rows: i64 =
             b.read(|c| Ok(c.query_row("SELECT count(*) FROM item", [], |r| r.get(0))?))?;
         if rows as usize != sizes.bulk {
@@ -350,20 +540,57 @@ fn store_sections(
             }
         }
         drop(b);
+        checkpoint(&path)?;
         if r + 1 == sizes.repeats {
-            std::fs::rename(&path, &replica)?;
+            move_db(&path, &replica)?;
         } else {
             remove_db(&path);
         }
+        for (k, (fts, tag)) in PLAIN.iter().enumerate() {
+            let (rate, _, path) =
+                plain_bulk(dir, &format!("{tag}_base{r}.db"), *fts, items, &owner)?;
+            plain_runs[k].push(rate);
+            remove_db(&path);
+        }
+        // Diagnostic: the same apply with the item search triggers dropped,
+        // to show the merge's own cost apart from the search index.
+        let path = dir.join(format!("replica_nofts{r}.db"));
+        drop(open_store(&path, actor)?);
+        rusqlite::Connection::open(&path)?.execute_batch(
+            "DROP TRIGGER item_fts_insert; DROP TRIGGER item_fts_update; DROP TRIGGER item_fts_delete;",
+        )?;
+        let b = open_store(&path, actor)?;
+        let t = Instant::now();
+        for p in &full_pages {
+            b.apply_remote(p)?;
+        }
+        nofts_runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        drop(b);
+        remove_db(&path);
     }
-    rep.put("replica_apply_rows_per_s", median(runs.clone()));
+    rep.put("replica_apply_rows_per_s", median(store_runs.clone()));
     rep.put(
         "replica_apply_ms",
-        sizes.bulk as f64 / median(runs) * 1000.0,
+        sizes.bulk as f64 / median(store_runs) * 1000.0,
     );
+    rep.put("replica_apply_nofts_diag_rows_per_s", median(nofts_runs));
+    for (k, (_, tag)) in PLAIN.iter().enumerate() {
+        rep.put(
+            &format!("replica_base_{tag}_bulk_rows_per_s"),
+            median(plain_runs[k].clone()),
+        );
+    }
 
-    eprintln!("merge: apply {} edits from another phone", sizes.edits);
-    let mut runs = Vec::new();
+    eprintln!(
+        "merge: apply {} edits from another phone (with plain one-transaction updates between)",
+        sizes.edits
+    );
+    for (p, _) in &plain_conns {
+        p.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    let mut store_runs = Vec::new();
+    let mut plain_runs = [Vec::new(), Vec::new()];
     for r in 0..sizes.repeats {
         let path = dir.join(format!("edit{r}.db"));
         std::fs::copy(&replica, &path)?;
@@ -373,7 +600,7 @@ fn store_sections(
         for p in &edit_pages {
             changed += b.apply_remote(p)?.changed.len();
         }
-        runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+        store_runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
         let last = edit_ids[edit_ids.len() - 1];
         let want = a
             .fetch_row(fushi_core::Table::Item, last)?
@@ -388,9 +615,37 @@ fn store_sections(
         }
         drop(b);
         remove_db(&path);
+        // The same on a fresh copy of the plain database, fresh connection.
+        for (k, (_, eids)) in plain_conns.iter().enumerate() {
+            let (_, from) = plain_dbs[k].as_ref().ok_or("no plain database")?;
+            let path = dir.join(format!("plain_edit{k}_{r}.db"));
+            std::fs::copy(from, &path)?;
+            let p = plain::Plain::create_or_open(&path)?;
+            let values = edit_values(eids.len(), r + 7);
+            let edits: Vec<(Uuid, &str)> =
+                eids.iter().copied().zip(values.iter().copied()).collect();
+            let t = Instant::now();
+            p.updates(&edits, true)?;
+            plain_runs[k].push(sizes.edits as f64 / t.elapsed().as_secs_f64());
+            drop(p);
+            remove_db(&path);
+        }
     }
-    rep.put("edit_apply_per_s", median(runs.clone()));
-    rep.put("edit_apply_ms", sizes.edits as f64 / median(runs) * 1000.0);
+    rep.put("edit_apply_per_s", median(store_runs.clone()));
+    rep.put(
+        "edit_apply_ms",
+        sizes.edits as f64 / median(store_runs) * 1000.0,
+    );
+    for (k, (_, tag)) in PLAIN.iter().enumerate() {
+        rep.put(
+            &format!("updates_{tag}_one_tx_per_s"),
+            median(plain_runs[k].clone()),
+        );
+    }
+    drop(plain_conns);
+    for d in plain_dbs.iter().flatten() {
+        remove_db(&d.1);
+    }
     drop(a);
     Ok(Built {
         replica,
@@ -401,6 +656,7 @@ fn store_sections(
     })
 }
 
+/// Only the plain baselines (`--only plain`).
 fn plain_sections(
     sizes: &Sizes,
     rep: &mut Report,
@@ -409,62 +665,15 @@ fn plain_sections(
     actor: &Actor,
 ) -> BoxResult<()> {
     let owner = actor.user.to_string();
-    for (fts, tag) in [(true, "plain"), (false, "plain_nofts")] {
-        eprintln!("{tag}: posts, bulk, updates");
+    for (fts, tag) in PLAIN {
         let mut runs = Vec::new();
         for r in 0..sizes.repeats {
-            let path = dir.join(format!("{tag}_posts{r}.db"));
-            let p = plain::Plain::create(&path, fts)?;
-            let t = Instant::now();
-            p.posts(&items[..sizes.posts], &owner, now_ms())?;
-            runs.push(sizes.posts as f64 / t.elapsed().as_secs_f64());
-            drop(p);
+            let (rate, _, path) =
+                plain_bulk(dir, &format!("{tag}_only{r}.db"), fts, items, &owner)?;
+            runs.push(rate);
             remove_db(&path);
         }
-        rep.put(&format!("posts_{tag}_per_s"), median(runs));
-
-        let mut runs = Vec::new();
-        let last = dir.join(format!("{tag}_bulk.db"));
-        let mut ids = Vec::new();
-        for r in 0..sizes.repeats {
-            let path = dir.join(format!("{tag}_bulk{r}.db"));
-            let p = plain::Plain::create(&path, fts)?;
-            let t = Instant::now();
-            ids = p.bulk(items, &owner, now_ms())?;
-            runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
-            drop(p);
-            if r + 1 == sizes.repeats {
-                std::fs::rename(&path, &last)?;
-            } else {
-                remove_db(&path);
-            }
-        }
         rep.put(&format!("bulk_{tag}_rows_per_s"), median(runs));
-        rep.put(&format!("storage_{tag}_file_bytes"), db_bytes(&last) as f64);
-
-        let step = (sizes.bulk / sizes.edits).max(1);
-        let edit_ids: Vec<Uuid> = (0..sizes.edits)
-            .map(|i| ids[(i * step) % ids.len()])
-            .collect();
-        let p = plain::Plain::create_or_open(&last)?;
-        for one_tx in [false, true] {
-            let mut runs = Vec::new();
-            for r in 0..sizes.repeats {
-                let values = edit_values(edit_ids.len(), r + 1 + usize::from(one_tx));
-                let edits: Vec<(Uuid, &str)> = edit_ids
-                    .iter()
-                    .copied()
-                    .zip(values.iter().copied())
-                    .collect();
-                let t = Instant::now();
-                p.updates(&edits, one_tx)?;
-                runs.push(sizes.edits as f64 / t.elapsed().as_secs_f64());
-            }
-            let key = if one_tx { "one_tx" } else { "each_tx" };
-            rep.put(&format!("updates_{tag}_{key}_per_s"), median(runs));
-        }
-        drop(p);
-        remove_db(&last);
     }
     Ok(())
 }
@@ -622,6 +831,7 @@ fn dbstat_bytes(c: &rusqlite::Connection, names: &[&str]) -> BoxResult<i64> {
 fn storage_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
     eprintln!("storage: file sizes and merge metadata per row");
     rep.put("storage_replica_file_bytes", db_bytes(&b.replica) as f64);
+    rep.put("storage_replica_live_bytes", live_bytes(&b.replica)? as f64);
     for (label, path) in [("replica", &b.replica), ("author", &b.author)] {
         let c = rusqlite::Connection::open_with_flags(
             path,

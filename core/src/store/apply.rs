@@ -13,7 +13,66 @@ use crate::model::tables::{
 };
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
 use uuid::Uuid;
+
+/// The fixed SQL of one table, built once rather than per row.
+struct TableSql {
+    /// `SELECT rid, _clk, _seq, deleted … WHERE id = ?1` (listings).
+    select_listing: String,
+    /// `SELECT rid … WHERE id = ?1`.
+    select_rid: String,
+    /// `INSERT` of every column, `_clk` and `_seq`.
+    insert: String,
+}
+
+fn table_sql(table: Table) -> &'static TableSql {
+    static SQL: OnceLock<Vec<TableSql>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        TABLES
+            .iter()
+            .map(|def| {
+                let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+                let n = cols.len();
+                TableSql {
+                    select_listing: format!(
+                        "SELECT rid, _clk, _seq, deleted FROM {} WHERE id = ?1",
+                        def.name
+                    ),
+                    select_rid: format!("SELECT rid FROM {} WHERE id = ?1", def.name),
+                    insert: format!(
+                        "INSERT INTO {} (id, {}, _clk, _seq) VALUES (?1, {}, ?{}, ?{})",
+                        def.name,
+                        cols.join(", "),
+                        (2..n + 2)
+                            .map(|i| format!("?{i}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        n + 2,
+                        n + 3
+                    ),
+                }
+            })
+            .collect()
+    });
+    &all[table as usize]
+}
+
+/// Most distinct `UPDATE` statements kept per thread; beyond this (only
+/// reachable with unusual column mixes) the SQL is built each time.
+const UPDATE_SQL_CACHE_MAX: usize = 512;
+
+/// What names an `UPDATE` statement: table, columns set, extra (derived)
+/// columns set, and whether `_seq` is set.
+type UpdateKey = (u8, u64, u8, bool);
+
+thread_local! {
+    /// `UPDATE` SQL by [`UpdateKey`].
+    static UPDATE_SQL: RefCell<HashMap<UpdateKey, Rc<str>>> = RefCell::new(HashMap::new());
+}
 
 /// Most cells one row change may carry.
 pub const MAX_CELLS_PER_ROW: usize = 256;
@@ -173,7 +232,7 @@ fn apply_record(
 ) -> Result<bool> {
     let exists: Option<i64> = ctx
         .tx
-        .prepare_cached(&format!("SELECT rid FROM {} WHERE id = ?1", def.name))?
+        .prepare_cached(&table_sql(def.table).select_rid)?
         .query_row([change.id.as_bytes()], |r| r.get(0))
         .optional()?;
     if exists.is_some() {
@@ -209,25 +268,12 @@ fn insert_row(
     vals: &[Value],
     clocks: &RowClocks,
 ) -> Result<i64> {
-    let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
-    let n = cols.len();
-    let sql = format!(
-        "INSERT INTO {} (id, {}, _clk, _seq) VALUES (?1, {}, ?{}, ?{})",
-        def.name,
-        cols.join(", "),
-        (2..n + 2)
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        n + 2,
-        n + 3
-    );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let id_bytes = id.as_bytes().to_vec();
+    let mut stmt = tx.prepare_cached(&table_sql(def.table).insert)?;
     let clk = clocks.encode();
     let row_seq = clocks.row_seq();
-    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(n + 3);
-    params.push(&id_bytes);
+    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(vals.len() + 3);
+    let id_bytes = id.as_bytes();
+    params.push(id_bytes);
     for v in vals {
         params.push(v);
     }
@@ -246,18 +292,26 @@ fn apply_listing(
     let n = def.columns.len();
     let existing: Option<(i64, Vec<u8>, i64, i64)> = ctx
         .tx
-        .prepare_cached(&format!(
-            "SELECT rid, _clk, _seq, deleted FROM {} WHERE id = ?1",
-            def.name
-        ))?
+        .prepare_cached(&table_sql(def.table).select_listing)?
         .query_row([change.id.as_bytes()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let (rid, mut clocks, mut deleted) = match existing {
-        Some((rid, blob, seq, del)) => (Some(rid), RowClocks::decode(&blob, n, seq)?, del != 0),
-        None => (None, RowClocks::empty(n), false),
+    let (rid, mut clocks, mut deleted, old_seq) = match existing {
+        Some((rid, blob, seq, del)) => (
+            Some(rid),
+            RowClocks::decode(&blob, n, seq)?,
+            del != 0,
+            Some(seq),
+        ),
+        None => (None, RowClocks::empty(n), false, None),
     };
+    // Each cell's column, looked up once (validate has checked them all).
+    let cols: Vec<Option<usize>> = change
+        .cells
+        .iter()
+        .map(|c| def.column_index(&c.column))
+        .collect();
     let mut alloc = SeqAlloc {
         seq: None,
         numbered: origin == Origin::Local || ctx.config.sequence_remote,
@@ -268,8 +322,8 @@ fn apply_listing(
 
     // The tombstone first: content written in the same change as a delete is
     // erased with the rest.
-    for cell in &change.cells {
-        let Some(idx) = def.column_index(&cell.column) else {
+    for (cell, idx) in change.cells.iter().zip(&cols) {
+        let Some(idx) = *idx else {
             continue;
         };
         if Some(idx) != tomb {
@@ -304,8 +358,8 @@ fn apply_listing(
     }
 
     let mut tag_ops: Vec<(usize, &str, Stamp, TagState)> = Vec::new();
-    for cell in &change.cells {
-        let Some(idx) = def.column_index(&cell.column) else {
+    for (cell, idx) in change.cells.iter().zip(&cols) {
+        let Some(idx) = *idx else {
             continue;
         };
         let col = &def.columns[idx];
@@ -343,18 +397,16 @@ fn apply_listing(
             if vals.iter().all(Option::is_none) && tag_ops.is_empty() {
                 return Ok(false);
             }
+            // The values move into the row; afterwards only set columns
+            // (below) are left to update.
             let full: Vec<Value> = def
                 .columns
                 .iter()
-                .zip(&vals)
-                .map(|(c, v)| v.clone().unwrap_or_else(|| default_value(c.ty, c.rule)))
+                .zip(vals.iter_mut())
+                .map(|(c, v)| v.take().unwrap_or_else(|| default_value(c.ty, c.rule)))
                 .collect();
             new_row = true;
-            let rid = insert_row(ctx.tx, def, change.id, &full, &clocks)?;
-            for v in vals.iter_mut() {
-                *v = None;
-            }
-            rid
+            insert_row(ctx.tx, def, change.id, &full, &clocks)?
         }
     };
 
@@ -411,7 +463,7 @@ fn apply_listing(
         set_changed |= 1 << idx;
     }
     let mut extra: Vec<(&'static str, Value)> = Vec::new();
-    for idx in 0..n {
+    for (idx, val) in vals.iter_mut().enumerate() {
         if set_changed & (1 << idx) != 0 {
             let elems = set_elements(ctx.tx, def.table, rid, idx)?;
             if def.table == Table::Station && def.columns[idx].name == "amenities" {
@@ -420,7 +472,7 @@ fn apply_listing(
                     Value::Int(catalogue::amenity_mask(elems.iter().map(String::as_str))),
                 ));
             }
-            vals[idx] = Some(if elems.is_empty() {
+            *val = Some(if elems.is_empty() {
                 Value::Null
             } else {
                 Value::Text(serde_json::to_string(&elems)?)
@@ -432,7 +484,7 @@ fn apply_listing(
     }
     let changed = vals.iter().any(Option::is_some) || !extra.is_empty();
     if changed {
-        update_row(ctx.tx, def, rid, &vals, &extra, &clocks)?;
+        update_row(ctx.tx, def, rid, &vals, &extra, &clocks, old_seq)?;
     }
     Ok(new_row || changed)
 }
@@ -460,30 +512,67 @@ fn update_row(
     vals: &[Option<Value>],
     extra: &[(&'static str, Value)],
     clocks: &RowClocks,
+    old_seq: Option<i64>,
 ) -> Result<()> {
-    let mut sql = format!("UPDATE {} SET ", def.name);
-    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
-    for (c, v) in def.columns.iter().zip(vals) {
-        if let Some(v) = v {
-            params.push(v);
-            sql.push_str(&format!("{} = ?{}, ", c.name, params.len()));
-        }
-    }
-    for (name, v) in extra {
-        params.push(v);
-        sql.push_str(&format!("{} = ?{}, ", name, params.len()));
-    }
     let clk = clocks.encode();
     let row_seq = clocks.row_seq();
+    // `_seq` is indexed: leave it (and its index entry) alone when it did
+    // not move, as for every remote change on a phone.
+    let set_seq = old_seq != Some(row_seq);
+    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(vals.len() + 4);
+    let mut mask = 0u64;
+    for (i, v) in vals.iter().enumerate() {
+        if let Some(v) = v {
+            params.push(v);
+            mask |= 1 << i;
+        }
+    }
+    let mut extra_mask = 0u8;
+    for (i, (_, v)) in extra.iter().enumerate() {
+        params.push(v);
+        extra_mask |= 1 << i;
+    }
     params.push(&clk);
-    params.push(&row_seq);
+    if set_seq {
+        params.push(&row_seq);
+    }
     params.push(&rid);
-    sql.push_str(&format!(
-        "_clk = ?{}, _seq = ?{} WHERE rid = ?{}",
-        params.len() - 2,
-        params.len() - 1,
-        params.len()
-    ));
+    let build = || {
+        let mut sql = format!("UPDATE {} SET ", def.name);
+        let mut k = 0;
+        for (c, v) in def.columns.iter().zip(vals) {
+            if v.is_some() {
+                k += 1;
+                sql.push_str(&format!("{} = ?{k}, ", c.name));
+            }
+        }
+        for (name, _) in extra {
+            k += 1;
+            sql.push_str(&format!("{name} = ?{k}, "));
+        }
+        k += 1;
+        sql.push_str(&format!("_clk = ?{k}"));
+        if set_seq {
+            k += 1;
+            sql.push_str(&format!(", _seq = ?{k}"));
+        }
+        sql.push_str(&format!(" WHERE rid = ?{}", k + 1));
+        sql
+    };
+    // The extra columns are derived from the table (amenity_mask), so the
+    // key names the statement exactly.
+    let key = (def.table as u8, mask, extra_mask, set_seq);
+    let sql: Rc<str> = UPDATE_SQL.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(s) = cache.get(&key) {
+            return s.clone();
+        }
+        let s: Rc<str> = build().into();
+        if cache.len() < UPDATE_SQL_CACHE_MAX {
+            cache.insert(key, s.clone());
+        }
+        s
+    });
     tx.prepare_cached(&sql)?.execute(params_from_iter(params))?;
     Ok(())
 }

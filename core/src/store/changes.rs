@@ -77,6 +77,9 @@ impl Store {
     }
 }
 
+/// One row as read for a page: seq, rid, id, clocks blob, values.
+type RawRow = (i64, i64, Vec<u8>, Vec<u8>, Vec<Value>);
+
 fn changes_since(
     c: &Connection,
     sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
@@ -101,14 +104,13 @@ fn changes_since(
             filter
         );
         let mut stmt = c.prepare_cached(&sql)?;
-        let map =
-            |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, Vec<u8>, Vec<u8>, Vec<Value>)> {
-                let mut vals = Vec::with_capacity(cols.len());
-                for i in 0..cols.len() {
-                    vals.push(r.get(4 + i)?);
-                }
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, vals))
-            };
+        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RawRow> {
+            let mut vals = Vec::with_capacity(cols.len());
+            for i in 0..cols.len() {
+                vals.push(r.get(4 + i)?);
+            }
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, vals))
+        };
         let got: Vec<_> = match (&scope.community, filter.is_empty()) {
             (Some(comm), false) => stmt
                 .query_map(rusqlite::params![cursor, limit as i64 + 1, comm], map)?
