@@ -9,9 +9,13 @@ use fushi_core::model::ItemEdit;
 use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{ListingKind, NearbyQuery, Scope, SearchQuery};
 use fushi_core::sync::wire::{encode_rows, PullResponse, PushRequest, MAX_PUSH_ROWS};
+use fushi_core::sync::{SyncClient, SyncConfig};
 use fushi_core::{Store, StoreConfig};
+use fushi_server::storage::SyncStorage;
+use fushi_server::{RunningServer, SqliteStorage};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -286,6 +290,11 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
         "loro_replica_import_rows_per_s",
     );
     rep.ratio(
+        "ratio_replica_vs_loro_persist_diag",
+        "replica_apply_rows_per_s",
+        "loro_replica_import_persist_diag_rows_per_s",
+    );
+    rep.ratio(
         "ratio_edit_apply_vs_loro",
         "edit_apply_per_s",
         "loro_edit_import_per_s",
@@ -311,7 +320,7 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
         "storage_plain_file_bytes",
     );
     if want("sync") {
-        sync_section(sizes, rep)?;
+        sync_section(sizes, rep, &items)?;
     }
     Ok(())
 }
@@ -706,6 +715,25 @@ fn loro_sections(
     }
     rep.put("loro_replica_import_rows_per_s", median(runs));
     let replica = replica.ok_or("no Loro replica")?;
+    // Diagnostic: a phone must also keep what it imported. Import, export
+    // a snapshot and write it to a file (synced), as a Loro app would.
+    let mut runs = Vec::new();
+    let snap_path =
+        std::env::temp_dir().join(format!("fushi-bench-loro-{}.bin", std::process::id()));
+    for _ in 0..sizes.repeats {
+        let b = loro::LoroDoc::new();
+        let t = Instant::now();
+        loro_side::import(&b, &all)?;
+        let snap = b
+            .export(loro::ExportMode::Snapshot)
+            .map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::create(&snap_path)?;
+        f.write_all(&snap)?;
+        f.sync_all()?;
+        runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+    }
+    let _ = std::fs::remove_file(&snap_path);
+    rep.put("loro_replica_import_persist_diag_rows_per_s", median(runs));
     if let Ok(snap) = replica.export(loro::ExportMode::Snapshot) {
         rep.put("loro_replica_snapshot_bytes", snap.len() as f64);
     }
@@ -1100,7 +1128,137 @@ fn query_sections(
     Ok(())
 }
 
-fn sync_section(_sizes: &Sizes, rep: &mut Report) -> BoxResult<()> {
-    rep.note("sync", "not measured yet");
-    Ok(())
+/// A phone with its sync client.
+struct SyncPhone {
+    store: Arc<Store>,
+    client: Arc<SyncClient>,
+    _dir: tempfile::TempDir,
+}
+
+fn sync_user(storage: &SqliteStorage, role: Role) -> BoxResult<(Actor, String)> {
+    let actor = Actor {
+        user: Uuid::now_v7(),
+        role,
+        community: "fushi".into(),
+    };
+    let token = fushi_server::tokens::generate().map_err(|e| format!("token: {e}"))?;
+    storage.add_token(&fushi_server::tokens::hash(&token), &actor)?;
+    Ok((actor, token))
+}
+
+fn sync_phone(url: &str, storage: &SqliteStorage, push_only: bool) -> BoxResult<SyncPhone> {
+    let (actor, token) = sync_user(storage, Role::Resident)?;
+    let dir = tempfile::tempdir()?;
+    let clock = SystemClock::new();
+    let store = Arc::new(Store::open_with(
+        dir.path().join("phone.db"),
+        clock.clone(),
+        StoreConfig::default(),
+    )?);
+    store.set_actor(Some(actor));
+    let mut config = SyncConfig::new(url, token);
+    if push_only {
+        config.max_pull_pages = Some(0);
+    }
+    let client = SyncClient::new(store.clone(), config)?.with_clock(clock);
+    Ok(SyncPhone {
+        store,
+        client: Arc::new(client),
+        _dir: dir,
+    })
+}
+
+/// End to end over loopback with the real server (`fushi-server`, SQLite
+/// storage) and the real client (`fushi_core::sync`), default settings.
+fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResult<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let n = sizes.sync_community.min(items.len());
+        eprintln!("sync: first sync of a {n}-listing community onto an empty phone");
+        let dir = tempfile::tempdir()?;
+        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db"))?);
+        // The community: 20 residents' items, posted on the server's store.
+        let store = storage.store();
+        for chunk in items[..n].chunks(n.div_ceil(20).max(1)) {
+            store.set_actor(Some(Actor {
+                user: Uuid::now_v7(),
+                role: Role::Resident,
+                community: "fushi".into(),
+            }));
+            store.post_items(chunk.iter().map(ItemData::to_new_item).collect())?;
+        }
+        store.set_actor(None);
+        let running = RunningServer::start(storage.clone(), ([127, 0, 0, 1], 0).into()).await?;
+        let url = running.url();
+        let mut runs = Vec::new();
+        let mut again = Vec::new();
+        let mut pages = 0;
+        for _ in 0..sizes.repeats {
+            let phone = sync_phone(&url, &storage, false)?;
+            let t = Instant::now();
+            let r = phone.client.sync().await?;
+            runs.push(t.elapsed().as_secs_f64());
+            if r.pulled != n {
+                return Err(format!("first sync pulled {} of {n}", r.pulled).into());
+            }
+            pages = r.pull_pages;
+            let t = Instant::now();
+            phone.client.sync().await?;
+            again.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let first = median(runs);
+        rep.put("sync_first_s", first);
+        rep.put("sync_first_rows_per_s", n as f64 / first);
+        rep.put("sync_first_pages", pages as f64);
+        rep.put("sync_nothing_new_ms", median(again));
+        running.stop().await?;
+        drop(storage);
+
+        let (np, nc) = (sizes.sync_phones, sizes.sync_changes);
+        eprintln!("sync: {np} phones pushing {nc} offline changes each, at once (push only)");
+        let dir = tempfile::tempdir()?;
+        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db"))?);
+        let running = RunningServer::start(storage.clone(), ([127, 0, 0, 1], 0).into()).await?;
+        let url = running.url();
+        let mut phones = Vec::with_capacity(np);
+        for k in 0..np {
+            let p = sync_phone(&url, &storage, true)?;
+            for d in items.iter().skip(k * nc).take(nc) {
+                p.store.post_item(d.to_new_item())?;
+            }
+            phones.push(p);
+        }
+        let t = Instant::now();
+        let tasks: Vec<_> = phones
+            .iter()
+            .map(|p| {
+                let c = p.client.clone();
+                tokio::spawn(async move {
+                    let t = Instant::now();
+                    let r = c.sync().await.map(|r| r.pushed);
+                    (t.elapsed().as_secs_f64(), r)
+                })
+            })
+            .collect();
+        let mut lat = Vec::with_capacity(np);
+        let mut pushed = 0;
+        for task in tasks {
+            let (d, r) = task.await?;
+            pushed += r?;
+            lat.push(d);
+        }
+        let wall = t.elapsed().as_secs_f64();
+        if pushed != np * nc {
+            return Err(format!("pushed {pushed} of {}", np * nc).into());
+        }
+        rep.put("sync_many_phones", np as f64);
+        rep.put("sync_many_push_wall_s", wall);
+        rep.put("sync_many_push_changes_per_s", pushed as f64 / wall);
+        rep.put("sync_many_push_p50_s", median(lat.clone()));
+        rep.put("sync_many_push_p95_s", p95(lat));
+        running.stop().await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
 }
