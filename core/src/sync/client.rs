@@ -18,7 +18,7 @@ use super::wire::{
 use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED};
 use crate::crdt::SystemClock;
 use crate::store::{schema::SCHEMA_VERSION, Scope, Store};
-use crate::{Error, Result};
+use crate::{Error, Result, Table};
 use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -79,6 +79,11 @@ pub struct SyncReport {
     /// Unsent local cells re-stamped because they were written while this
     /// phone's clock ran ahead (see [`Store::restamp_ahead`]).
     pub restamped: usize,
+    /// Rows whose content changed here, in order: pulled changes applied,
+    /// and our own rows rolled back to the server's word. What an app
+    /// refreshes after a sync (and what [`Store::new_matches`] looks at).
+    #[serde(skip)]
+    pub changed: Vec<(Table, Uuid)>,
 }
 
 /// A change the server refused, as kept for the app to show.
@@ -260,7 +265,8 @@ impl SyncClient {
                 // Recorded first, keyed by the batch: if we die before the
                 // roll-back, the same batch goes again and records nothing twice.
                 self.store.record_rejections(mark, &rejections)?;
-                self.store.roll_back(&rejections, &[(STATE_PUSHED, next)])?;
+                let rolled = self.store.roll_back(&rejections, &[(STATE_PUSHED, next)])?;
+                report.changed.extend(rolled.changed);
                 tracing::info!(
                     rejected = rejections.len(),
                     "server refused changes; rolled back"
@@ -303,6 +309,7 @@ impl SyncClient {
             report.pulled += n;
             report.pull_pages += 1;
             report.quarantined += applied.quarantined;
+            report.changed.extend(applied.changed);
             if !page.more || page.next <= cursor {
                 break;
             }

@@ -9,6 +9,7 @@
 //! changes the server refused in `sync_rejection`, so the app can show them.
 
 pub mod client;
+mod status;
 pub mod wire;
 
 pub use client::{RejectionRecord, SyncClient, SyncConfig, SyncReport};
