@@ -106,7 +106,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-                tracing::info!(%listen, city = %city, "serving");
+                let bound = listener
+                    .local_addr()
+                    .map_err(|e| format!("cannot read the bound address: {e}"))?;
+                // On stdout, one line, so a script (or a test) that asked for
+                // port 0 learns the port.
+                println!("listening on {bound}");
+                tracing::info!(listen = %bound, city = %city, "serving");
                 fushi_server::serve(
                     listener,
                     Arc::new(storage),
