@@ -1,20 +1,41 @@
 //! `fushi-ffi`: the uniffi surface of `fushi-core` for Android (Kotlin) and iOS (Swift).
 //!
-//! This crate stays thin: it converts between FFI-friendly types and the core's
-//! API, and maps the core's errors onto [`FushiError`], the one error type a UI sees.
-//! It never panics on input; every fallible call returns `Result<_, FushiError>`.
+//! The crate stays thin: it converts between FFI types and the core's, maps
+//! the core's errors onto [`FushiError`] once, and tells the app's
+//! [`ListingObserver`]s which rows a call wrote. Everything else (policy,
+//! validation, queries, merge, sync) is the core's.
 //!
-//! The current exports are a small, real API that proves the pipeline and the
-//! patterns the full API uses:
-//! - plain functions ([`core_version`], [`validate_coordinates`]);
-//! - a structured error enum surfaced as exceptions / Swift errors ([`FushiError`]);
-//! - an object with a constructor and methods ([`ChangeFeed`]);
-//! - a foreign trait that Rust calls back ([`ChangeObserver`]);
-//! - an async method driven by tokio ([`ChangeFeed::publish_after`]), which is a
-//!   `suspend fun` in Kotlin and an `async` func in Swift.
+//! - [`FushiStore`]: open a store (with or without a sync server), sign a
+//!   user in, every write and query of residents, outdoor workers and grid
+//!   staff, sync (blocking and async), sync status, rejections, quarantine.
+//! - Records for the data ([`Item`], [`Station`], [`NearbyStation`], …):
+//!   ids are UUID strings, times Unix milliseconds (`i64`), positions WGS-84
+//!   unless named GCJ-02, codes the catalogue's strings ([`catalogue`]).
+//! - Free functions: [`core_version`], [`wgs84_to_gcj02`], [`gcj02_to_wgs84`],
+//!   [`catalogue`], [`month_period`].
+//!
+//! # Threading
+//!
+//! Every object is `Send + Sync`; share one [`FushiStore`] per file. Calls
+//! other than [`FushiStore::sync`] block on SQLite (and `sync_blocking` on the
+//! network): make them from background threads. [`FushiStore::sync`] is a
+//! `suspend fun` in Kotlin and an `async` func in Swift, driven by tokio.
+//! Observers are called on the thread that made the write or polled the sync.
+//!
+//! # Errors
+//!
+//! Every fallible call returns [`FushiError`] (a `FushiException` in Kotlin,
+//! a thrown `FushiError` in Swift). Nothing here unwraps or panics on input.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+mod error;
+mod observer;
+mod store;
+mod types;
+
+pub use error::FushiError;
+pub use observer::ListingObserver;
+pub use store::FushiStore;
+pub use types::*;
 
 uniffi::setup_scaffolding!();
 
@@ -24,203 +45,39 @@ pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// The one error type of the Fushi API, with cases a UI can act on.
-///
-/// Messages never contain personal data: they name fields and reasons, not values.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Error, thiserror::Error)]
-pub enum FushiError {
-    /// An argument is invalid; `field` names it, `reason` says why.
-    #[error("invalid {field}: {reason}")]
-    InvalidInput {
-        /// The name of the offending field or argument, e.g. `"lat"`.
-        field: String,
-        /// Why the value was refused.
-        reason: String,
-    },
-    /// The caller's role does not allow this action.
-    #[error("not allowed: {reason}")]
-    NotAllowed {
-        /// Why the action was refused.
-        reason: String,
-    },
-    /// The requested record does not exist (or was erased).
-    #[error("not found")]
-    NotFound,
-    /// The server could not be reached; local work is kept and synced later.
-    #[error("offline")]
-    Offline,
-    /// The server refused a change.
-    #[error("rejected by server ({code}): {reason}")]
-    Rejected {
-        /// A machine-readable code, e.g. `"not_owner"`.
-        code: String,
-        /// A human-readable reason.
-        reason: String,
-    },
-    /// The server requires a newer app version.
-    #[error("app upgrade required")]
-    UpgradeRequired,
-    /// The local store failed (disk full, corrupt file, ...).
-    #[error("storage error: {reason}")]
-    Storage {
-        /// What went wrong, without personal data.
-        reason: String,
-    },
-}
-
-impl FushiError {
-    fn invalid(field: &str, reason: &str) -> Self {
-        FushiError::InvalidInput {
-            field: field.to_string(),
-            reason: reason.to_string(),
-        }
-    }
-}
-
-/// Checks a WGS-84 position: `lat` in [-90, 90], `lon` in [-180, 180], both finite.
-///
-/// Errors with [`FushiError::InvalidInput`] naming `"lat"` or `"lon"`.
+/// Converts a WGS-84 point (GPS) to GCJ-02, what Chinese map SDKs draw.
+/// Identity outside mainland China.
 #[uniffi::export]
-pub fn validate_coordinates(lat: f64, lon: f64) -> Result<(), FushiError> {
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(FushiError::invalid(
-            "lat",
-            "must be a finite number in [-90, 90]",
-        ));
-    }
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(FushiError::invalid(
-            "lon",
-            "must be a finite number in [-180, 180]",
-        ));
-    }
-    Ok(())
+pub fn wgs84_to_gcj02(point: GeoPoint) -> GeoPoint {
+    let (lat, lon) = fushi_core::search::geo::wgs84_to_gcj02(point.lat, point.lon);
+    GeoPoint { lat, lon }
 }
 
-/// Receives the ids of listings that changed (a local write or a sync).
+/// Converts a GCJ-02 point (a tap on a Chinese map) back to WGS-84, to within
+/// about a centimetre.
+#[uniffi::export]
+pub fn gcj02_to_wgs84(point: GeoPoint) -> GeoPoint {
+    let (lat, lon) = fushi_core::search::geo::gcj02_to_wgs84(point.lat, point.lon);
+    GeoPoint { lat, lon }
+}
+
+/// The codes and labels (Chinese, English) of one catalogue, in display order.
+#[uniffi::export]
+pub fn catalogue(kind: CatalogueKind) -> Vec<Category> {
+    kind.entries().iter().map(Category::from).collect()
+}
+
+/// A calendar month in Beijing time, for [`FushiStore::figures`].
 ///
-/// Implemented by the app (Kotlin / Swift) and called by Rust, possibly from a
-/// background thread: implementations must be thread-safe and return quickly.
-#[uniffi::export(with_foreign)]
-pub trait ChangeObserver: Send + Sync {
-    /// Called with the ids of the changed listings; never with an empty list.
-    fn on_change(&self, ids: Vec<String>);
-}
-
-/// The longest delay [`ChangeFeed::publish_after`] accepts, in milliseconds.
-pub const MAX_PUBLISH_DELAY_MS: u64 = 60_000;
-
-/// A fan-out of change notifications to registered [`ChangeObserver`]s.
-#[derive(uniffi::Object)]
-pub struct ChangeFeed {
-    state: Mutex<FeedState>,
-}
-
-#[derive(Default)]
-struct FeedState {
-    next_id: u64,
-    observers: Vec<(u64, Arc<dyn ChangeObserver>)>,
-}
-
-impl ChangeFeed {
-    /// Locks the state; a poisoned lock (a panic elsewhere) still yields the data,
-    /// which is only ever left consistent.
-    fn state(&self) -> MutexGuard<'_, FeedState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Calls every observer with `ids`, outside the lock (an observer may subscribe
-    /// or unsubscribe from its callback). Returns how many observers were called.
-    fn deliver(&self, ids: Vec<String>) -> u32 {
-        if ids.is_empty() {
-            return 0;
-        }
-        let observers: Vec<Arc<dyn ChangeObserver>> = self
-            .state()
-            .observers
-            .iter()
-            .map(|(_, o)| Arc::clone(o))
-            .collect();
-        for observer in &observers {
-            observer.on_change(ids.clone());
-        }
-        u32::try_from(observers.len()).unwrap_or(u32::MAX)
-    }
-}
-
-#[uniffi::export(async_runtime = "tokio")]
-impl ChangeFeed {
-    /// A feed with no observers.
-    #[uniffi::constructor]
-    pub fn new() -> Arc<Self> {
-        Arc::new(ChangeFeed {
-            state: Mutex::new(FeedState::default()),
-        })
-    }
-
-    /// Registers `observer`; returns a subscription id for [`Self::unsubscribe`].
-    pub fn subscribe(&self, observer: Arc<dyn ChangeObserver>) -> u64 {
-        let mut state = self.state();
-        state.next_id += 1;
-        let id = state.next_id;
-        state.observers.push((id, observer));
-        id
-    }
-
-    /// Removes a subscription; returns whether it existed.
-    pub fn unsubscribe(&self, subscription: u64) -> bool {
-        let mut state = self.state();
-        let before = state.observers.len();
-        state.observers.retain(|(id, _)| *id != subscription);
-        state.observers.len() != before
-    }
-
-    /// The number of registered observers.
-    pub fn observer_count(&self) -> u32 {
-        u32::try_from(self.state().observers.len()).unwrap_or(u32::MAX)
-    }
-
-    /// Notifies every observer of `ids` now, on the calling thread.
-    /// Returns how many observers were called (0 when `ids` is empty).
-    pub fn publish(&self, ids: Vec<String>) -> u32 {
-        self.deliver(ids)
-    }
-
-    /// Waits `delay_ms` milliseconds (a tokio timer; the caller is suspended, not
-    /// blocked), then notifies every observer of `ids` on the thread polling the
-    /// future. Returns how many observers were called.
-    ///
-    /// Errors with [`FushiError::InvalidInput`] (`"delay_ms"`) above
-    /// [`MAX_PUBLISH_DELAY_MS`].
-    pub async fn publish_after(&self, delay_ms: u64, ids: Vec<String>) -> Result<u32, FushiError> {
-        if delay_ms > MAX_PUBLISH_DELAY_MS {
-            return Err(FushiError::invalid("delay_ms", "must be at most 60000"));
-        }
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        Ok(self.deliver(ids))
-    }
+/// Errors with `InvalidInput` (`"month"`) for a month outside 1–12.
+#[uniffi::export]
+pub fn month_period(year: i32, month: u32) -> Result<Period, FushiError> {
+    Ok(fushi_core::store::Period::month(year, month)?.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[derive(Default)]
-    struct Recorder {
-        calls: AtomicUsize,
-        seen: Mutex<Vec<String>>,
-    }
-
-    impl ChangeObserver for Recorder {
-        fn on_change(&self, ids: Vec<String>) {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            self.seen
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend(ids);
-        }
-    }
 
     #[test]
     fn version_is_the_crate_version() {
@@ -228,46 +85,22 @@ mod tests {
     }
 
     #[test]
-    fn coordinates_are_checked() {
-        assert_eq!(validate_coordinates(31.23, 121.47), Ok(()));
-        assert_eq!(validate_coordinates(-90.0, 180.0), Ok(()));
-        for (lat, lon, field) in [
-            (90.5, 0.0, "lat"),
-            (f64::NAN, 0.0, "lat"),
-            (0.0, -180.1, "lon"),
-            (0.0, f64::INFINITY, "lon"),
-        ] {
-            match validate_coordinates(lat, lon) {
-                Err(FushiError::InvalidInput { field: f, .. }) => assert_eq!(f, field),
-                other => panic!("({lat}, {lon}): expected InvalidInput, got {other:?}"),
-            }
-        }
+    fn gcj02_round_trip() {
+        let fushi = GeoPoint {
+            lat: 22.2707,
+            lon: 113.5767,
+        };
+        let gcj = wgs84_to_gcj02(fushi);
+        assert!((gcj.lat - fushi.lat).abs() > 1e-4);
+        let back = gcj02_to_wgs84(gcj);
+        assert!((back.lat - fushi.lat).abs() < 1e-6 && (back.lon - fushi.lon).abs() < 1e-6);
     }
 
     #[test]
-    fn feed_fans_out_and_unsubscribes() {
-        let feed = ChangeFeed::new();
-        let a = Arc::new(Recorder::default());
-        let b = Arc::new(Recorder::default());
-        let sub_a = feed.subscribe(a.clone());
-        feed.subscribe(b.clone());
-        assert_eq!(feed.observer_count(), 2);
-        assert_eq!(feed.publish(vec!["x".into()]), 2);
-        assert_eq!(feed.publish(vec![]), 0);
-        assert!(feed.unsubscribe(sub_a));
-        assert!(!feed.unsubscribe(sub_a));
-        assert_eq!(feed.publish(vec!["y".into()]), 1);
-        assert_eq!(a.calls.load(Ordering::SeqCst), 1);
-        assert_eq!(b.calls.load(Ordering::SeqCst), 2);
-        assert_eq!(
-            *b.seen.lock().unwrap_or_else(PoisonError::into_inner),
-            vec!["x".to_string(), "y".to_string()]
-        );
-    }
-
-    #[test]
-    fn errors_display_without_values() {
-        let e = FushiError::invalid("lat", "out of range");
-        assert_eq!(e.to_string(), "invalid lat: out of range");
+    fn bad_month_names_the_field() {
+        assert!(matches!(
+            month_period(2026, 13),
+            Err(FushiError::InvalidInput { field, .. }) if field == "month"
+        ));
     }
 }
