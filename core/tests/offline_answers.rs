@@ -353,8 +353,10 @@ fn a_hidden_listing_is_never_returned_to_residents_but_staff_may_see_it() {
     sync_all(&[&owner, &staff, &neighbour]);
     for p in [&owner, &neighbour, &staff] {
         assert!(titles(p, "充电").is_empty());
-        let mut q = SearchQuery::default();
-        q.include_hidden = true;
+        let q = SearchQuery {
+            include_hidden: true,
+            ..Default::default()
+        };
         let hits = p.store.search(&q).unwrap().hits;
         if p.actor.role == Role::GridStaff {
             assert_eq!(hits.len(), 1);
@@ -365,8 +367,10 @@ fn a_hidden_listing_is_never_returned_to_residents_but_staff_may_see_it() {
     }
     owner.store.delete_listing(Table::Item, id).unwrap();
     sync_all(&[&owner, &staff, &neighbour]);
-    let mut q = SearchQuery::default();
-    q.include_hidden = true;
+    let q = SearchQuery {
+        include_hidden: true,
+        ..Default::default()
+    };
     assert!(staff.store.search(&q).unwrap().hits.is_empty());
 }
 
