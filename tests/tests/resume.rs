@@ -36,11 +36,7 @@ async fn a_push_whose_answer_is_lost_is_sent_again_without_duplicates() {
     // The first batch reaches the server, the answer never reaches the phone.
     proxy.drop_next.store(1, Ordering::SeqCst);
     assert!(matches!(client.sync().await, Err(Error::Offline(_))));
-    assert_eq!(
-        client.pending_changes().unwrap(),
-        5,
-        "nothing acknowledged"
-    );
+    assert_eq!(client.pending_changes().unwrap(), 5, "nothing acknowledged");
     assert_eq!(
         count(&server.storage.store().snapshot().unwrap(), Table::Item),
         2
