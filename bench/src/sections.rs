@@ -808,7 +808,67 @@ fn pull_json(page: &[RowChange]) -> BoxResult<Vec<u8>> {
     })?)
 }
 
+/// The untagged `Value` deserializer the core had before (derived), to time
+/// against the hand-written one on the same pages.
+mod old_decode {
+    use serde::Deserialize;
+    use uuid::Uuid;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    pub enum Value {
+        Null,
+        Int(i64),
+        Real(f64),
+        Text(String),
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct Cell(pub String, pub u8, pub Value, pub u64, pub u32);
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct Row(pub String, pub Uuid, pub Vec<Cell>);
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct Pull {
+        pub sites: Vec<Uuid>,
+        pub rows: Vec<Row>,
+        pub next: i64,
+        pub more: bool,
+        pub server_time_ms: i64,
+    }
+}
+
 fn wire_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
+    eprintln!("wire: decoding pull pages (JSON to row changes)");
+    let bodies: Vec<Vec<u8>> = b
+        .full_pages
+        .iter()
+        .map(|p| pull_json(p))
+        .collect::<BoxResult<_>>()?;
+    let mut new_runs = Vec::new();
+    let mut old_runs = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        for body in &bodies {
+            let page: PullResponse = serde_json::from_slice(body)?;
+            let rows = fushi_core::sync::wire::decode_rows(&page.sites, &page.rows)?;
+            std::hint::black_box(rows);
+        }
+        new_runs.push(t.elapsed().as_secs_f64() * 1000.0 / bodies.len() as f64);
+        let t = Instant::now();
+        for body in &bodies {
+            let page: old_decode::Pull = serde_json::from_slice(body)?;
+            std::hint::black_box(page);
+        }
+        old_runs.push(t.elapsed().as_secs_f64() * 1000.0 / bodies.len() as f64);
+    }
+    rep.put("wire_decode_page_ms", median(new_runs));
+    rep.put("wire_decode_page_untagged_before_ms", median(old_runs));
     eprintln!("wire: bytes per change");
     for (label, pages) in [("replica", &b.full_pages), ("edit", &b.edit_pages)] {
         let n: usize = pages.iter().map(Vec::len).sum();
