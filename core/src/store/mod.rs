@@ -471,7 +471,7 @@ impl Facts for TxFacts<'_> {
 pub fn row_facts(conn: &Connection, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
     let def = table.def();
     let has = |c: &str| def.column_index(c).is_some();
-    let owner_col = ["owner", "requester", "reporter", "by_user"]
+    let owner_col = ["owner", "requester", "by_user"]
         .into_iter()
         .find(|c| has(c));
     let parent_col = if has("item_id") { "item_id" } else { "NULL" };
