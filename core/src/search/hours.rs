@@ -373,7 +373,10 @@ pub fn parse(s: &str) -> Result<Hours, HoursError> {
             max: MAX_EXPRESSION_LEN,
         });
     }
-    s.parse::<OpeningHours>()
+    // Expressions come from other phones: a parser bug must not take the
+    // app down, so a panic inside the crate is an invalid expression.
+    std::panic::catch_unwind(|| s.parse::<OpeningHours>())
+        .map_err(|_| HoursError::Invalid("the expression could not be evaluated".into()))?
         .map(|oh| Hours { oh })
         .map_err(|e| HoursError::Invalid(e.to_string()))
 }
@@ -409,6 +412,21 @@ pub struct OpenStatus {
 /// Evaluates `hours` at local time `at` (Asia/Shanghai) with the holidays
 /// and make-up working days of `cal`. Seconds are ignored (minute precision).
 pub fn status(hours: &Hours, at: NaiveDateTime, cal: &HolidayCalendar) -> OpenStatus {
+    // As in `parse`: a panic inside the crate reads as "not known to be open".
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        status_inner(hours, at, cal)
+    }))
+    .unwrap_or_else(|_| {
+        tracing::warn!("opening hours could not be evaluated");
+        OpenStatus {
+            open: false,
+            closes_at: None,
+            opens_at: None,
+        }
+    })
+}
+
+fn status_inner(hours: &Hours, at: NaiveDateTime, cal: &HolidayCalendar) -> OpenStatus {
     let oh = hours.oh.clone().with_context(cal.ctx.clone());
     let today = at.date();
     let now_min = at.hour() * 60 + at.minute();
