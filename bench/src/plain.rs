@@ -8,11 +8,7 @@
 //! Same pragmas as the store: WAL, `synchronous=NORMAL`.
 
 use crate::data::ItemData;
-use fushi_core::model::catalogue;
 use fushi_core::model::tables::ITEM;
-use fushi_core::search::tokens::index_tokens;
-use rusqlite::functions::FunctionFlags;
-use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use std::path::Path;
 use uuid::Uuid;
@@ -71,33 +67,11 @@ fn create_item_sql() -> String {
     sql
 }
 
+/// The store's own SQL functions (the search triggers call them), so the
+/// baseline indexes exactly as the store does.
 fn register(conn: &Connection) -> rusqlite::Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8
-        | FunctionFlags::SQLITE_DETERMINISTIC
-        | FunctionFlags::SQLITE_INNOCUOUS;
-    conn.create_scalar_function("fushi_tokens", -1, flags, |ctx| {
-        let mut out = String::new();
-        for i in 0..ctx.len() {
-            if let ValueRef::Text(t) = ctx.get_raw(i) {
-                let tokens = index_tokens(&String::from_utf8_lossy(t));
-                if !tokens.is_empty() {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.push_str(&tokens);
-                }
-            }
-        }
-        Ok(out)
-    })?;
-    conn.create_scalar_function("fushi_label", 2, flags, |ctx| {
-        let (ValueRef::Text(_kind), ValueRef::Text(code)) = (ctx.get_raw(0), ctx.get_raw(1)) else {
-            return Ok(None);
-        };
-        let code = String::from_utf8_lossy(code);
-        Ok(catalogue::find(catalogue::ITEM_CATEGORIES, &code).map(|c| c.zh))
-    })?;
-    Ok(())
+    fushi_core::store::register_functions(conn)
+        .map_err(|e| rusqlite::Error::UserFunctionError(e.to_string().into()))
 }
 
 /// A plain database of items.

@@ -28,7 +28,9 @@ pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SO
 pub use matching::{Match, MatchScore};
 pub use nearby::{NearbyQuery, NearbyStation, ReportView};
 pub use quarantine::Quarantined;
-pub use search::{ListingKind, SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES};
+pub use search::{
+    register_functions, ListingKind, SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES,
+};
 
 use crate::crdt::{Hlc, SiteId, Stamp, SystemClock, TimeSource};
 use crate::model::tables::Table;

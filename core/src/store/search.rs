@@ -33,7 +33,7 @@ pub const EXACT_MAX_MATCHES: i64 = 1000;
 
 /// Register the store's SQL functions on a connection: the FTS triggers and
 /// the queries call them. Done for the writer and every reader.
-pub(crate) fn register_functions(conn: &Connection) -> Result<()> {
+pub fn register_functions(conn: &Connection) -> Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
