@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use fushi_core::model::{NewItem, NewNeed, NewSkill, NewStation};
+use fushi_core::model::{NewItem, NewNeed, NewSkill, NewStation, StationEdit};
 use fushi_core::policy::Role;
 use fushi_core::search::hours::{local_to_unix_ms, HolidayCalendar};
 use fushi_core::store::{Expiry, ItemState, ListingKind, NearbyQuery, Period, SearchQuery, SortBy};
@@ -123,6 +123,46 @@ fn a_rider_finds_the_nearest_stations_in_order_and_never_one_outside_the_radius(
         rider.store.nearest_stations(&q),
         Err(Error::Invalid { field, .. }) if field == "amenities"
     ));
+}
+
+#[test]
+fn the_amenity_filter_follows_amenities_changed_on_another_phone() {
+    let staff = actor(Role::GridStaff);
+    let s = phone(&staff);
+    let id = s
+        .store
+        .post_station(station("一号", 100.0, &["drinking_water"], None))
+        .unwrap();
+    let rider = phone(&actor(Role::Resident));
+    deliver(&s, &[&rider]);
+    let with = |p: &Phone, a: &str| -> usize {
+        let mut q = near(1_000.0);
+        q.amenities = vec![a.into()];
+        p.store.nearest_stations(&q).unwrap().len()
+    };
+    assert_eq!(with(&rider, "drinking_water"), 1);
+    assert_eq!(with(&rider, "power_bank"), 0);
+
+    // The water runs out for good and a power bank arrives; the rider's
+    // phone hears it by sync only.
+    s.store
+        .edit_station(
+            id,
+            StationEdit {
+                add_amenities: vec!["power_bank".into()],
+                remove_amenities: vec!["drinking_water".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    deliver(&s, &[&rider]);
+    assert_eq!(with(&rider, "drinking_water"), 0);
+    assert_eq!(with(&rider, "power_bank"), 1);
+
+    // Deleting the station erases its amenities with it.
+    s.store.delete_listing(Table::Station, id).unwrap();
+    deliver(&s, &[&rider]);
+    assert_eq!(with(&rider, "power_bank"), 0);
 }
 
 #[test]

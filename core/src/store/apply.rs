@@ -7,7 +7,6 @@ use super::{SiteCache, WriteCtx};
 use crate::crdt::merge::{lww_wins, tag_merge, TagState};
 use crate::crdt::rowclock::{CellMeta, RowClocks};
 use crate::crdt::{CellOp, Hlc, RowChange, Stamp, Value};
-use crate::model::catalogue;
 use crate::model::tables::{
     check_content, check_value, Rule, Table, TableDef, TableKind, Ty, TABLES,
 };
@@ -65,9 +64,9 @@ fn table_sql(table: Table) -> &'static TableSql {
 /// reachable with unusual column mixes) the SQL is built each time.
 const UPDATE_SQL_CACHE_MAX: usize = 512;
 
-/// What names an `UPDATE` statement: table, columns set, extra (derived)
-/// columns set, and whether `_seq` is set.
-type UpdateKey = (u8, u64, u8, bool);
+/// What names an `UPDATE` statement: table, columns set, and whether `_seq`
+/// is set.
+type UpdateKey = (u8, u64, bool);
 
 thread_local! {
     /// `UPDATE` SQL by [`UpdateKey`].
@@ -202,12 +201,22 @@ pub(crate) fn apply_row(
     }
 }
 
+/// Hands out this change's sequence number on first use: local writes are
+/// always numbered (the outbox), remote ones only on a store that sequences
+/// them (the server's pull feed).
 struct SeqAlloc {
     seq: Option<i64>,
     numbered: bool,
 }
 
 impl SeqAlloc {
+    fn new(ctx: &WriteCtx<'_>, origin: Origin) -> SeqAlloc {
+        SeqAlloc {
+            seq: None,
+            numbered: origin == Origin::Local || ctx.config.sequence_remote,
+        }
+    }
+
     fn get(&mut self, ctx: &mut WriteCtx<'_>) -> i64 {
         if !self.numbered {
             return 0;
@@ -238,10 +247,7 @@ fn apply_record(
     if exists.is_some() {
         return Ok(false);
     }
-    let mut alloc = SeqAlloc {
-        seq: None,
-        numbered: origin == Origin::Local || ctx.config.sequence_remote,
-    };
+    let mut alloc = SeqAlloc::new(ctx, origin);
     let seq = alloc.get(ctx);
     let m = meta(ctx, change.cells[0].stamp, seq)?;
     let mut vals: Vec<Value> = def
@@ -312,10 +318,7 @@ fn apply_listing(
         .iter()
         .map(|c| def.column_index(&c.column))
         .collect();
-    let mut alloc = SeqAlloc {
-        seq: None,
-        numbered: origin == Origin::Local || ctx.config.sequence_remote,
-    };
+    let mut alloc = SeqAlloc::new(ctx, origin);
     let mut vals: Vec<Option<Value>> = vec![None; n];
     let tomb = def.tombstone();
     let mut erase = false;
@@ -462,16 +465,9 @@ fn apply_listing(
         });
         set_changed |= 1 << idx;
     }
-    let mut extra: Vec<(&'static str, Value)> = Vec::new();
     for (idx, val) in vals.iter_mut().enumerate() {
         if set_changed & (1 << idx) != 0 {
             let elems = set_elements(ctx.tx, def.table, rid, idx)?;
-            if def.table == Table::Station && def.columns[idx].name == "amenities" {
-                extra.push((
-                    "amenity_mask",
-                    Value::Int(catalogue::amenity_mask(elems.iter().map(String::as_str))),
-                ));
-            }
             *val = Some(if elems.is_empty() {
                 Value::Null
             } else {
@@ -479,12 +475,9 @@ fn apply_listing(
             });
         }
     }
-    if erase && def.table == Table::Station {
-        extra.push(("amenity_mask", Value::Int(0)));
-    }
-    let changed = vals.iter().any(Option::is_some) || !extra.is_empty();
+    let changed = vals.iter().any(Option::is_some);
     if changed {
-        update_row(ctx.tx, def, rid, &vals, &extra, &clocks, old_seq)?;
+        update_row(ctx.tx, def, rid, &vals, &clocks, old_seq)?;
     }
     Ok(new_row || changed)
 }
@@ -497,7 +490,7 @@ pub(crate) fn set_elements(
     col: usize,
 ) -> Result<Vec<String>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT DISTINCT elem FROM crdt_tag t WHERE tbl=?1 AND rid=?2 AND col=?3 AND removed=0 ORDER BY elem",
+        "SELECT DISTINCT elem FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND removed=0 ORDER BY elem",
     )?;
     let rows = stmt.query_map(rusqlite::params![table as i64, rid, col as i64], |r| {
         r.get::<_, String>(0)
@@ -510,7 +503,6 @@ fn update_row(
     def: &TableDef,
     rid: i64,
     vals: &[Option<Value>],
-    extra: &[(&'static str, Value)],
     clocks: &RowClocks,
     old_seq: Option<i64>,
 ) -> Result<()> {
@@ -527,11 +519,6 @@ fn update_row(
             mask |= 1 << i;
         }
     }
-    let mut extra_mask = 0u8;
-    for (i, (_, v)) in extra.iter().enumerate() {
-        params.push(v);
-        extra_mask |= 1 << i;
-    }
     params.push(&clk);
     if set_seq {
         params.push(&row_seq);
@@ -546,10 +533,6 @@ fn update_row(
                 sql.push_str(&format!("{} = ?{k}, ", c.name));
             }
         }
-        for (name, _) in extra {
-            k += 1;
-            sql.push_str(&format!("{name} = ?{k}, "));
-        }
         k += 1;
         sql.push_str(&format!("_clk = ?{k}"));
         if set_seq {
@@ -559,9 +542,7 @@ fn update_row(
         sql.push_str(&format!(" WHERE rid = ?{}", k + 1));
         sql
     };
-    // The extra columns are derived from the table (amenity_mask), so the
-    // key names the statement exactly.
-    let key = (def.table as u8, mask, extra_mask, set_seq);
+    let key = (def.table as u8, mask, set_seq);
     let sql: Rc<str> = UPDATE_SQL.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(s) = cache.get(&key) {

@@ -32,10 +32,6 @@ pub fn create_table_sql(def: &TableDef) -> String {
             sql.push_str(" NOT NULL DEFAULT 0");
         }
     }
-    if def.name == "station" {
-        // Bit mask of the amenities set, derived, for fast filters.
-        sql.push_str(",\n  amenity_mask INTEGER NOT NULL DEFAULT 0");
-    }
     sql.push_str(",\n  _clk BLOB NOT NULL,\n  _seq INTEGER NOT NULL\n);\n");
     sql.push_str(&format!("CREATE INDEX {0}_seq ON {0}(_seq);\n", def.name));
     sql

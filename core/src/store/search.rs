@@ -67,6 +67,13 @@ pub fn register_functions(conn: &Connection) -> Result<()> {
             .find_map(|l| catalogue::find(l, &code))
             .map(|c| c.zh))
     })?;
+    conn.create_scalar_function("fushi_amenity_mask", 1, flags, |ctx| {
+        let codes: Vec<String> = match ctx.get_raw(0) {
+            ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Ok(catalogue::amenity_mask(codes.iter().map(String::as_str)))
+    })?;
     conn.create_scalar_function("fushi_distance", 4, flags, |ctx| {
         let mut v = [0f64; 4];
         for (i, slot) in v.iter_mut().enumerate() {

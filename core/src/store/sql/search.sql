@@ -7,6 +7,23 @@
 -- every connection of the store (store/search.rs):
 --   fushi_tokens(text, ...)  the listing text as unigram+bigram tokens
 --   fushi_label(kind, code)  the Chinese label of a category code
+--   fushi_amenity_mask(json) the bit mask of a station's amenities
+
+-- Amenities as a bit mask (bit i = catalogue::AMENITIES[i]), derived from the
+-- merged `amenities` set whenever it changes, so an amenity filter is one
+-- AND on the row.
+ALTER TABLE station ADD COLUMN amenity_mask INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER station_amenity_mask_insert AFTER INSERT ON station
+WHEN new.amenities IS NOT NULL
+BEGIN
+  UPDATE station SET amenity_mask = fushi_amenity_mask(new.amenities) WHERE rid = new.rid;
+END;
+
+CREATE TRIGGER station_amenity_mask_update AFTER UPDATE OF amenities ON station
+BEGIN
+  UPDATE station SET amenity_mask = fushi_amenity_mask(new.amenities) WHERE rid = new.rid;
+END;
 
 -- Stations by position, keyed by the station's rid. Only live, visible
 -- stations with a position are in it: hidden and deleted ones are never found.
