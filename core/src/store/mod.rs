@@ -471,30 +471,8 @@ impl Facts for TxFacts<'_> {
 
 /// The policy facts of one row.
 pub fn row_facts(conn: &Connection, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
-    let def = table.def();
-    let has = |c: &str| def.column_index(c).is_some();
-    let owner_col = ["owner", "requester", "by_user"]
-        .into_iter()
-        .find(|c| has(c));
-    let parent_col = if has("item_id") { "item_id" } else { "NULL" };
-    let sql = format!(
-        "SELECT {}, community, {}, {}, {} FROM {} WHERE id = ?1",
-        owner_col.unwrap_or("NULL"),
-        if has("created_at") {
-            "created_at"
-        } else {
-            "NULL"
-        },
-        parent_col,
-        if def.tombstone().is_some() {
-            "deleted"
-        } else {
-            "0"
-        },
-        def.name
-    );
     let row = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(facts_sql(table))?
         .query_row([id.as_bytes()], |r| {
             Ok((
                 r.get::<_, Option<String>>(0)?,
@@ -514,4 +492,35 @@ pub fn row_facts(conn: &Connection, table: Table, id: Uuid) -> Result<Option<Row
             deleted: deleted != 0,
         }),
     )
+}
+
+/// The facts query of a table, built once: every local write and every
+/// pushed row runs it.
+fn facts_sql(table: Table) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        crate::model::tables::TABLES
+            .iter()
+            .map(|def| {
+                let has = |c: &str| def.column_index(c).is_some();
+                let or_null = |c: &'static str| if has(c) { c } else { "NULL" };
+                let owner = ["owner", "requester", "by_user"]
+                    .into_iter()
+                    .find(|c| has(c))
+                    .unwrap_or("NULL");
+                let deleted = if def.tombstone().is_some() {
+                    "deleted"
+                } else {
+                    "0"
+                };
+                format!(
+                    "SELECT {owner}, community, {}, {}, {deleted} FROM {} WHERE id = ?1",
+                    or_null("created_at"),
+                    or_null("item_id"),
+                    def.name
+                )
+            })
+            .collect()
+    });
+    &all[table as usize]
 }
