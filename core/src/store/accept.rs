@@ -15,6 +15,7 @@ use crate::model::tables::Table;
 use crate::policy::{self, Actor};
 use crate::Result;
 use rusqlite::types::Value as SqlValue;
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -87,12 +88,16 @@ impl Store {
     }
 
     /// Roll our copies back to the server's word after it refused our
-    /// changes: rows it holds take its cells, even over our higher stamps;
-    /// rows it does not hold are removed here. Sync state is set in the same
+    /// changes, and keep a record of each refusal for the app to show: rows
+    /// the server holds take its state (every cell with its stamp), rows it
+    /// does not hold are removed here. The records, keyed by `batch_mark`
+    /// (the outbox mark the refused batch was read from, so a batch sent
+    /// again records nothing twice), and `state` are written in the same
     /// transaction.
     pub fn roll_back(
         &self,
         rejections: &[Rejection],
+        batch_mark: i64,
         state: &[(&str, SqlValue)],
     ) -> Result<ApplyReport> {
         for r in rejections {
@@ -103,11 +108,24 @@ impl Store {
         self.write_tx(|ctx| {
             let mut report = ApplyReport::default();
             for r in rejections {
+                ctx.tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO sync_rejection (batch_mark, tbl, id, code, reason, at_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(rusqlite::params![
+                        batch_mark,
+                        r.table,
+                        r.id.as_bytes(),
+                        r.code,
+                        r.reason,
+                        ctx.now_ms
+                    ])?;
                 let Some(table) = Table::from_name(&r.table) else {
                     continue;
                 };
-                // Our own cells for the row are dropped first: whatever the
-                // server did not accept must not be pushed again.
+                // Our copy goes entirely, so nothing the server refused is
+                // pushed again; its state then arrives like any pulled row.
                 let rid: Option<i64> = ctx
                     .tx
                     .query_row(
@@ -115,7 +133,7 @@ impl Store {
                         [r.id.as_bytes()],
                         |row| row.get(0),
                     )
-                    .ok();
+                    .optional()?;
                 if let Some(rid) = rid {
                     ctx.tx.execute(
                         "DELETE FROM crdt_tag WHERE tbl = ?1 AND rid = ?2",
@@ -127,7 +145,7 @@ impl Store {
                     )?;
                 }
                 if let Some(w) = &r.winning {
-                    super::apply::apply_row(ctx, table, w, Origin::Authoritative)?;
+                    super::apply::apply_row(ctx, table, w, Origin::Remote)?;
                 }
                 report.changed.push((table, r.id));
             }

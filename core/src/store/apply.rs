@@ -83,9 +83,6 @@ pub(crate) enum Origin {
     Local,
     /// Received: numbered only when the store sequences remote changes (server).
     Remote,
-    /// The server's word after it rejected our change: replaces our cell even
-    /// if our stamp is higher.
-    Authoritative,
 }
 
 /// What a batch of changes did.
@@ -372,11 +369,7 @@ fn apply_listing(
         match (&cell.op, col.rule) {
             (CellOp::Set(v), Rule::Lww | Rule::Immutable) => {
                 let cur = stamp_of(ctx.sites, clocks.cells[idx])?;
-                let wins = match origin {
-                    Origin::Authoritative => cur != Some(cell.stamp),
-                    _ => lww_wins(cell.stamp, cur),
-                };
-                if wins {
+                if lww_wins(cell.stamp, cur) {
                     let s = alloc.get(ctx);
                     clocks.cells[idx] = Some(meta(ctx, cell.stamp, s)?);
                     vals[idx] = Some(v.clone());

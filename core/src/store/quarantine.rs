@@ -36,11 +36,6 @@ impl Store {
         self.apply_changes(changes, Origin::Remote, &[])
     }
 
-    /// Apply the server's winning values over our own rejected changes.
-    pub fn apply_authoritative(&self, changes: &[RowChange]) -> Result<ApplyReport> {
-        self.apply_changes(changes, Origin::Authoritative, &[])
-    }
-
     /// Validate the whole batch, then apply it and set `state` (sync
     /// cursors, marks) in one transaction.
     pub(crate) fn apply_changes(

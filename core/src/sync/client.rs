@@ -167,15 +167,15 @@ impl SyncClient {
         &self.store
     }
 
-    /// How many rows wait to be sent.
+    /// How many rows wait to be sent ([`Store::pending_changes`]).
     pub fn pending_changes(&self) -> Result<u64> {
-        self.store
-            .pending_count(self.store.state_int(STATE_PUSHED)?)
+        self.store.pending_changes()
     }
 
-    /// When the last sync finished (Unix ms), if one ever did.
+    /// When the last sync finished (Unix ms), if one ever did
+    /// ([`Store::last_synced_at`]).
     pub fn last_synced_at(&self) -> Result<Option<i64>> {
-        Ok(Some(self.store.state_int(STATE_LAST_SUCCESS)?).filter(|t| *t > 0))
+        self.store.last_synced_at()
     }
 
     /// The changes the server refused, newest first.
@@ -262,10 +262,9 @@ impl SyncClient {
             if rejections.is_empty() {
                 self.store.set_state(&[(STATE_PUSHED, next)])?;
             } else {
-                // Recorded first, keyed by the batch: if we die before the
-                // roll-back, the same batch goes again and records nothing twice.
-                self.store.record_rejections(mark, &rejections)?;
-                let rolled = self.store.roll_back(&rejections, &[(STATE_PUSHED, next)])?;
+                let rolled = self
+                    .store
+                    .roll_back(&rejections, mark, &[(STATE_PUSHED, next)])?;
                 report.changed.extend(rolled.changed);
                 tracing::info!(
                     rejected = rejections.len(),

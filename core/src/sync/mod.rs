@@ -16,7 +16,6 @@ pub use client::{RejectionRecord, SyncClient, SyncConfig, SyncReport};
 
 use crate::store::Store;
 use crate::Result;
-use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 /// State key: the highest local sequence the server has acknowledged.
@@ -25,16 +24,6 @@ pub const STATE_PUSHED: &str = "sync.pushed";
 pub const STATE_CURSOR: &str = "sync.cursor";
 /// State key: when the last sync finished (Unix ms, corrected clock).
 pub const STATE_LAST_SUCCESS: &str = "sync.last_success_ms";
-
-const REJECTION_SQL: &str = "CREATE TABLE IF NOT EXISTS sync_rejection (
-  batch_mark INTEGER NOT NULL,
-  tbl TEXT NOT NULL,
-  id BLOB NOT NULL,
-  code TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  at_ms INTEGER NOT NULL,
-  PRIMARY KEY (batch_mark, tbl, id, code)
-) WITHOUT ROWID";
 
 impl Store {
     /// An integer sync setting (0 if unset).
@@ -45,49 +34,10 @@ impl Store {
         })
     }
 
-    /// Record refusals from the server. Keyed by the outbox mark the batch
-    /// started from, so pushing the same batch again after a cut records
-    /// nothing twice.
-    pub(crate) fn record_rejections(
-        &self,
-        batch_mark: i64,
-        rejections: &[crate::store::Rejection],
-    ) -> Result<()> {
-        self.write_tx(|ctx| {
-            ctx.tx.execute(REJECTION_SQL, [])?;
-            for r in rejections {
-                ctx.tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO sync_rejection (batch_mark, tbl, id, code, reason, at_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?
-                    .execute(rusqlite::params![
-                        batch_mark,
-                        r.table,
-                        r.id.as_bytes(),
-                        r.code,
-                        r.reason,
-                        ctx.now_ms
-                    ])?;
-            }
-            Ok(())
-        })
-    }
-
     /// The changes the server refused, newest first: what the app shows as
     /// "this edit was not accepted" with the reason.
     pub fn sync_rejections(&self) -> Result<Vec<RejectionRecord>> {
         self.read(|c| {
-            let exists: Option<i64> = c
-                .query_row(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_rejection'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if exists.is_none() {
-                return Ok(Vec::new());
-            }
             let mut stmt = c.prepare(
                 "SELECT tbl, id, code, reason, at_ms FROM sync_rejection ORDER BY at_ms DESC, batch_mark DESC",
             )?;
@@ -119,7 +69,6 @@ impl Store {
     /// Forget the recorded refusals (the user has seen them).
     pub fn clear_sync_rejections(&self) -> Result<()> {
         self.write_tx(|ctx| {
-            ctx.tx.execute(REJECTION_SQL, [])?;
             ctx.tx.execute("DELETE FROM sync_rejection", [])?;
             Ok(())
         })

@@ -37,3 +37,16 @@ CREATE TABLE crdt_state (
   key TEXT PRIMARY KEY,
   value
 ) WITHOUT ROWID;
+
+-- Changes the sync server refused, kept for the app to show ("this edit was
+-- not accepted", with the reason). Keyed by the outbox mark of the refused
+-- batch, so a batch sent again after a cut records nothing twice.
+CREATE TABLE sync_rejection (
+  batch_mark INTEGER NOT NULL,
+  tbl TEXT NOT NULL,
+  id BLOB NOT NULL,
+  code TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (batch_mark, tbl, id, code)
+) WITHOUT ROWID;
