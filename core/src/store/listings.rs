@@ -4,7 +4,7 @@
 use super::write::Edit;
 use super::Store;
 use crate::crdt::Value;
-use crate::model::tables::{check_value, Table};
+use crate::model::tables::Table;
 use crate::model::{
     check_need_category, Item, ItemEdit, Need, NeedEdit, NewItem, NewNeed, NewSkill, NewStation,
     RowData, Skill, SkillEdit, Station, StationEdit,
@@ -16,7 +16,8 @@ use uuid::Uuid;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const MINUTE_MS: i64 = 60 * 1000;
 
-/// Collects checked edits; errors name the field the user filled in.
+/// Collects the edits of one local write. Values are checked once, by the
+/// write itself ([`super::apply::validate`], as for remote changes).
 pub(super) struct Edits {
     pub(super) table: Table,
     pub(super) edits: Vec<Edit>,
@@ -30,39 +31,23 @@ impl Edits {
         }
     }
 
-    fn set(&mut self, col: &'static str, v: impl Into<Value>) -> Result<()> {
-        let v = v.into();
-        let def = self.table.def();
-        let c = def
-            .column_index(col)
-            .map(|i| def.columns[i])
-            .ok_or_else(|| Error::invalid(col, "unknown field"))?;
-        check_value(&c, &v).map_err(|r| Error::invalid(col, r))?;
-        self.edits.push(Edit::Set(col, v));
-        Ok(())
+    fn set(&mut self, col: &'static str, v: impl Into<Value>) {
+        self.edits.push(Edit::Set(col, v.into()));
     }
 
     /// Set if given; an empty text clears the field.
-    fn maybe_text(&mut self, col: &'static str, v: Option<String>) -> Result<()> {
+    fn maybe_text(&mut self, col: &'static str, v: Option<String>) {
         match v {
-            None => Ok(()),
+            None => {}
             Some(s) if s.is_empty() => self.set(col, Value::Null),
             Some(s) => self.set(col, s),
         }
     }
 
-    fn add(&mut self, col: &'static str, elems: Vec<String>) -> Result<()> {
-        let def = self.table.def();
-        let c = def
-            .column_index(col)
-            .map(|i| def.columns[i])
-            .ok_or_else(|| Error::invalid(col, "unknown field"))?;
+    fn add(&mut self, col: &'static str, elems: Vec<String>) {
         for e in elems {
-            crate::model::tables::check_content(c.check, &Value::Text(e.clone()))
-                .map_err(|r| Error::invalid(col, r))?;
             self.edits.push(Edit::Add(col, e));
         }
-        Ok(())
     }
 
     fn remove(&mut self, col: &'static str, elems: Vec<String>) {
@@ -85,10 +70,10 @@ impl Store {
         let actor = self.actor()?;
         let now = self.now_ms();
         let mut e = Edits::new(table);
-        e.set("owner", actor.user.to_string())?;
-        e.set("community", actor.community)?;
-        e.set("created_at", now)?;
-        e.set("deleted", false)?;
+        e.set("owner", actor.user.to_string());
+        e.set("community", actor.community);
+        e.set("created_at", now);
+        e.set("deleted", false);
         Ok((e, now))
     }
 
@@ -116,19 +101,19 @@ impl Store {
     /// The checked edits that post a new item (also used by the bulk post).
     pub(super) fn item_edits(&self, new: NewItem) -> Result<Edits> {
         let (mut e, now) = self.creation(Table::Item)?;
-        e.set("title", new.title)?;
-        e.maybe_text("description", new.description)?;
-        e.set("category", new.category)?;
-        e.maybe_text("condition", new.condition)?;
-        e.set("mode", new.mode)?;
-        e.maybe_text("swap_for", new.swap_for)?;
-        e.set("pickup_area", new.pickup_area)?;
+        e.set("title", new.title);
+        e.maybe_text("description", new.description);
+        e.set("category", new.category);
+        e.maybe_text("condition", new.condition);
+        e.set("mode", new.mode);
+        e.maybe_text("swap_for", new.swap_for);
+        e.set("pickup_area", new.pickup_area);
         check_pair(new.lat, new.lon)?;
-        e.set("lat", new.lat)?;
-        e.set("lon", new.lon)?;
-        e.set("status", "available")?;
-        e.set("expires_at", now + self.config().item_ttl_days * DAY_MS)?;
-        e.add("photos", new.photos)?;
+        e.set("lat", new.lat);
+        e.set("lon", new.lon);
+        e.set("status", "available");
+        e.set("expires_at", now + self.config().item_ttl_days * DAY_MS);
+        e.add("photos", new.photos);
         Ok(e)
     }
 
@@ -137,21 +122,21 @@ impl Store {
         self.require_live(Table::Item, id)?;
         let mut e = Edits::new(Table::Item);
         if let Some(t) = edit.title {
-            e.set("title", t)?;
+            e.set("title", t);
         }
-        e.maybe_text("description", edit.description)?;
+        e.maybe_text("description", edit.description);
         if let Some(c) = edit.category {
-            e.set("category", c)?;
+            e.set("category", c);
         }
-        e.maybe_text("condition", edit.condition)?;
+        e.maybe_text("condition", edit.condition);
         if let Some(m) = edit.mode {
-            e.set("mode", m)?;
+            e.set("mode", m);
         }
-        e.maybe_text("swap_for", edit.swap_for)?;
+        e.maybe_text("swap_for", edit.swap_for);
         if let Some(p) = edit.pickup_area {
-            e.set("pickup_area", p)?;
+            e.set("pickup_area", p);
         }
-        e.add("photos", edit.add_photos)?;
+        e.add("photos", edit.add_photos);
         e.remove("photos", edit.remove_photos);
         self.commit(id, e)
     }
@@ -160,20 +145,20 @@ impl Store {
     pub fn post_station(&self, new: NewStation) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let (mut e, _) = self.creation(Table::Station)?;
-        e.set("name", new.name)?;
-        e.maybe_text("address", new.address)?;
-        e.set("lat", new.lat)?;
-        e.set("lon", new.lon)?;
-        e.set("kind", new.kind)?;
-        e.add("amenities", new.amenities)?;
+        e.set("name", new.name);
+        e.maybe_text("address", new.address);
+        e.set("lat", new.lat);
+        e.set("lon", new.lon);
+        e.set("kind", new.kind);
+        e.add("amenities", new.amenities);
         if let Some(h) = &new.opening_hours {
             crate::search::hours::parse(h)
                 .map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
         }
-        e.maybe_text("opening_hours", new.opening_hours)?;
-        e.maybe_text("host_org", new.host_org)?;
-        e.maybe_text("contact", new.contact)?;
-        e.maybe_text("note", new.note)?;
+        e.maybe_text("opening_hours", new.opening_hours);
+        e.maybe_text("host_org", new.host_org);
+        e.maybe_text("contact", new.contact);
+        e.maybe_text("note", new.note);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -183,27 +168,27 @@ impl Store {
         self.require_live(Table::Station, id)?;
         let mut e = Edits::new(Table::Station);
         if let Some(n) = edit.name {
-            e.set("name", n)?;
+            e.set("name", n);
         }
-        e.maybe_text("address", edit.address)?;
+        e.maybe_text("address", edit.address);
         check_pair(edit.lat, edit.lon)?;
         if let (Some(lat), Some(lon)) = (edit.lat, edit.lon) {
-            e.set("lat", lat)?;
-            e.set("lon", lon)?;
+            e.set("lat", lat);
+            e.set("lon", lon);
         }
         if let Some(k) = edit.kind {
-            e.set("kind", k)?;
+            e.set("kind", k);
         }
-        e.add("amenities", edit.add_amenities)?;
+        e.add("amenities", edit.add_amenities);
         e.remove("amenities", edit.remove_amenities);
         if let Some(h) = edit.opening_hours.as_deref().filter(|h| !h.is_empty()) {
             crate::search::hours::parse(h)
                 .map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
         }
-        e.maybe_text("opening_hours", edit.opening_hours)?;
-        e.maybe_text("host_org", edit.host_org)?;
-        e.maybe_text("contact", edit.contact)?;
-        e.maybe_text("note", edit.note)?;
+        e.maybe_text("opening_hours", edit.opening_hours);
+        e.maybe_text("host_org", edit.host_org);
+        e.maybe_text("contact", edit.contact);
+        e.maybe_text("note", edit.note);
         self.commit(id, e)
     }
 
@@ -211,14 +196,14 @@ impl Store {
     pub fn post_skill(&self, new: NewSkill) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let (mut e, _) = self.creation(Table::Skill)?;
-        e.set("title", new.title)?;
-        e.maybe_text("description", new.description)?;
-        e.set("category", new.category)?;
-        e.maybe_text("availability", new.availability)?;
-        e.set("status", "active")?;
+        e.set("title", new.title);
+        e.maybe_text("description", new.description);
+        e.set("category", new.category);
+        e.maybe_text("availability", new.availability);
+        e.set("status", "active");
         check_pair(new.lat, new.lon)?;
-        e.set("lat", new.lat)?;
-        e.set("lon", new.lon)?;
+        e.set("lat", new.lat);
+        e.set("lon", new.lon);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -228,15 +213,15 @@ impl Store {
         self.require_live(Table::Skill, id)?;
         let mut e = Edits::new(Table::Skill);
         if let Some(t) = edit.title {
-            e.set("title", t)?;
+            e.set("title", t);
         }
-        e.maybe_text("description", edit.description)?;
+        e.maybe_text("description", edit.description);
         if let Some(c) = edit.category {
-            e.set("category", c)?;
+            e.set("category", c);
         }
-        e.maybe_text("availability", edit.availability)?;
+        e.maybe_text("availability", edit.availability);
         if let Some(s) = edit.status {
-            e.set("status", s)?;
+            e.set("status", s);
         }
         self.commit(id, e)
     }
@@ -245,17 +230,17 @@ impl Store {
     pub fn post_need(&self, new: NewNeed) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let (mut e, _) = self.creation(Table::Need)?;
-        e.set("title", new.title)?;
-        e.maybe_text("description", new.description)?;
-        e.set("want", new.want.clone())?;
+        e.set("title", new.title);
+        e.maybe_text("description", new.description);
+        e.set("want", new.want.clone());
         if let Some(c) = &new.category {
             check_need_category(&new.want, c).map_err(|r| Error::invalid("category", r))?;
         }
-        e.maybe_text("category", new.category)?;
-        e.set("status", "open")?;
+        e.maybe_text("category", new.category);
+        e.set("status", "open");
         check_pair(new.lat, new.lon)?;
-        e.set("lat", new.lat)?;
-        e.set("lon", new.lon)?;
+        e.set("lat", new.lat);
+        e.set("lon", new.lon);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -265,16 +250,16 @@ impl Store {
         let row = self.require_live(Table::Need, id)?;
         let mut e = Edits::new(Table::Need);
         if let Some(t) = edit.title {
-            e.set("title", t)?;
+            e.set("title", t);
         }
-        e.maybe_text("description", edit.description)?;
+        e.maybe_text("description", edit.description);
         if let Some(c) = edit.category.as_deref().filter(|c| !c.is_empty()) {
             check_need_category(&row.text_or_empty("want"), c)
                 .map_err(|r| Error::invalid("category", r))?;
         }
-        e.maybe_text("category", edit.category)?;
+        e.maybe_text("category", edit.category);
         if let Some(s) = edit.status {
-            e.set("status", s)?;
+            e.set("status", s);
         }
         self.commit(id, e)
     }
@@ -286,7 +271,7 @@ impl Store {
             return Err(Error::invalid("status", "a given item cannot be withdrawn"));
         }
         let mut e = Edits::new(Table::Item);
-        e.set("status", "withdrawn")?;
+        e.set("status", "withdrawn");
         self.commit(id, e)
     }
 
@@ -298,7 +283,7 @@ impl Store {
         }
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
-        e.set("deleted", true)?;
+        e.set("deleted", true);
         self.commit(id, e)
     }
 
@@ -309,7 +294,7 @@ impl Store {
         }
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
-        e.set("hidden", hidden)?;
+        e.set("hidden", hidden);
         self.commit(id, e)
     }
 
@@ -317,9 +302,9 @@ impl Store {
         let id = Uuid::now_v7();
         let mut e = Edits::new(table);
         for (c, v) in fields {
-            e.set(c, v)?;
+            e.set(c, v);
         }
-        e.set("created_at", self.now_ms())?;
+        e.set("created_at", self.now_ms());
         self.commit(id, e)?;
         Ok(id)
     }
@@ -336,9 +321,9 @@ impl Store {
         let now = self.now_ms();
         let mut e = Edits::new(table);
         for (c, v) in fields {
-            e.set(c, v)?;
+            e.set(c, v);
         }
-        e.set("created_at", now - now.rem_euclid(granularity_ms))?;
+        e.set("created_at", now - now.rem_euclid(granularity_ms));
         self.write_anonymous(table, id, &e.edits, granularity_ms)?;
         Ok(id)
     }

@@ -127,7 +127,19 @@ fn write_stamped(
         id,
         cells,
     };
-    validate(&change)?;
+    // The one check of every value (the same as for remote changes); a
+    // local caller gets the field named as it filled it in (`title`, not
+    // `item.title`).
+    validate(&change).map_err(|e| match e {
+        Error::Invalid { field, reason } => Error::Invalid {
+            field: field
+                .strip_prefix(def.name)
+                .and_then(|f| f.strip_prefix('.'))
+                .map_or(field.clone(), str::to_owned),
+            reason,
+        },
+        other => other,
+    })?;
     policy::check_change(actor, &change, &TxFacts(ctx.tx))?.map_err(Error::NotAllowed)?;
     let mut report = ApplyReport::default();
     if apply_row(ctx, table, &change, Origin::Local)? {
