@@ -58,8 +58,7 @@ impl Store {
                 match policy::check_change(actor, change, &TxFacts(ctx.tx))? {
                     Ok(()) => receive(ctx, table, change, Origin::Remote, &mut report)?,
                     Err(denial) => {
-                        let sites = ctx.sites.snapshot();
-                        let winning = row_state(ctx.tx, &sites, table, change.id)?;
+                        let winning = row_state(ctx.tx, table, change.id)?;
                         tracing::info!(table = %change.table, code = denial.code(), "change rejected");
                         rejections.push(Rejection {
                             index,

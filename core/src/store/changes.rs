@@ -42,17 +42,12 @@ fn city_wide(t: Table) -> bool {
 impl Store {
     /// Changes numbered above `cursor`, at most `limit` rows.
     pub fn changes_since(&self, cursor: i64, limit: usize, scope: &Scope) -> Result<ChangePage> {
-        let sites = {
-            let w = self.writer()?;
-            w.sites.snapshot()
-        };
-        self.read(|c| changes_since(c, &sites, cursor, limit, scope))
+        self.read(|c| changes_since(c, cursor, limit, scope))
     }
 
     /// The full current state of one row, every cell with its winning stamp.
     pub fn row_state(&self, table: Table, id: Uuid) -> Result<Option<RowChange>> {
-        let sites = self.writer()?.sites.snapshot();
-        self.read(|c| row_state(c, &sites, table, id))
+        self.read(|c| row_state(c, table, id))
     }
 
     /// Number of local changes (rows) waiting to be sent above `mark`.
@@ -80,13 +75,7 @@ impl Store {
 /// One row as read for a page: seq, rid, id, clocks blob, values.
 type RawRow = (i64, i64, Vec<u8>, Vec<u8>, Vec<Value>);
 
-fn changes_since(
-    c: &Connection,
-    sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
-    cursor: i64,
-    limit: usize,
-    scope: &Scope,
-) -> Result<ChangePage> {
+fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Result<ChangePage> {
     let limit = limit.max(1);
     // (seq, table, rid, id, values, clocks)
     let mut rows: Vec<(i64, Table, i64, Uuid, Vec<Value>, RowClocks)> = Vec::new();
@@ -137,8 +126,9 @@ fn changes_since(
     }
     let next = rows.last().map_or(cursor, |r| r.0);
     let mut changes = Vec::with_capacity(rows.len());
+    let mut sites = SiteNames::default();
     for (_, table, rid, id, vals, clocks) in rows {
-        if let Some(ch) = row_change(c, sites, table, rid, id, &vals, &clocks, cursor)? {
+        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, cursor)? {
             changes.push(ch);
         }
     }
@@ -153,7 +143,7 @@ fn changes_since(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_change(
     c: &Connection,
-    sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
+    sites: &mut SiteNames,
     table: Table,
     rid: i64,
     id: Uuid,
@@ -161,12 +151,11 @@ pub(crate) fn row_change(
     clocks: &RowClocks,
     cursor: i64,
 ) -> Result<Option<RowChange>> {
-    let stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
-        let site = sites
-            .get(&site)
-            .copied()
-            .ok_or_else(|| crate::Error::Corrupt("unknown site index".into()))?;
-        Ok(Stamp { clock, site })
+    let mut stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
+        Ok(Stamp {
+            clock,
+            site: sites.uuid(c, site)?,
+        })
     };
     let def = table.def();
     let deleted = def.tombstone().is_some_and(|t| vals[t].as_i64() == Some(1));
@@ -224,12 +213,7 @@ pub(crate) fn row_change(
 
 /// The full current state of one row as a change (every cell with its
 /// winning stamp), or `None` if the row does not exist.
-pub(crate) fn row_state(
-    c: &Connection,
-    sites: &std::collections::HashMap<u32, crate::crdt::SiteId>,
-    table: Table,
-    id: Uuid,
-) -> Result<Option<RowChange>> {
+pub(crate) fn row_state(c: &Connection, table: Table, id: Uuid) -> Result<Option<RowChange>> {
     let def = table.def();
     let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
     let sql = format!(
@@ -256,5 +240,29 @@ pub(crate) fn row_state(
         return Ok(None);
     };
     let clocks = RowClocks::decode(&clk, def.columns.len(), seq)?;
-    row_change(c, sites, table, rid, id, &vals, &clocks, -1)
+    row_change(
+        c,
+        &mut SiteNames::default(),
+        table,
+        rid,
+        id,
+        &vals,
+        &clocks,
+        -1,
+    )
+}
+
+/// Site UUIDs looked up once per page through the reading connection.
+#[derive(Default)]
+pub(crate) struct SiteNames(std::collections::HashMap<u32, crate::crdt::SiteId>);
+
+impl SiteNames {
+    fn uuid(&mut self, c: &Connection, idx: u32) -> Result<crate::crdt::SiteId> {
+        if let Some(s) = self.0.get(&idx) {
+            return Ok(*s);
+        }
+        let s = super::site_uuid(c, idx)?;
+        self.0.insert(idx, s);
+        Ok(s)
+    }
 }

@@ -24,7 +24,7 @@
 use super::write::Edit;
 use super::Store;
 use crate::crdt::rowclock::RowClocks;
-use crate::crdt::{SiteId, Stamp, Value};
+use crate::crdt::{Stamp, Value};
 use crate::model::tables::Table;
 use crate::policy::Denial;
 use crate::{Error, Result};
@@ -117,15 +117,9 @@ fn row_stamp(c: &Connection, table: Table, clk: &[u8], seq: i64) -> Result<Stamp
         .and_then(|i| clocks.cells.get(i).copied().flatten())
         .or_else(|| clocks.cells.iter().flatten().next().copied())
         .ok_or_else(|| Error::Corrupt("row without clock".into()))?;
-    let site: Vec<u8> = c
-        .prepare_cached("SELECT uuid FROM crdt_site WHERE idx = ?1")?
-        .query_row([meta.site], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| Error::Corrupt("unknown site index".into()))?;
-    let site = Uuid::from_slice(&site).map_err(|_| Error::Corrupt("bad site id".into()))?;
     Ok(Stamp {
         clock: meta.clock,
-        site: SiteId(site),
+        site: super::site_uuid(c, meta.site)?,
     })
 }
 

@@ -116,11 +116,6 @@ impl SiteCache {
         Ok(idx)
     }
 
-    /// A copy of the index-to-UUID map, for readers.
-    pub(crate) fn snapshot(&self) -> HashMap<u32, SiteId> {
-        self.by_idx.clone()
-    }
-
     fn load(conn: &Connection) -> Result<SiteCache> {
         let mut cache = SiteCache::default();
         let mut stmt = conn.prepare("SELECT idx, uuid FROM crdt_site")?;
@@ -458,6 +453,19 @@ impl WriteCtx<'_> {
         *self.seq += 1;
         *self.seq
     }
+}
+
+/// The UUID of a site by its small integer, read through any connection
+/// (readers do not share the writer's cache, so they never wait for it).
+pub(crate) fn site_uuid(conn: &Connection, idx: u32) -> Result<SiteId> {
+    let bytes: Vec<u8> = conn
+        .prepare_cached("SELECT uuid FROM crdt_site WHERE idx = ?1")?
+        .query_row([idx], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::Corrupt("unknown site index".into()))?;
+    Uuid::from_slice(&bytes)
+        .map(SiteId)
+        .map_err(|_| Error::Corrupt("bad site id".into()))
 }
 
 /// Facts for the policy check, read inside the write transaction.
