@@ -223,8 +223,8 @@ impl SyncClient {
         self.push(http, &mut report).await?;
         self.pull(http, &mut report).await?;
         if !report.more {
-            self.store
-                .set_state(&[(STATE_LAST_SUCCESS, SqlValue::Integer(self.store.now_ms()))])?;
+            self.blocking(|s| s.set_state(&[(STATE_LAST_SUCCESS, SqlValue::Integer(s.now_ms()))]))
+                .await?;
         }
         report.clock_offset_ms = self.clock.as_ref().map(|c| c.offset_ms());
         tracing::info!(
@@ -245,8 +245,9 @@ impl SyncClient {
                 .blocking(move |s| s.changes_since(mark, batch, &Scope::default()))
                 .await?;
             if page.changes.is_empty() {
-                self.store
-                    .set_state(&[(STATE_PUSHED, SqlValue::Integer(page.next.max(end)))])?;
+                let done = SqlValue::Integer(page.next.max(end));
+                self.blocking(move |s| s.set_state(&[(STATE_PUSHED, done)]))
+                    .await?;
                 break;
             }
             let (sites, rows) = wire::encode_rows(&page.changes);
@@ -258,21 +259,20 @@ impl SyncClient {
                 .body(gzip(&body)?);
             let resp: PushResponse = self.send(req).await?;
             let rejections = resp.decode_rejections()?;
+            let refused = rejections.len();
             let next = SqlValue::Integer(page.next);
             if rejections.is_empty() {
-                self.store.set_state(&[(STATE_PUSHED, next)])?;
+                self.blocking(move |s| s.set_state(&[(STATE_PUSHED, next)]))
+                    .await?;
             } else {
                 let rolled = self
-                    .store
-                    .roll_back(&rejections, mark, &[(STATE_PUSHED, next)])?;
+                    .blocking(move |s| s.roll_back(&rejections, mark, &[(STATE_PUSHED, next)]))
+                    .await?;
                 report.changed.extend(rolled.changed);
-                tracing::info!(
-                    rejected = rejections.len(),
-                    "server refused changes; rolled back"
-                );
+                tracing::info!(rejected = refused, "server refused changes; rolled back");
             }
             report.pushed += page.changes.len();
-            report.rejected += rejections.len();
+            report.rejected += refused;
             mark = page.next;
             if !page.more {
                 break;
