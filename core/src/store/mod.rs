@@ -361,7 +361,12 @@ impl Store {
         let mut guard = self.writer()?;
         let w = &mut *guard;
         let (seq0, hlc0, ceiling0) = (w.seq, w.hlc, w.hlc_ceiling);
-        let tx = w.conn.transaction()?;
+        // IMMEDIATE: take the write lock up front, waiting (busy timeout) for
+        // any brief lock a reader holds, rather than failing when a read
+        // transaction is upgraded to a write half-way.
+        let tx = w
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut ctx = WriteCtx {
             tx: &tx,
             seq: &mut w.seq,
