@@ -1,71 +1,24 @@
 //! The baseline: plain rusqlite writing the same item rows with no merge
 //! metadata. Same table shape as the store's `item` minus `_clk`/`_seq` (and
-//! its `_seq` index), the same secondary indexes, and — in the "fts" variant —
-//! the same contentless FTS5 table and triggers, calling functions that do
-//! what the store's registered SQL functions do (`store/search.rs`): a fair
-//! comparison. The "nofts" variant drops the search index, for transparency.
+//! its `_seq` index, from the same definition), the same secondary indexes,
+//! and — in the "fts" variant — the store's own item FTS5 table, triggers and
+//! registered functions: a fair comparison. The "nofts" variant drops the
+//! search index, for transparency.
 //!
 //! Same pragmas as the store: WAL, `synchronous=NORMAL`.
 
 use crate::data::ItemData;
 use fushi_core::model::tables::ITEM;
+use fushi_core::store::schema::{plain_table_sql, ITEM_SEARCH_SQL};
 use rusqlite::{params, Connection};
 use std::path::Path;
 use uuid::Uuid;
 
-/// Copied from the store's `sql/search.sql` (item part) and `sql/indexes.sql`.
-const ITEM_FTS_SQL: &str = "
-CREATE VIRTUAL TABLE item_fts USING fts5(
-  title, body, content='', contentless_delete=1, tokenize='unicode61'
-);
-CREATE TRIGGER item_fts_insert AFTER INSERT ON item WHEN new.deleted = 0
-BEGIN
-  INSERT INTO item_fts (rowid, title, body) VALUES (
-    new.rid, fushi_tokens(new.title),
-    fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category)));
-END;
-CREATE TRIGGER item_fts_update
-AFTER UPDATE OF title, description, swap_for, pickup_area, category, deleted ON item
-BEGIN
-  DELETE FROM item_fts WHERE rowid = old.rid;
-  INSERT INTO item_fts (rowid, title, body)
-    SELECT new.rid, fushi_tokens(new.title),
-      fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category))
-    WHERE new.deleted = 0;
-END;
-CREATE TRIGGER item_fts_delete AFTER DELETE ON item
-BEGIN
-  DELETE FROM item_fts WHERE rowid = old.rid;
-END;
-";
-
+/// The item indexes of the store's `sql/indexes.sql` and `sql/search.sql`.
 const ITEM_INDEXES_SQL: &str = "
 CREATE INDEX item_community ON item(community, status);
 CREATE INDEX item_created ON item(created_at);
 ";
-
-/// The plain `item` table: the store's generated `CREATE TABLE` without the
-/// merge metadata columns and their index.
-fn create_item_sql() -> String {
-    let mut sql =
-        String::from("CREATE TABLE item (\n  rid INTEGER PRIMARY KEY,\n  id BLOB NOT NULL UNIQUE");
-    for c in ITEM.columns {
-        let ty = match (c.rule, c.ty) {
-            (fushi_core::model::tables::Rule::Set, _)
-            | (_, fushi_core::model::tables::Ty::Text) => "TEXT",
-            (_, fushi_core::model::tables::Ty::Real) => "REAL",
-            _ => "INTEGER",
-        };
-        sql.push_str(&format!(",\n  {} {}", c.name, ty));
-        if matches!(c.rule, fushi_core::model::tables::Rule::Tombstone)
-            || c.ty == fushi_core::model::tables::Ty::Bool
-        {
-            sql.push_str(" NOT NULL DEFAULT 0");
-        }
-    }
-    sql.push_str("\n);\n");
-    sql
-}
 
 /// The store's own SQL functions (the search triggers call them), so the
 /// baseline indexes exactly as the store does.
@@ -91,10 +44,10 @@ impl Plain {
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         register(&conn)?;
-        conn.execute_batch(&create_item_sql())?;
+        conn.execute_batch(&plain_table_sql(&ITEM))?;
         conn.execute_batch(ITEM_INDEXES_SQL)?;
         if fts {
-            conn.execute_batch(ITEM_FTS_SQL)?;
+            conn.execute_batch(ITEM_SEARCH_SQL)?;
         }
         Ok(Plain { conn })
     }

@@ -14,9 +14,28 @@ pub const SCHEMA_VERSION: i64 = 1;
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
 const SEARCH_SQL: &str = include_str!("sql/search.sql");
+/// The full-text index of items and its triggers (part of the schema; public
+/// so a baseline can build the very same index).
+pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
 
-/// The `CREATE TABLE` statement of a replicated table.
+/// The `CREATE TABLE` statement of a replicated table: its plain shape plus
+/// the merge metadata (`_clk`, `_seq` and the `_seq` index).
 pub fn create_table_sql(def: &TableDef) -> String {
+    let mut sql = plain_table_columns(def);
+    sql.push_str(",\n  _clk BLOB NOT NULL,\n  _seq INTEGER NOT NULL\n);\n");
+    sql.push_str(&format!("CREATE INDEX {0}_seq ON {0}(_seq);\n", def.name));
+    sql
+}
+
+/// The same table with no merge metadata: what plain SQLite would hold
+/// (the benchmark's baseline).
+pub fn plain_table_sql(def: &TableDef) -> String {
+    let mut sql = plain_table_columns(def);
+    sql.push_str("\n);\n");
+    sql
+}
+
+fn plain_table_columns(def: &TableDef) -> String {
     let mut sql = format!(
         "CREATE TABLE {} (\n  rid INTEGER PRIMARY KEY,\n  id BLOB NOT NULL UNIQUE",
         def.name
@@ -32,8 +51,6 @@ pub fn create_table_sql(def: &TableDef) -> String {
             sql.push_str(" NOT NULL DEFAULT 0");
         }
     }
-    sql.push_str(",\n  _clk BLOB NOT NULL,\n  _seq INTEGER NOT NULL\n);\n");
-    sql.push_str(&format!("CREATE INDEX {0}_seq ON {0}(_seq);\n", def.name));
     sql
 }
 
@@ -81,5 +98,6 @@ fn v1(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(META_SQL)?;
     tx.execute_batch(INDEXES_SQL)?;
     tx.execute_batch(SEARCH_SQL)?;
+    tx.execute_batch(ITEM_SEARCH_SQL)?;
     Ok(())
 }

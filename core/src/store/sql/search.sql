@@ -54,35 +54,13 @@ END;
 -- rid. Column `title` weighs more than `body` in bm25. Deleted listings
 -- (content erased) are removed; hidden ones stay and are filtered at query
 -- time, so grid staff can still find them.
-CREATE VIRTUAL TABLE item_fts USING fts5(
-  title, body, content='', contentless_delete=1, tokenize='unicode61'
-);
+-- (item_fts and its triggers are in search_items.sql.)
 CREATE VIRTUAL TABLE skill_fts USING fts5(
   title, body, content='', contentless_delete=1, tokenize='unicode61'
 );
 CREATE VIRTUAL TABLE need_fts USING fts5(
   title, body, content='', contentless_delete=1, tokenize='unicode61'
 );
-
-CREATE TRIGGER item_fts_insert AFTER INSERT ON item WHEN new.deleted = 0
-BEGIN
-  INSERT INTO item_fts (rowid, title, body) VALUES (
-    new.rid, fushi_tokens(new.title),
-    fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category)));
-END;
-CREATE TRIGGER item_fts_update
-AFTER UPDATE OF title, description, swap_for, pickup_area, category, deleted ON item
-BEGIN
-  DELETE FROM item_fts WHERE rowid = old.rid;
-  INSERT INTO item_fts (rowid, title, body)
-    SELECT new.rid, fushi_tokens(new.title),
-      fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category))
-    WHERE new.deleted = 0;
-END;
-CREATE TRIGGER item_fts_delete AFTER DELETE ON item
-BEGIN
-  DELETE FROM item_fts WHERE rowid = old.rid;
-END;
 
 CREATE TRIGGER skill_fts_insert AFTER INSERT ON skill WHEN new.deleted = 0
 BEGIN

@@ -1,0 +1,26 @@
+-- Full text of idle items (see search.sql): contentless, rowid = item rid,
+-- kept by triggers calling the store's registered functions. Kept apart so
+-- the benchmark's plain-SQLite baseline builds exactly the same index.
+CREATE VIRTUAL TABLE item_fts USING fts5(
+  title, body, content='', contentless_delete=1, tokenize='unicode61'
+);
+
+CREATE TRIGGER item_fts_insert AFTER INSERT ON item WHEN new.deleted = 0
+BEGIN
+  INSERT INTO item_fts (rowid, title, body) VALUES (
+    new.rid, fushi_tokens(new.title),
+    fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category)));
+END;
+CREATE TRIGGER item_fts_update
+AFTER UPDATE OF title, description, swap_for, pickup_area, category, deleted ON item
+BEGIN
+  DELETE FROM item_fts WHERE rowid = old.rid;
+  INSERT INTO item_fts (rowid, title, body)
+    SELECT new.rid, fushi_tokens(new.title),
+      fushi_tokens(new.description, new.swap_for, new.pickup_area, fushi_label('item', new.category))
+    WHERE new.deleted = 0;
+END;
+CREATE TRIGGER item_fts_delete AFTER DELETE ON item
+BEGIN
+  DELETE FROM item_fts WHERE rowid = old.rid;
+END;
