@@ -47,6 +47,30 @@ impl Store {
         actor: &Actor,
         changes: &[RowChange],
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
+        self.receive_batch(changes, Some(actor), &[])
+    }
+
+    /// Apply received changes and set sync state (cursor, marks) in the same
+    /// transaction, so a sync killed at any point loses nothing and applies
+    /// nothing twice.
+    pub fn apply_remote_with_state(
+        &self,
+        changes: &[RowChange],
+        state: &[(&str, SqlValue)],
+    ) -> Result<ApplyReport> {
+        Ok(self.receive_batch(changes, None, state)?.0)
+    }
+
+    /// The one way received changes are applied: the whole batch validated
+    /// first (one malformed change fails it, nothing applied), then in one
+    /// transaction quarantined changes now due, each change — checked against
+    /// `checked_for` when the server applies a push — and `state`.
+    pub(crate) fn receive_batch(
+        &self,
+        changes: &[RowChange],
+        checked_for: Option<&Actor>,
+        state: &[(&str, SqlValue)],
+    ) -> Result<(ApplyReport, Vec<Rejection>)> {
         let tables = changes
             .iter()
             .map(validate)
@@ -55,8 +79,12 @@ impl Store {
             let mut report = release_due(ctx)?;
             let mut rejections = Vec::new();
             for (index, (change, table)) in changes.iter().zip(tables).enumerate() {
-                match policy::check_change(actor, change, &TxFacts(ctx.tx))? {
-                    Ok(()) => receive(ctx, table, change, Origin::Remote, &mut report)?,
+                let verdict = match checked_for {
+                    Some(actor) => policy::check_change(actor, change, &TxFacts(ctx.tx))?,
+                    None => Ok(()),
+                };
+                match verdict {
+                    Ok(()) => receive(ctx, table, change, &mut report)?,
                     Err(denial) => {
                         let winning = row_state(ctx.tx, table, change.id)?;
                         tracing::info!(table = %change.table, code = denial.code(), "change rejected");
@@ -71,19 +99,9 @@ impl Store {
                     }
                 }
             }
+            set_state(ctx.tx, state)?;
             Ok((report, rejections))
         })
-    }
-
-    /// Apply received changes and set sync state (cursor, marks) in the same
-    /// transaction, so a sync killed at any point loses nothing and applies
-    /// nothing twice.
-    pub fn apply_remote_with_state(
-        &self,
-        changes: &[RowChange],
-        state: &[(&str, SqlValue)],
-    ) -> Result<ApplyReport> {
-        self.apply_changes(changes, Origin::Remote, state)
     }
 
     /// Roll our copies back to the server's word after it refused our

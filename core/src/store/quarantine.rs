@@ -33,29 +33,7 @@ impl Store {
     /// batch is validated first: one malformed change rejects the batch and
     /// nothing is applied. Duplicates and any delivery order are fine.
     pub fn apply_remote(&self, changes: &[RowChange]) -> Result<ApplyReport> {
-        self.apply_changes(changes, Origin::Remote, &[])
-    }
-
-    /// Validate the whole batch, then apply it and set `state` (sync
-    /// cursors, marks) in one transaction.
-    pub(crate) fn apply_changes(
-        &self,
-        changes: &[RowChange],
-        origin: Origin,
-        state: &[(&str, rusqlite::types::Value)],
-    ) -> Result<ApplyReport> {
-        let tables = changes
-            .iter()
-            .map(validate)
-            .collect::<Result<Vec<Table>>>()?;
-        self.write_tx(|ctx| {
-            let mut report = release_due(ctx)?;
-            for (change, table) in changes.iter().zip(tables) {
-                receive(ctx, table, change, origin, &mut report)?;
-            }
-            super::accept::set_state(ctx.tx, state)?;
-            Ok(report)
-        })
+        Ok(self.receive_batch(changes, None, &[])?.0)
     }
 
     /// Apply quarantined changes whose time has come.
@@ -96,7 +74,6 @@ pub(crate) fn receive(
     ctx: &mut WriteCtx<'_>,
     table: Table,
     change: &RowChange,
-    origin: Origin,
     report: &mut ApplyReport,
 ) -> Result<()> {
     let limit = ctx.now_ms.saturating_add(ctx.config.skew_bound_ms);
@@ -141,7 +118,7 @@ pub(crate) fn receive(
     if max > *ctx.hlc {
         *ctx.hlc = Hlc(max.0);
     }
-    if apply_row(ctx, table, to_apply, origin)? {
+    if apply_row(ctx, table, to_apply, Origin::Remote)? {
         report.changed.push((table, change.id));
     }
     Ok(())
@@ -162,7 +139,7 @@ pub(crate) fn release_due(ctx: &mut WriteCtx<'_>) -> Result<ApplyReport> {
             .execute("DELETE FROM crdt_quarantine WHERE qid = ?1", [qid])?;
         let change: RowChange = serde_json::from_str(&json)?;
         let table = validate(&change)?;
-        receive(ctx, table, &change, Origin::Remote, &mut report)?;
+        receive(ctx, table, &change, &mut report)?;
     }
     if !report.changed.is_empty() {
         tracing::info!(rows = report.changed.len(), "quarantined changes released");
