@@ -72,58 +72,67 @@ impl Store {
     }
 }
 
-/// One row as read for a page: seq, rid, id, clocks blob, values.
-type RawRow = (i64, i64, Vec<u8>, Vec<u8>, Vec<Value>);
-
 fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Result<ChangePage> {
     let limit = limit.max(1);
+    let filter = |table: Table| match (&scope.community, city_wide(table)) {
+        (Some(_), false) => " AND community = ?3",
+        _ => "",
+    };
+    let bind = |stmt: &mut rusqlite::CachedStatement<'_>, a: i64, b: i64, table: Table| {
+        match (&scope.community, filter(table).is_empty()) {
+            (Some(comm), false) => stmt.raw_bind_parameter(3, comm),
+            _ => Ok(()),
+        }
+        .and_then(|_| stmt.raw_bind_parameter(1, a))
+        .and_then(|_| stmt.raw_bind_parameter(2, b))
+    };
+    // First only the sequence numbers (from the `_seq` index), to find where
+    // this page ends across all tables; then only the rows of the page are
+    // read and decoded.
+    let mut seqs = Vec::new();
+    for def in TABLES {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT _seq FROM {} WHERE _seq > ?1{} ORDER BY _seq LIMIT ?2",
+            def.name,
+            filter(def.table)
+        ))?;
+        bind(&mut stmt, cursor, limit as i64 + 1, def.table)?;
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            seqs.push(r.get::<_, i64>(0)?);
+        }
+    }
+    seqs.sort_unstable();
+    let more = seqs.len() > limit;
+    let upto = if more { seqs[limit - 1] } else { i64::MAX };
+
     // (seq, table, rid, id, values, clocks)
     let mut rows: Vec<(i64, Table, i64, Uuid, Vec<Value>, RowClocks)> = Vec::new();
-    let mut more = false;
     for def in TABLES {
-        let filter = match (&scope.community, city_wide(def.table)) {
-            (Some(_), false) => " AND community = ?3",
-            _ => "",
-        };
         let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
-        let sql = format!(
-            "SELECT _seq, rid, id, _clk, {} FROM {} WHERE _seq > ?1{} ORDER BY _seq LIMIT ?2",
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT _seq, rid, id, _clk, {} FROM {} WHERE _seq > ?1 AND _seq <= ?2{} ORDER BY _seq",
             cols.join(", "),
             def.name,
-            filter
-        );
-        let mut stmt = c.prepare_cached(&sql)?;
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RawRow> {
+            filter(def.table)
+        ))?;
+        bind(&mut stmt, cursor, upto, def.table)?;
+        let mut got = stmt.raw_query();
+        while let Some(r) = got.next()? {
+            let seq: i64 = r.get(0)?;
+            let id: Vec<u8> = r.get(2)?;
+            let clk: Vec<u8> = r.get(3)?;
             let mut vals = Vec::with_capacity(cols.len());
             for i in 0..cols.len() {
                 vals.push(r.get(4 + i)?);
             }
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, vals))
-        };
-        let got: Vec<_> = match (&scope.community, filter.is_empty()) {
-            (Some(comm), false) => stmt
-                .query_map(rusqlite::params![cursor, limit as i64 + 1, comm], map)?
-                .collect(),
-            _ => stmt
-                .query_map(rusqlite::params![cursor, limit as i64 + 1], map)?
-                .collect(),
-        };
-        let got = got.into_iter().collect::<rusqlite::Result<Vec<_>>>()?;
-        if got.len() > limit {
-            more = true;
-        }
-        for (seq, rid, id, clk, vals) in got.into_iter().take(limit) {
             let id =
                 Uuid::from_slice(&id).map_err(|_| crate::Error::Corrupt("bad row id".into()))?;
             let clocks = RowClocks::decode(&clk, def.columns.len(), seq)?;
-            rows.push((seq, def.table, rid, id, vals, clocks));
+            rows.push((seq, def.table, r.get(1)?, id, vals, clocks));
         }
     }
     rows.sort_by_key(|r| r.0);
-    if rows.len() > limit {
-        more = true;
-        rows.truncate(limit);
-    }
     let next = rows.last().map_or(cursor, |r| r.0);
     let mut changes = Vec::with_capacity(rows.len());
     let mut sites = SiteNames::default();
