@@ -53,7 +53,14 @@ impl FushiStore {
     }
 
     fn sync_client(&self, settings: SyncSettings) -> Result<Arc<SyncClient>> {
-        let config = SyncConfig::new(settings.server_url, settings.token);
+        let mut config = SyncConfig::new(settings.server_url, settings.token);
+        // Out-of-range values are clamped by the client (1..=its maximum).
+        if let Some(n) = settings.push_batch {
+            config.push_batch = size(n);
+        }
+        if let Some(n) = settings.pull_limit {
+            config.pull_limit = size(n);
+        }
         Ok(Arc::new(
             SyncClient::new(Arc::clone(&self.store), config)?.with_clock(Arc::clone(&self.clock)),
         ))

@@ -35,6 +35,16 @@ pub struct SyncSettings {
     pub server_url: String,
     /// The bearer token issued for the signed-in user.
     pub token: String,
+    /// Row changes sent per push request (1–500); `null`/`nil` means the
+    /// core's default (500). Smaller batches mean more requests, each
+    /// acknowledged on its own; tests use tiny ones so every sync is multi-batch.
+    #[uniffi(default)]
+    pub push_batch: Option<u32>,
+    /// Row changes asked for per pull page (1–1000);
+    /// `null`/`nil` means the core's default (500). Tests use tiny pages so
+    /// every pull is multi-page.
+    #[uniffi(default)]
+    pub pull_limit: Option<u32>,
 }
 
 /// A user's role.

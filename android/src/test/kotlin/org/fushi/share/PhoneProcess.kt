@@ -1,0 +1,38 @@
+// A phone as a process of its own, for KilledPhoneStoryTest: opens a store
+// file and syncs it, printing its progress, until the test kills it.
+//
+//   java -cp <test classpath> org.fushi.share.PhoneProcessKt \
+//       <store file> <server url> <token> <user id> <role> <community> <push batch> <pull limit>
+//
+// Prints `pending N` once when it starts, again each time the outbox shrinks
+// (a push batch was acknowledged), and `synced` when a sync finished.
+package org.fushi.share
+
+import kotlin.system.exitProcess
+
+fun main(args: Array<String>) {
+    require(args.size == 8) { "usage: PhoneProcessKt <file> <url> <token> <user> <role> <community> <push batch> <pull limit>" }
+    val (file, url, token, userId, role, community) = args
+    val settings = SyncSettings(serverUrl = url, token = token, pushBatch = args[6].toUInt(), pullLimit = args[7].toUInt())
+    val store = FushiStore.open(file, settings)
+    store.setUser(User(userId = userId, role = Role.valueOf(role), community = community))
+    var last = store.pendingChanges()
+    println("pending $last")
+    val watcher = Thread {
+        while (true) {
+            val now = store.pendingChanges()
+            if (now != last) {
+                last = now
+                println("pending $now")
+            }
+            Thread.sleep(2)
+        }
+    }.apply { isDaemon = true; start() }
+    store.syncBlocking()
+    println("synced")
+    System.out.flush()
+    watcher.interrupt()
+    exitProcess(0)
+}
+
+private operator fun <T> Array<T>.component6(): T = this[5]
