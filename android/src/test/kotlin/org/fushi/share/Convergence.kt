@@ -159,7 +159,8 @@ class Ledger {
     val deletedItems: MutableSet<String> = ConcurrentHashMap.newKeySet()
     val stations: MutableMap<String, Map<String, Any?>> = ConcurrentHashMap()
     val checkins: MutableMap<String, AtomicInteger> = ConcurrentHashMap()
-    val reports: MutableMap<String, MutableSet<String>> = ConcurrentHashMap()
+    /** Per station: report id → report kind. */
+    val reports: MutableMap<String, MutableMap<String, String>> = ConcurrentHashMap()
 
     /** Every station id, in posting order (writers pick check-in targets here). */
     val stationOrder: MutableList<String> = Collections.synchronizedList(mutableListOf())
@@ -186,8 +187,28 @@ class Ledger {
         checkins.computeIfAbsent(stationId) { AtomicInteger() }.incrementAndGet()
     }
 
-    fun reported(stationId: String, reportId: String) {
-        reports.computeIfAbsent(stationId) { ConcurrentHashMap.newKeySet() } += reportId
+    fun reported(stationId: String, reportId: String, kind: String) {
+        reports.computeIfAbsent(stationId) { ConcurrentHashMap() }[reportId] = kind
+    }
+
+    /** Reports confirmed, all stations. */
+    val reportCount: Int get() = reports.values.sumOf { it.size }
+
+    /** Check-ins confirmed, all stations. */
+    val checkinCount: Int get() = checkins.values.sumOf { it.get() }
+
+    /**
+     * What the programme figures of a staff phone lack: every confirmed
+     * check-in and report is counted (the station screens show only the
+     * latest report of each kind; the figures count them all).
+     */
+    fun missingFromFigures(name: String, store: FushiStore): List<String> {
+        val f = store.figures(FUSHI, Period(fromMs = 0, toMs = Long.MAX_VALUE))
+        return if (f.checkIns == checkinCount.toULong() && f.stationReports == reportCount.toULong()) {
+            emptyList()
+        } else {
+            listOf("$name's figures count ${f.checkIns} check-ins and ${f.stationReports} reports ($checkinCount and $reportCount confirmed)")
+        }
     }
 
     /**
@@ -209,9 +230,12 @@ class Ledger {
             want.any { (k, v) -> got[k] != v }
         }
         val badCheckins = checkins.filter { (id, n) -> view.stations[id]?.get("checkins") != n.get().toULong() }
+        // A station shows the latest report of each kind: one of the
+        // confirmed reports of every kind reported there.
         val badReports = reports.filter { (id, want) ->
-            val got = (view.stations[id]?.get("reports") as? List<*>).orEmpty().map { it.toString().substringBefore('|') }
-            !got.containsAll(want)
+            val shown = (view.stations[id]?.get("reports") as? List<*>).orEmpty()
+                .map { it.toString().split('|') }.associate { it[1] to it[0] }
+            want.values.toSet().any { kind -> shown[kind]?.let { want[it] } != kind }
         }
         if (badItems.isEmpty() && undeleted.isEmpty() && badStations.isEmpty() && badCheckins.isEmpty() && badReports.isEmpty()) {
             return emptyList()
@@ -223,7 +247,7 @@ class Ledger {
                 "check-in counts wrong at ${badCheckins.size} of ${checkins.size} stations " +
                 "(${checkins.values.sumOf { it.get() }} confirmed, " +
                 "${view.stations.values.sumOf { (it["checkins"] as? ULong ?: 0uL).toLong() }} shown), " +
-                "reports missing at ${badReports.size} of ${reports.size} stations",
+                "a confirmed report kind not shown at ${badReports.size} of ${reports.size} stations",
         )
         for ((id, want) in badItems.entries.take(examples)) {
             val got = view.items[id] ?: NOT_FOUND

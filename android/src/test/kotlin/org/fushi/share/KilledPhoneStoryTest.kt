@@ -38,7 +38,7 @@ class KilledPhoneStoryTest {
                 ),
             )
             ledger.checkedIn(id)
-            ledger.reported(id, report)
+            ledger.reported(id, report, "no_power_bank")
         }
         val ids = (0 until OFFLINE_ITEMS).map { i ->
             val (lat, lon) = rnd.nearCentre()
@@ -152,6 +152,7 @@ class KilledPhoneStoryTest {
                 problems += ledger.missingFrom("reopened phone", mine)
                 problems += ledger.missingFrom("neighbour", theirs)
                 problems += describeDifferences("reopened phone", mine, "neighbour", theirs)
+                problems += ledger.missingFromFigures("reopened phone", phone)
 
                 println(
                     "  outbox $outbox rows, killed with $atKill left; $arrivedEarly items reached the neighbour before the kill; " +

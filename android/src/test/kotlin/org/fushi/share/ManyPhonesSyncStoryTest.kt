@@ -101,7 +101,7 @@ class ManyPhonesSyncStoryTest {
                     ),
                 )
                 ledger.checkedIn(station)
-                ledger.reported(station, report)
+                ledger.reported(station, report, "no_water")
             }
             if (i % 3 == 1) {
                 // A check-in (and now and then a report) at a station someone
@@ -112,7 +112,7 @@ class ManyPhonesSyncStoryTest {
                     try {
                         store.checkIn(target)
                         ledger.checkedIn(target)
-                        if (i % 2 == 0) ledger.reported(target, store.reportStation(target, "crowded", null))
+                        if (i % 2 == 0) ledger.reported(target, store.reportStation(target, "crowded", null), "crowded")
                     } catch (e: FushiException.NotFound) {
                         // Not synced here yet: nothing was confirmed.
                     }
@@ -203,6 +203,7 @@ class ManyPhonesSyncStoryTest {
             for (i in phones.indices) {
                 problems += ledger.missingFrom(phones[i].name, views[i])
                 if (i > 0) problems += describeDifferences(phones[0].name, views[0], phones[i].name, views[i])
+                if (phones[i].staff) problems += ledger.missingFromFigures(phones[i].name, phones[i].store)
             }
 
             // Liu installs the app again on a new phone: same account, same token, empty file.
@@ -224,7 +225,7 @@ class ManyPhonesSyncStoryTest {
             val items = ledger.items.size + ledger.deletedItems.size
             println(
                 "  ${phones.size} phones, $items items (${ledger.deletedItems.size} deleted), ${ledger.stations.size} stations, " +
-                    "${ledger.checkins.values.sumOf { it.get() }} check-ins, ${ledger.reports.values.sumOf { it.size }} reports; " +
+                    "${ledger.checkinCount} check-ins, ${ledger.reportCount} reports; " +
                     "syncs while writing ${phones.map { it.syncs.get() }}, quiet after $rounds rounds",
             )
             // The data is non-trivial: the checks above compared real rows.
