@@ -18,7 +18,7 @@ fun main(args: Array<String>) {
     store.setUser(User(userId = userId, role = Role.valueOf(role), community = community))
     var last = store.pendingChanges()
     println("pending $last")
-    val watcher = Thread {
+    Thread {
         while (true) {
             val now = store.pendingChanges()
             if (now != last) {
@@ -31,7 +31,6 @@ fun main(args: Array<String>) {
     store.syncBlocking()
     println("synced")
     System.out.flush()
-    watcher.interrupt()
     exitProcess(0)
 }
 
