@@ -63,7 +63,7 @@ setup_tools() {
 stage tools  setup_tools
 stage fmt    cargo fmt --all -- --check
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
-stage test   cargo test --workspace
+stage test   cargo test --workspace --exclude fushi-bench
 stage kotlin bash scripts/kotlin-test.sh
 stage swift  bash scripts/swift-check.sh
 

@@ -7,7 +7,7 @@ use fushi_core::crdt::{RowChange, SiteId, SystemClock};
 use fushi_core::model::tables::CONDITIONS;
 use fushi_core::model::ItemEdit;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{ListingKind, NearbyQuery, Scope, SearchQuery};
+use fushi_core::store::{ListingKind, NearbyQuery, PageLimit, Position, Scope, SearchQuery};
 use fushi_core::sync::wire::{encode_rows, PullResponse, PushRequest, MAX_PUSH_ROWS};
 use fushi_core::sync::{SyncClient, SyncConfig};
 use fushi_core::{Store, StoreConfig};
@@ -74,17 +74,19 @@ fn remove_db(path: &Path) {
 }
 
 /// Page through a store's changes above `cursor` like a sync would.
-fn pages_since(store: &Store, mut cursor: i64, page: usize) -> BoxResult<Vec<Vec<RowChange>>> {
+fn pages_since(store: &Store, cursor: i64, page: usize) -> BoxResult<Vec<Vec<RowChange>>> {
     let mut pages = Vec::new();
+    let mut pos = Position::at(cursor);
     loop {
-        let p = store.changes_since(cursor, page, &Scope::default())?;
+        let mut p = store.changes_since(pos, PageLimit::rows(page), &Scope::default())?;
+        let next = pos.after_page(&p);
         if !p.changes.is_empty() {
-            pages.push(p.changes);
+            pages.push(std::mem::take(&mut p.changes));
         }
-        if !p.more || p.next == cursor {
+        if !p.more || p.next == pos.after {
             break;
         }
-        cursor = p.next;
+        pos = next;
     }
     Ok(pages)
 }
@@ -802,7 +804,7 @@ fn pull_json(page: &[RowChange]) -> BoxResult<Vec<u8>> {
     Ok(serde_json::to_vec(&PullResponse {
         sites,
         rows,
-        next: 1_234_567,
+        next: "7bfe0861d9582ca5.1234000.1234567".into(),
         more: true,
         server_time_ms: now_ms(),
     })?)

@@ -7,6 +7,7 @@ use common::*;
 use fushi_core::crdt::RowChange;
 use fushi_core::model::{ItemEdit, NewItem, NewStation, StationEdit};
 use fushi_core::policy::Role;
+use fushi_core::store::{PageLimit, Position};
 use fushi_core::Table;
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -308,7 +309,11 @@ fn run(n: usize, ops: Vec<Op>, seed: u64) {
         };
         let page = phones[writer]
             .store
-            .changes_since(marks[writer], 1_000_000, &Default::default())
+            .changes_since(
+                Position::at(marks[writer]),
+                PageLimit::rows(1_000_000),
+                &Default::default(),
+            )
             .unwrap();
         marks[writer] = page.next;
         emitted[writer].extend(page.changes);

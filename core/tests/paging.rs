@@ -3,9 +3,10 @@
 
 mod common;
 use common::*;
+use fushi_core::model::ItemEdit;
 use fushi_core::model::{NewItem, NewStation};
 use fushi_core::policy::Role;
-use fushi_core::store::Scope;
+use fushi_core::store::{PageLimit, Position, Scope};
 
 #[test]
 fn pages_of_any_size_give_every_changed_row_once_in_order() {
@@ -40,7 +41,11 @@ fn pages_of_any_size_give_every_changed_row_once_in_order() {
     }
     let all = staff
         .store
-        .changes_since(0, 10_000, &Scope::default())
+        .changes_since(
+            Position::default(),
+            PageLimit::rows(10_000),
+            &Scope::default(),
+        )
         .unwrap();
     assert!(!all.more);
     assert_eq!(
@@ -49,11 +54,11 @@ fn pages_of_any_size_give_every_changed_row_once_in_order() {
     );
 
     for limit in [1, 2, 3, 5, 8, 100] {
-        let (mut cursor, mut got, mut pages) = (0, Vec::new(), 0);
+        let (mut cursor, mut got, mut pages) = (Position::default(), Vec::new(), 0);
         loop {
             let page = staff
                 .store
-                .changes_since(cursor, limit, &Scope::default())
+                .changes_since(cursor, PageLimit::rows(limit), &Scope::default())
                 .unwrap();
             assert!(page.changes.len() <= limit);
             got.extend(page.changes.iter().map(|c| c.id));
@@ -61,8 +66,8 @@ fn pages_of_any_size_give_every_changed_row_once_in_order() {
             if !page.more {
                 break;
             }
-            assert!(page.next > cursor);
-            cursor = page.next;
+            assert!(page.next > cursor.after);
+            cursor = cursor.after_page(&page);
         }
         assert_eq!(got, expected, "page size {limit}");
         assert_eq!(
@@ -70,5 +75,77 @@ fn pages_of_any_size_give_every_changed_row_once_in_order() {
             expected.len().div_ceil(limit).max(1),
             "page size {limit}"
         );
+    }
+}
+
+/// A row edited after it was created moves to a later page; the page that
+/// lists it must still carry its creation cells (the page-through's floor),
+/// or a new phone receives an item with no title, owner or community.
+#[test]
+fn a_row_edited_after_creation_brings_every_cell_to_a_later_page() {
+    let resident = phone(&actor(Role::Resident));
+    let mut items = Vec::new();
+    for k in 0..12 {
+        items.push(
+            resident
+                .store
+                .post_item(NewItem {
+                    title: format!("旧物{k}"),
+                    category: "other".into(),
+                    mode: "give".into(),
+                    pickup_area: "福石花园".into(),
+                    ..Default::default()
+                })
+                .unwrap(),
+        );
+    }
+    // Edit every other item: those rows now sit at the end of the feed.
+    for id in items.iter().step_by(2) {
+        resident
+            .store
+            .edit_item(
+                *id,
+                ItemEdit {
+                    description: Some("改了描述".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    let whole = resident
+        .store
+        .changes_since(
+            Position::default(),
+            PageLimit::rows(10_000),
+            &Scope::default(),
+        )
+        .unwrap();
+    for limit in [1, 2, 3, 5] {
+        let mut cursor = Position::default();
+        let mut got = std::collections::HashMap::new();
+        loop {
+            let page = resident
+                .store
+                .changes_since(cursor, PageLimit::rows(limit), &Scope::default())
+                .unwrap();
+            for ch in page.changes.iter() {
+                got.insert(ch.id, ch.clone());
+            }
+            cursor = cursor.after_page(&page);
+            if !page.more {
+                break;
+            }
+        }
+        for ch in &whole.changes {
+            let mut a = got[&ch.id].cells.clone();
+            let mut b = ch.cells.clone();
+            a.sort_by(|x, y| x.column.cmp(&y.column));
+            b.sort_by(|x, y| x.column.cmp(&y.column));
+            assert_eq!(
+                a, b,
+                "page size {limit}: a row arrived without all its cells"
+            );
+        }
+        assert_eq!(cursor, Position::at(whole.next), "page size {limit}");
     }
 }

@@ -5,7 +5,7 @@
 use crate::storage::{PushOutcome, SyncStorage, TokenStatus};
 use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{schema::SCHEMA_VERSION, ChangePage, Scope};
+use fushi_core::store::{schema::SCHEMA_VERSION, ChangePage, PageLimit, Position, Scope};
 use fushi_core::{Error, Result, Store, StoreConfig};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -22,10 +22,14 @@ const TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS token (
 );
 CREATE INDEX IF NOT EXISTS token_user ON token(user);";
 
+/// Where the database's epoch is kept (`crdt_state`).
+const STATE_EPOCH: &str = "server.epoch";
+
 /// Listings in `<db>`, tokens in `<db>.tokens`.
 #[derive(Debug)]
 pub struct SqliteStorage {
     store: Store,
+    epoch: u64,
     tokens: Mutex<Connection>,
     time: Arc<dyn TimeSource>,
 }
@@ -50,11 +54,24 @@ impl SqliteStorage {
             ..StoreConfig::default()
         };
         let store = Store::open_with(db, time.clone(), config)?;
+        let epoch = match store.state_get(STATE_EPOCH)? {
+            Some(rusqlite::types::Value::Integer(e)) => e as u64,
+            _ => {
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes)
+                    .map_err(|_| Error::Corrupt("no randomness for the database epoch".into()))?;
+                // Never 0: that is the start cursor's epoch.
+                let e = u64::from_le_bytes(bytes) | 1;
+                store.set_state(&[(STATE_EPOCH, rusqlite::types::Value::Integer(e as i64))])?;
+                e
+            }
+        };
         let tokens = Connection::open(tokens_path(db))?;
         tokens.busy_timeout(std::time::Duration::from_secs(5))?;
         tokens.execute_batch(TOKENS_SQL)?;
         Ok(SqliteStorage {
             store,
+            epoch,
             tokens: Mutex::new(tokens),
             time,
         })
@@ -82,8 +99,16 @@ impl SyncStorage for SqliteStorage {
         })
     }
 
-    fn pull(&self, scope: &Scope, cursor: i64, limit: usize) -> Result<ChangePage> {
-        self.store.changes_since(cursor, limit, scope)
+    fn pull(&self, scope: &Scope, pos: Position, limit: PageLimit) -> Result<ChangePage> {
+        self.store.changes_since(pos, limit, scope)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn current_seq(&self) -> Result<i64> {
+        self.store.current_seq()
     }
 
     fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<()> {

@@ -14,10 +14,16 @@
 //!   order, and are never reused: a pull cursor below a number must see that
 //!   change. (Several server processes over one database must take them from
 //!   one sequence and commit in that order, e.g. by locking.)
-//! - [`SyncStorage::pull`] returns the current winning cells of rows changed
-//!   above the cursor, in sequence order, within the reader's scope: its
-//!   community's items, skills, needs and records, and every community's
-//!   stations, station reports and check-ins.
+//! - [`SyncStorage::pull`] returns, from one consistent snapshot, the rows
+//!   numbered above the position's `after` in sequence order, each with its
+//!   current winning cells numbered above the position's `floor`
+//!   (`fushi_core::store::changes` explains why), within the reader's scope:
+//!   its community's items, skills, needs and records, and every community's
+//!   stations, station reports and check-ins. Pages are bounded in rows and
+//!   bytes.
+//! - [`SyncStorage::epoch`] names the database: random, made with it, never
+//!   changed. Cursors carry it, so a phone's cursor from another database
+//!   (or one the sequence has not reached) starts that phone over.
 //! - Tokens are stored only as SHA-256 hashes; a revoked token stays known as
 //!   revoked so the server can say so.
 //! - Every method may block (disk, network): the server calls them from a
@@ -25,7 +31,7 @@
 
 use fushi_core::crdt::RowChange;
 use fushi_core::policy::Actor;
-use fushi_core::store::{ChangePage, Rejection, Scope};
+use fushi_core::store::{ChangePage, PageLimit, Position, Rejection, Scope};
 use fushi_core::Result;
 
 /// What a push did.
@@ -55,8 +61,14 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Check, apply and sequence a pushed batch in one transaction.
     fn push(&self, actor: &Actor, changes: &[RowChange]) -> Result<PushOutcome>;
 
-    /// Current winning cells above `cursor`, at most `limit` rows, in scope.
-    fn pull(&self, scope: &Scope, cursor: i64, limit: usize) -> Result<ChangePage>;
+    /// One page after `pos` within `limit` and `scope`, from one snapshot.
+    fn pull(&self, scope: &Scope, pos: Position, limit: PageLimit) -> Result<ChangePage>;
+
+    /// The identity of this database (see the module documentation).
+    fn epoch(&self) -> u64;
+
+    /// The newest sequence number handed out.
+    fn current_seq(&self) -> Result<i64>;
 
     /// Keep a new token (its SHA-256 hash) for `actor`.
     fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<()>;

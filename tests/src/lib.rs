@@ -246,7 +246,11 @@ pub fn forged(actor: Actor, write: impl FnOnce(&Store)) -> Vec<fushi_core::crdt:
     store.set_actor(Some(actor));
     write(&store);
     store
-        .changes_since(0, 10_000, &fushi_core::store::Scope::default())
+        .changes_since(
+            fushi_core::store::Position::default(),
+            fushi_core::store::PageLimit::rows(10_000),
+            &fushi_core::store::Scope::default(),
+        )
         .unwrap()
         .changes
 }

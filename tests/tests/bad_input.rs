@@ -201,6 +201,28 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
         ))
         .await,
         StatusCode::BAD_REQUEST,
+        "bad_cursor",
+    );
+    expect(
+        send_raw(raw(
+            &http,
+            Method::GET,
+            &format!("{pull}?cursor=1f.9.3"),
+            &token,
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_cursor",
+    );
+    expect(
+        send_raw(raw(
+            &http,
+            Method::GET,
+            &format!("{pull}?limit=abc"),
+            &token,
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
         "bad_query",
     );
     expect(

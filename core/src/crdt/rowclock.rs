@@ -57,9 +57,18 @@ impl RowClocks {
             .unwrap_or(0)
     }
 
-    /// Encode to the packed form.
+    /// Encode to the packed form, for a row whose sequence number is the
+    /// largest of its cells.
     pub fn encode(&self) -> Vec<u8> {
-        let row_seq = self.row_seq();
+        self.encode_at(self.row_seq())
+    }
+
+    /// Encode for a row whose sequence number is `row_seq`, which may be
+    /// above every cell's (never below): a phone keeps a row's number when a
+    /// received value replaces its newest local cell, so the row stays in
+    /// the outbox until its other unsent cells have gone.
+    pub fn encode_at(&self, row_seq: i64) -> Vec<u8> {
+        let row_seq = row_seq.max(self.row_seq());
         let mut out = Vec::with_capacity(16 + self.cells.len());
         let mut prev: Option<CellMeta> = None;
         for cell in &self.cells {
@@ -185,6 +194,25 @@ mod tests {
         let d = RowClocks::decode(&rc.encode(), 3, 4).unwrap();
         assert_eq!(d.cells.len(), 3);
         assert_eq!(d.cells[2], None);
+    }
+
+    #[test]
+    fn a_row_numbered_above_its_cells_decodes_its_cells() {
+        let rc = RowClocks {
+            cells: vec![
+                Some(CellMeta {
+                    clock: Hlc(9),
+                    site: 2,
+                    seq: 4,
+                }),
+                Some(CellMeta {
+                    clock: Hlc(11),
+                    site: 0,
+                    seq: 0,
+                }),
+            ],
+        };
+        assert_eq!(RowClocks::decode(&rc.encode_at(90), 2, 90).unwrap(), rc);
     }
 
     proptest! {

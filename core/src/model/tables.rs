@@ -78,6 +78,9 @@ pub enum Check {
     Words(&'static [&'static str]),
     /// A UUID in text form.
     Uuid,
+    /// The id (a UUID in text form) of a row of this table: the row it
+    /// refers to, which the sync sends first.
+    Ref(Table),
     /// A community code: 1–64 of `a-z 0-9 _ -`.
     Community,
     /// WGS-84 latitude.
@@ -298,7 +301,7 @@ pub static ITEM_REQUEST: TableDef = TableDef {
     name: "item_request",
     kind: TableKind::Record,
     columns: &[
-        rec("item_id", Text, true, K::Uuid),
+        rec("item_id", Text, true, K::Ref(Table::Item)),
         rec("requester", Text, true, K::Uuid),
         COMMUNITY,
         CREATED,
@@ -312,8 +315,8 @@ pub static REQUEST_OUTCOME: TableDef = TableDef {
     name: "request_outcome",
     kind: TableKind::Record,
     columns: &[
-        rec("request_id", Text, true, K::Uuid),
-        rec("item_id", Text, true, K::Uuid),
+        rec("request_id", Text, true, K::Ref(Table::ItemRequest)),
+        rec("item_id", Text, true, K::Ref(Table::Item)),
         rec("by_user", Text, true, K::Uuid),
         rec("outcome", Text, true, K::Words(OUTCOMES)),
         COMMUNITY,
@@ -327,7 +330,7 @@ pub static STATION_REPORT: TableDef = TableDef {
     name: "station_report",
     kind: TableKind::Record,
     columns: &[
-        rec("station_id", Text, true, K::Uuid),
+        rec("station_id", Text, true, K::Ref(Table::Station)),
         rec("kind", Text, true, K::OneOf(catalogue::REPORT_KINDS)),
         rec("note", Text, false, K::MaxChars(200)),
         COMMUNITY,
@@ -341,7 +344,11 @@ pub static STATION_CHECKIN: TableDef = TableDef {
     table: Table::StationCheckin,
     name: "station_checkin",
     kind: TableKind::Record,
-    columns: &[rec("station_id", Text, true, K::Uuid), COMMUNITY, CREATED],
+    columns: &[
+        rec("station_id", Text, true, K::Ref(Table::Station)),
+        COMMUNITY,
+        CREATED,
+    ],
 };
 
 /// Hand-over confirmations.
@@ -350,8 +357,8 @@ pub static HANDOVER: TableDef = TableDef {
     name: "handover",
     kind: TableKind::Record,
     columns: &[
-        rec("item_id", Text, true, K::Uuid),
-        rec("request_id", Text, true, K::Uuid),
+        rec("item_id", Text, true, K::Ref(Table::Item)),
+        rec("request_id", Text, true, K::Ref(Table::ItemRequest)),
         rec("by_user", Text, true, K::Uuid),
         rec("side", Text, true, K::Words(HANDOVER_SIDES)),
         COMMUNITY,
@@ -366,7 +373,7 @@ pub static SKILL_SESSION: TableDef = TableDef {
     name: "skill_session",
     kind: TableKind::Record,
     columns: &[
-        rec("skill_id", Text, true, K::Uuid),
+        rec("skill_id", Text, true, K::Ref(Table::Skill)),
         rec("provider", Text, true, K::Uuid),
         rec("by_user", Text, true, K::Uuid),
         COMMUNITY,
@@ -471,7 +478,7 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
                 Err("is not an allowed value")
             }
         }
-        (K::Uuid, Value::Text(s)) => uuid::Uuid::parse_str(s)
+        (K::Uuid | K::Ref(_), Value::Text(s)) => uuid::Uuid::parse_str(s)
             .map(|_| ())
             .map_err(|_| "must be a UUID"),
         (K::Community, Value::Text(s)) => {

@@ -499,8 +499,12 @@ fn update_row(
     clocks: &RowClocks,
     old_seq: Option<i64>,
 ) -> Result<()> {
-    let clk = clocks.encode();
-    let row_seq = clocks.row_seq();
+    // A row's number never goes down: on a phone a received value is not
+    // numbered (its cell's number is 0), and if it replaces the row's newest
+    // local cell the row must still stay above the outbox position until its
+    // other unsent cells have gone (see `store::changes`).
+    let row_seq = clocks.row_seq().max(old_seq.unwrap_or(0));
+    let clk = clocks.encode_at(row_seq);
     // `_seq` is indexed: leave it (and its index entry) alone when it did
     // not move, as for every remote change on a phone.
     let set_seq = old_seq != Some(row_seq);

@@ -1,27 +1,108 @@
 //! Reading changes back out: a phone's outbox, and the server's pull pages.
 //!
-//! Both are "the current winning cells whose sequence number is above a
-//! cursor". On a phone only local writes are numbered, so that is the outbox;
-//! on the server every accepted change is, so that is the pull feed. A new
-//! phone pages through current state once, not through history.
+//! Both are "the current winning cells of the rows whose sequence number is
+//! above a position". On a phone only local writes are numbered, so that is
+//! the outbox; on the server every accepted change is, so that is the pull
+//! feed. A new phone pages through current state once, not through history.
+//!
+//! # Why a page-through carries a floor as well as a position
+//!
+//! A row is listed in the page of its *latest* change, and moves to a later
+//! page whenever it changes again. So the cells a page sends for a row cannot
+//! be "those changed above this page's position": a row created at 5 and
+//! edited at 900 is not in the page `(0, 500]` and, in the page `(500, 1000]`,
+//! would lose its creation cells for good. Each page-through therefore keeps
+//! two numbers ([`Position`]): `after`, where the next page starts, and
+//! `floor`, the position at which the whole page-through began, below which
+//! the receiver already holds every cell. A page sends, for each row numbered
+//! in `(after, upto]`, every cell numbered above `floor`. When a page-through
+//! catches up (`more` is false) the receiver's floor moves to the end.
+//!
+//! Why no cell can be missed: let a page-through run from floor `F` to end
+//! `N` in pages read from snapshots `S_1..S_m`, each read in one read
+//! transaction, and let sequence numbers commit in order (one writer), so
+//! each snapshot holds every number up to the largest it shows. Take any
+//! cell numbered `s` in `(F, N]` of a row `R` whose latest number is `T`.
+//! `T ≤ N` (the last page listed every row above its start), and `T` falls
+//! in some page `k`'s range `(p_{k-1}, p_k]`. The change numbered `T` was
+//! committed before `S_k` (it is below a number `S_k` shows) and `R` did not
+//! change again before the end, so `S_k` held `R` exactly as at the end: page
+//! `k` listed `R` with every cell above `F`, including ours. Cells at or below
+//! `F` the receiver held before the page-through began (by the same argument
+//! for the previous one), and a cell keeps its number until it changes.
+//!
+//! A one-field edit in an ordinary sync (floor = position = the last sync's
+//! end) sends just that cell.
 
 use super::Store;
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
-use crate::model::tables::{Rule, Table, TableKind, TABLES};
+use crate::model::tables::{Check, Rule, Table, TABLES};
 use crate::Result;
 use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashSet;
 use uuid::Uuid;
+
+/// Where a page of changes starts: see the module documentation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The position at which this page-through began: every cell numbered
+    /// above it is sent with its row.
+    pub floor: i64,
+    /// Rows numbered above this are listed (the previous page's `next`).
+    pub after: i64,
+}
+
+impl Position {
+    /// A page-through that starts at `n` (the end of the last complete one).
+    pub fn at(n: i64) -> Position {
+        Position { floor: n, after: n }
+    }
+
+    /// Where the page-through goes on after `page`: the same floor, or a new
+    /// one at the end when the page caught up.
+    pub fn after_page(self, page: &ChangePage) -> Position {
+        if page.more {
+            Position {
+                floor: self.floor,
+                after: page.next,
+            }
+        } else {
+            Position::at(page.next)
+        }
+    }
+}
 
 /// One page of changes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangePage {
-    /// Row changes, in sequence order.
+    /// Row changes, in sequence order (on the outbox, each row is preceded
+    /// by the unsent rows it refers to).
     pub changes: Vec<RowChange>,
-    /// The cursor to ask from next time.
+    /// Where the next page starts (`Position::after`).
     pub next: i64,
     /// Whether more changes wait after this page.
     pub more: bool,
+}
+
+/// How large a page may grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageLimit {
+    /// Most rows (at least one is always sent).
+    pub rows: usize,
+    /// Most bytes, estimated as sent on the wire (uncompressed JSON); a page
+    /// always carries at least one row, however large.
+    pub bytes: usize,
+}
+
+impl PageLimit {
+    /// At most `rows` rows and a mebibyte.
+    pub fn rows(rows: usize) -> PageLimit {
+        PageLimit {
+            rows,
+            bytes: 1 << 20,
+        }
+    }
 }
 
 /// Which rows a reader may see: its own community's listings and records,
@@ -40,9 +121,55 @@ fn city_wide(t: Table) -> bool {
 }
 
 impl Store {
-    /// Changes numbered above `cursor`, at most `limit` rows.
-    pub fn changes_since(&self, cursor: i64, limit: usize, scope: &Scope) -> Result<ChangePage> {
-        self.read(|c| changes_since(c, cursor, limit, scope))
+    /// One page of changes after `pos`, within `limit` and `scope`, read from
+    /// one snapshot.
+    pub fn changes_since(
+        &self,
+        pos: Position,
+        limit: PageLimit,
+        scope: &Scope,
+    ) -> Result<ChangePage> {
+        self.read(|c| changes_since(c, pos, limit, scope))
+    }
+
+    /// The next batch of this phone's outbox after `pos`: like
+    /// [`Store::changes_since`], and every record is preceded by the rows
+    /// it refers to that have not been sent yet in this page-through (a
+    /// check-in at a station posted offline and edited since goes after that
+    /// station, which the server must know first).
+    pub fn outbox_batch(&self, pos: Position, limit: PageLimit) -> Result<ChangePage> {
+        self.read(|c| {
+            let PageRows {
+                rows,
+                last,
+                mut more,
+            } = page_rows(c, pos, limit, &Scope::default())?;
+            let mut out = Vec::with_capacity(rows.len());
+            let mut sent = HashSet::new();
+            let mut next = pos.after;
+            for (i, (seq, change)) in rows.iter().enumerate() {
+                let mut with_deps = Vec::new();
+                with_unsent_targets(c, pos, change.clone(), &mut sent, &mut with_deps)?;
+                // Rows a record pulls in count against the batch; the batch
+                // ends before a change (at a new sequence number) that would
+                // not fit with them.
+                let starts_seq = i == 0 || rows[i - 1].0 != *seq;
+                if !out.is_empty() && starts_seq && out.len() + with_deps.len() > limit.rows {
+                    more = true;
+                    break;
+                }
+                out.extend(with_deps);
+                next = *seq;
+            }
+            if !more {
+                next = last;
+            }
+            Ok(ChangePage {
+                changes: out,
+                next,
+                more,
+            })
+        })
     }
 
     /// The full current state of one row, every cell with its winning stamp.
@@ -72,8 +199,104 @@ impl Store {
     }
 }
 
-fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Result<ChangePage> {
-    let limit = limit.max(1);
+/// Emit `change` after the rows it refers to that are numbered above
+/// `pos.after` (not yet sent in this page-through), each once.
+fn with_unsent_targets(
+    c: &Connection,
+    pos: Position,
+    change: RowChange,
+    sent: &mut HashSet<(Table, Uuid)>,
+    out: &mut Vec<RowChange>,
+) -> Result<()> {
+    let Some(table) = Table::from_name(&change.table) else {
+        return Ok(());
+    };
+    if !sent.insert((table, change.id)) {
+        return Ok(());
+    }
+    for (target, id) in references(table, &change) {
+        if sent.contains(&(target, id)) {
+            continue;
+        }
+        let unsent: Option<i64> = c
+            .prepare_cached(&format!(
+                "SELECT _seq FROM {} WHERE id = ?1 AND _seq > ?2",
+                target.name()
+            ))?
+            .query_row(rusqlite::params![id.as_bytes(), pos.after], |r| r.get(0))
+            .optional()?;
+        if unsent.is_none() {
+            continue;
+        }
+        if let Some(dep) = read_row(c, target, id, pos.floor)? {
+            with_unsent_targets(c, pos, dep, sent, out)?;
+        }
+    }
+    out.push(change);
+    Ok(())
+}
+
+/// The rows a change refers to (`Check::Ref` columns).
+fn references(table: Table, change: &RowChange) -> Vec<(Table, Uuid)> {
+    let def = table.def();
+    change
+        .cells
+        .iter()
+        .filter_map(|cell| {
+            let col = def.columns.get(def.column_index(&cell.column)?)?;
+            let Check::Ref(target) = col.check else {
+                return None;
+            };
+            match &cell.op {
+                CellOp::Set(Value::Text(s)) => Some((target, Uuid::parse_str(s).ok()?)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// A rough size of a change as JSON on the wire, for page byte bounds.
+pub fn wire_size(change: &RowChange) -> usize {
+    let cells: usize = change
+        .cells
+        .iter()
+        .map(|cell| {
+            let value = match &cell.op {
+                CellOp::Set(Value::Text(s)) | CellOp::Add(s) | CellOp::Remove(s) => s.len() + 2,
+                CellOp::Set(_) => 24,
+            };
+            cell.column.len() + value + 36
+        })
+        .sum();
+    change.table.len() + 48 + cells
+}
+
+fn changes_since(
+    c: &Connection,
+    pos: Position,
+    limit: PageLimit,
+    scope: &Scope,
+) -> Result<ChangePage> {
+    let page = page_rows(c, pos, limit, scope)?;
+    Ok(ChangePage {
+        changes: page.rows.into_iter().map(|r| r.1).collect(),
+        next: page.last,
+        more: page.more,
+    })
+}
+
+/// The changes of one page with their sequence numbers.
+struct PageRows {
+    rows: Vec<(i64, RowChange)>,
+    /// The last sequence number the page covers.
+    last: i64,
+    /// Whether more wait after it.
+    more: bool,
+}
+
+/// Read one page's rows (see [`PageRows`]).
+fn page_rows(c: &Connection, pos: Position, limit: PageLimit, scope: &Scope) -> Result<PageRows> {
+    let rows_max = limit.rows.max(1);
     let filter = |table: Table| match (&scope.community, city_wide(table)) {
         (Some(_), false) => " AND community = ?3",
         _ => "",
@@ -96,15 +319,15 @@ fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Re
             def.name,
             filter(def.table)
         ))?;
-        bind(&mut stmt, cursor, limit as i64 + 1, def.table)?;
+        bind(&mut stmt, pos.after, rows_max as i64 + 1, def.table)?;
         let mut rows = stmt.raw_query();
         while let Some(r) = rows.next()? {
             seqs.push(r.get::<_, i64>(0)?);
         }
     }
     seqs.sort_unstable();
-    let more = seqs.len() > limit;
-    let upto = if more { seqs[limit - 1] } else { i64::MAX };
+    let mut more = seqs.len() > rows_max;
+    let upto = if more { seqs[rows_max - 1] } else { i64::MAX };
 
     // (seq, table, rid, id, values, clocks)
     let mut rows: Vec<(i64, Table, i64, Uuid, Vec<Value>, RowClocks)> = Vec::new();
@@ -116,7 +339,7 @@ fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Re
             def.name,
             filter(def.table)
         ))?;
-        bind(&mut stmt, cursor, upto, def.table)?;
+        bind(&mut stmt, pos.after, upto, def.table)?;
         let mut got = stmt.raw_query();
         while let Some(r) = got.next()? {
             let seq: i64 = r.get(0)?;
@@ -133,22 +356,31 @@ fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Re
         }
     }
     rows.sort_by_key(|r| r.0);
-    let next = rows.last().map_or(cursor, |r| r.0);
+    let mut last = pos.after;
     let mut changes = Vec::with_capacity(rows.len());
     let mut sites = SiteNames::default();
-    for (_, table, rid, id, vals, clocks) in rows {
-        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, cursor)? {
-            changes.push(ch);
+    let mut bytes = 0usize;
+    for (seq, table, rid, id, vals, clocks) in rows {
+        // The byte bound ends a page only between two sequence numbers, so
+        // the next page's start splits no change.
+        if bytes >= limit.bytes && seq != last {
+            more = true;
+            break;
+        }
+        last = seq;
+        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, pos.floor)? {
+            bytes += wire_size(&ch);
+            changes.push((seq, ch));
         }
     }
-    Ok(ChangePage {
-        changes,
-        next,
+    Ok(PageRows {
+        rows: changes,
+        last,
         more,
     })
 }
 
-/// The cells of one row changed above `cursor` (all of them for `cursor` < 0).
+/// The cells of one row numbered above `floor` (all of them for `floor` < 0).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_change(
     c: &Connection,
@@ -158,7 +390,7 @@ pub(crate) fn row_change(
     id: Uuid,
     vals: &[Value],
     clocks: &RowClocks,
-    cursor: i64,
+    floor: i64,
 ) -> Result<Option<RowChange>> {
     let mut stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
         Ok(Stamp {
@@ -171,7 +403,7 @@ pub(crate) fn row_change(
     let mut cells = Vec::new();
     for (i, col) in def.columns.iter().enumerate() {
         let Some(m) = clocks.cells[i] else { continue };
-        if m.seq <= cursor && def.kind == TableKind::Listing {
+        if m.seq <= floor {
             continue;
         }
         if deleted && col.content {
@@ -181,17 +413,15 @@ pub(crate) fn row_change(
             let mut stmt = c.prepare_cached(
                 "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock",
             )?;
-            let tags = stmt.query_map(
-                rusqlite::params![table as i64, rid, i as i64, cursor],
-                |r| {
+            let tags =
+                stmt.query_map(rusqlite::params![table as i64, rid, i as i64, floor], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, i64>(1)?,
                         r.get::<_, u32>(2)?,
                         r.get::<_, i64>(3)?,
                     ))
-                },
-            )?;
+                })?;
             for tag in tags {
                 let (elem, clock, site, removed) = tag?;
                 let op = if removed != 0 {
@@ -223,6 +453,11 @@ pub(crate) fn row_change(
 /// The full current state of one row as a change (every cell with its
 /// winning stamp), or `None` if the row does not exist.
 pub(crate) fn row_state(c: &Connection, table: Table, id: Uuid) -> Result<Option<RowChange>> {
+    read_row(c, table, id, -1)
+}
+
+/// One row's cells numbered above `floor`, or `None` if the row does not exist.
+fn read_row(c: &Connection, table: Table, id: Uuid, floor: i64) -> Result<Option<RowChange>> {
     let def = table.def();
     let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
     let sql = format!(
@@ -257,7 +492,7 @@ pub(crate) fn row_state(c: &Connection, table: Table, id: Uuid) -> Result<Option
         id,
         &vals,
         &clocks,
-        -1,
+        floor,
     )
 }
 

@@ -66,7 +66,7 @@ impl Store {
                     )?;
                     ctx.tx.execute(
                         &format!("UPDATE {} SET _clk = ?1, _seq = ?2 WHERE rid = ?3", def.name),
-                        rusqlite::params![clocks.encode(), clocks.row_seq(), rid],
+                        rusqlite::params![clocks.encode_at(s), s, rid],
                     )?;
                 }
             }

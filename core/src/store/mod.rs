@@ -22,7 +22,7 @@ mod write;
 
 pub use accept::Rejection;
 pub use apply::{validate, ApplyReport, MAX_CELLS_PER_ROW};
-pub use changes::{ChangePage, Scope};
+pub use changes::{wire_size, ChangePage, PageLimit, Position, Scope};
 pub use figures::{Figures, Period};
 pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
 pub use matching::{Match, MatchScore};
@@ -323,8 +323,11 @@ impl Store {
             .map_err(|_| Error::Corrupt("writer lock poisoned".into()))
     }
 
-    /// Run `f` on a read-only connection. Readers see the last committed state
-    /// and never block the writer (WAL).
+    /// Run `f` on a read-only connection, inside one read transaction: every
+    /// statement `f` runs sees the same committed state (one snapshot), so a
+    /// query made of several statements never mixes states from before and
+    /// after a sync page that commits meanwhile. Readers never block the
+    /// writer (WAL).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = {
             let mut pool = self
@@ -346,7 +349,7 @@ impl Store {
                 c
             }
         };
-        let out = f(&conn);
+        let out = read_snapshot(&conn, f);
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < self.config.readers {
                 pool.push(conn);
@@ -427,6 +430,17 @@ impl Store {
             )
         })
     }
+}
+
+/// Run `f` in one read transaction on `conn` (ended, never committed: it
+/// wrote nothing).
+fn read_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let tx = conn.unchecked_transaction()?;
+    let out = f(&tx);
+    // Ending a read transaction cannot lose anything; an error here only
+    // means it already ended.
+    let _ = tx.rollback();
+    out
 }
 
 /// The state of one write transaction.

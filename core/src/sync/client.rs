@@ -11,13 +11,14 @@
 //! The outbox mark is snapshotted when the push starts: edits made while a
 //! sync runs carry higher sequence numbers and go with the next sync.
 
+use super::cursor::PullCursor;
 use super::wire::{
     self, ErrorBody, PullResponse, PushRequest, PushResponse, HEADER_PROTOCOL, HEADER_SCHEMA,
-    MAX_PULL_LIMIT, MAX_PUSH_ROWS, PROTOCOL_VERSION,
+    MAX_PULL_LIMIT, MAX_PUSH_BATCH_BYTES, MAX_PUSH_ROWS, PROTOCOL_VERSION,
 };
-use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED};
+use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};
 use crate::crdt::SystemClock;
-use crate::store::{schema::SCHEMA_VERSION, Scope, Store};
+use crate::store::{schema::SCHEMA_VERSION, PageLimit, Store};
 use crate::{Error, Result, Table};
 use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
@@ -217,8 +218,9 @@ impl SyncClient {
             // clock: writes made while the clock ran ahead are re-stamped
             // first, so they neither sit in quarantine nor win every conflict.
             let _: serde_json::Value = self.send(http.get(self.url("/v1/health"))).await?;
-            let mark = self.store.state_int(STATE_PUSHED)?;
-            report.restamped = self.blocking(move |s| s.restamp_ahead(mark)).await?;
+            // Everything above the floor may still be unsent.
+            let floor = self.store.push_position()?.floor;
+            report.restamped = self.blocking(move |s| s.restamp_ahead(floor)).await?;
         }
         self.push(http, &mut report).await?;
         self.pull(http, &mut report).await?;
@@ -237,44 +239,54 @@ impl SyncClient {
     }
 
     async fn push(&self, http: &reqwest::Client, report: &mut SyncReport) -> Result<()> {
+        // Writes made from here on go with the next sync (unless this push
+        // has to page past them anyway to finish its page-through).
         let end = self.store.current_seq()?;
-        let mut mark = self.store.state_int(STATE_PUSHED)?;
-        let batch = self.config.push_batch.clamp(1, MAX_PUSH_ROWS);
-        while mark < end {
-            let page = self
-                .blocking(move |s| s.changes_since(mark, batch, &Scope::default()))
-                .await?;
+        let mut pos = self.store.push_position()?;
+        if pos.floor == pos.after && pos.after >= end {
+            return Ok(());
+        }
+        let limit = PageLimit {
+            rows: self.config.push_batch.clamp(1, MAX_PUSH_ROWS),
+            bytes: MAX_PUSH_BATCH_BYTES,
+        };
+        loop {
+            let page = self.blocking(move |s| s.outbox_batch(pos, limit)).await?;
+            let next = pos.after_page(&page);
+            let state = move || {
+                [
+                    (STATE_PUSHED, SqlValue::Integer(next.after)),
+                    (STATE_PUSH_FLOOR, SqlValue::Integer(next.floor)),
+                ]
+            };
             if page.changes.is_empty() {
-                let done = SqlValue::Integer(page.next.max(end));
-                self.blocking(move |s| s.set_state(&[(STATE_PUSHED, done)]))
-                    .await?;
-                break;
-            }
-            let (sites, rows) = wire::encode_rows(&page.changes);
-            let body = serde_json::to_vec(&PushRequest { sites, rows })?;
-            let req = http
-                .post(self.url("/v1/push"))
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(reqwest::header::CONTENT_ENCODING, "gzip")
-                .body(gzip(&body)?);
-            let resp: PushResponse = self.send(req).await?;
-            let rejections = resp.decode_rejections()?;
-            let refused = rejections.len();
-            let next = SqlValue::Integer(page.next);
-            if rejections.is_empty() {
-                self.blocking(move |s| s.set_state(&[(STATE_PUSHED, next)]))
-                    .await?;
+                self.blocking(move |s| s.set_state(&state())).await?;
             } else {
-                let rolled = self
-                    .blocking(move |s| s.roll_back(&rejections, mark, &[(STATE_PUSHED, next)]))
-                    .await?;
-                report.changed.extend(rolled.changed);
-                tracing::info!(rejected = refused, "server refused changes; rolled back");
+                let (sites, rows) = wire::encode_rows(&page.changes);
+                let body = serde_json::to_vec(&PushRequest { sites, rows })?;
+                let req = http
+                    .post(self.url("/v1/push"))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                    .body(gzip(&body)?);
+                let resp: PushResponse = self.send(req).await?;
+                let rejections = resp.decode_rejections()?;
+                let refused = rejections.len();
+                if rejections.is_empty() {
+                    self.blocking(move |s| s.set_state(&state())).await?;
+                } else {
+                    let mark = pos.after;
+                    let rolled = self
+                        .blocking(move |s| s.roll_back(&rejections, mark, &state()))
+                        .await?;
+                    report.changed.extend(rolled.changed);
+                    tracing::info!(rejected = refused, "server refused changes; rolled back");
+                }
+                report.pushed += page.changes.len();
+                report.rejected += refused;
             }
-            report.pushed += page.changes.len();
-            report.rejected += refused;
-            mark = page.next;
-            if !page.more {
+            pos = next;
+            if !page.more || pos.after >= end {
                 break;
             }
         }
@@ -283,7 +295,7 @@ impl SyncClient {
 
     async fn pull(&self, http: &reqwest::Client, report: &mut SyncReport) -> Result<()> {
         let limit = self.config.pull_limit.clamp(1, MAX_PULL_LIMIT);
-        let mut cursor = self.store.state_int(STATE_CURSOR)?;
+        let mut cursor = self.store.pull_cursor()?;
         loop {
             if self
                 .config
@@ -297,22 +309,27 @@ impl SyncClient {
                 .get(self.url("/v1/pull"))
                 .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())]);
             let page: PullResponse = self.send(req).await?;
+            let next = PullCursor::parse(&page.next).map_err(|_| {
+                Error::Corrupt("the server sent a cursor it cannot have minted".into())
+            })?;
             let changes = wire::decode_rows(&page.sites, &page.rows)?;
             let n = changes.len();
-            let next = page.next;
             let applied = self
                 .blocking(move |s| {
-                    s.apply_remote_with_state(&changes, &[(STATE_CURSOR, SqlValue::Integer(next))])
+                    s.apply_remote_with_state(
+                        &changes,
+                        &[(STATE_CURSOR, SqlValue::Text(page.next))],
+                    )
                 })
                 .await?;
             report.pulled += n;
             report.pull_pages += 1;
             report.quarantined += applied.quarantined;
             report.changed.extend(applied.changed);
-            if !page.more || page.next <= cursor {
+            if !page.more || next == cursor {
                 break;
             }
-            cursor = page.next;
+            cursor = next;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! changes the server refused in `sync_rejection`, so the app can show them.
 
 pub mod client;
+pub mod cursor;
 mod status;
 pub mod wire;
 
@@ -18,9 +19,14 @@ use crate::store::Store;
 use crate::Result;
 use uuid::Uuid;
 
-/// State key: the highest local sequence the server has acknowledged.
+/// State key: the outbox position the server has acknowledged up to (rows
+/// numbered at or below it have been sent in the push under way).
 pub const STATE_PUSHED: &str = "sync.pushed";
-/// State key: the server-minted pull cursor.
+/// State key: the outbox floor: the position at which the push under way
+/// began; every cell numbered above it goes with its row (see
+/// `store::changes`). Equal to [`STATE_PUSHED`] once a push caught up.
+pub const STATE_PUSH_FLOOR: &str = "sync.push_floor";
+/// State key: the server-minted pull cursor ([`cursor::PullCursor`], text).
 pub const STATE_CURSOR: &str = "sync.cursor";
 /// State key: when the last sync finished (Unix ms, corrected clock).
 pub const STATE_LAST_SUCCESS: &str = "sync.last_success_ms";
@@ -32,6 +38,28 @@ impl Store {
             Some(rusqlite::types::Value::Integer(i)) => i,
             _ => 0,
         })
+    }
+
+    /// The outbox position of the push under way (or of the last one).
+    pub(crate) fn push_position(&self) -> Result<crate::store::Position> {
+        let after = self.state_int(STATE_PUSHED)?;
+        // A store from before the floor was kept: its last push caught up.
+        let floor = match self.state_get(STATE_PUSH_FLOOR)? {
+            Some(rusqlite::types::Value::Integer(f)) => f,
+            _ => after,
+        };
+        Ok(crate::store::Position { floor, after })
+    }
+
+    /// The pull cursor stored by the last page applied.
+    pub(crate) fn pull_cursor(&self) -> Result<cursor::PullCursor> {
+        match self.state_get(STATE_CURSOR)? {
+            Some(rusqlite::types::Value::Text(t)) => cursor::PullCursor::parse(&t),
+            // A number from before cursors carried an epoch: no server can
+            // vouch for it, so the feed starts over (safe, the merge is
+            // idempotent).
+            _ => Ok(cursor::PullCursor::default()),
+        }
     }
 
     /// The changes the server refused, newest first: what the app shows as

@@ -28,6 +28,12 @@ pub const MAX_PUSH_ROWS: usize = 500;
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most row changes one pull page may carry.
 pub const MAX_PULL_LIMIT: usize = 1000;
+/// Most bytes (uncompressed JSON, estimated) of row changes in one pull page;
+/// a page always carries at least one row.
+pub const MAX_PULL_PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Most bytes (estimated, before compression) of row changes a phone puts in
+/// one push, well inside [`MAX_BODY_BYTES`].
+pub const MAX_PUSH_BATCH_BYTES: usize = 1024 * 1024;
 
 /// Cell operation codes.
 const OP_SET: u8 = 0;
@@ -241,8 +247,9 @@ pub struct PullResponse {
     pub sites: Vec<Uuid>,
     /// Row changes in the server's sequence order.
     pub rows: Vec<WireRow>,
-    /// The cursor to ask from next time (server-minted, opaque to phones).
-    pub next: i64,
+    /// The cursor to ask from next time (server-minted, opaque to phones;
+    /// see [`super::cursor::PullCursor`]).
+    pub next: String,
     /// Whether more changes wait after this page.
     pub more: bool,
     /// The server's time (Unix ms) when it answered.

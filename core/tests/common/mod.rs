@@ -3,7 +3,7 @@
 
 use fushi_core::crdt::{ManualTime, RowChange};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::Scope;
+use fushi_core::store::{PageLimit, Position, Scope};
 use fushi_core::{Store, StoreConfig};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -51,7 +51,11 @@ pub fn phone_at(actor: &Actor, now: i64) -> Phone {
 /// Every local change of `p` (its whole outbox).
 pub fn outbox(p: &Phone) -> Vec<RowChange> {
     p.store
-        .changes_since(0, 1_000_000, &Scope::default())
+        .changes_since(
+            Position::default(),
+            PageLimit::rows(1_000_000),
+            &Scope::default(),
+        )
         .unwrap()
         .changes
 }

@@ -9,15 +9,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use fushi_core::policy::Role;
-use fushi_core::store::Scope;
-use fushi_core::sync::wire::{encode_rows, PullResponse, MAX_PULL_LIMIT};
+use fushi_core::store::{PageLimit, Scope};
+use fushi_core::sync::cursor::PullCursor;
+use fushi_core::sync::wire::{encode_rows, PullResponse, MAX_PULL_LIMIT, MAX_PULL_PAGE_BYTES};
 use serde::Deserialize;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
 pub struct PullParams {
-    /// The `next` of the previous page; 0 (or absent) for the beginning.
-    pub cursor: Option<i64>,
+    /// The `next` of the previous page; `0` (or absent) for the beginning.
+    pub cursor: Option<String>,
     /// Most row changes in the page (1..=1000, default 500).
     pub limit: Option<usize>,
 }
@@ -28,34 +29,48 @@ pub async fn pull(
     Authed(actor): Authed,
     params: Result<Query<PullParams>, QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let Query(params) = params.map_err(|_| {
-        ApiError::bad_request(
-            "bad_query",
-            "cursor and limit must be non-negative integers",
-        )
+    let Query(params) = params
+        .map_err(|_| ApiError::bad_request("bad_query", "limit must be a non-negative integer"))?;
+    let cursor = PullCursor::parse(params.cursor.as_deref().unwrap_or("0")).map_err(|_| {
+        ApiError::bad_request("bad_cursor", "the cursor is not one this server issued")
     })?;
-    let cursor = params.cursor.unwrap_or(0);
-    if cursor < 0 {
-        return Err(ApiError::bad_request(
-            "bad_cursor",
-            "the cursor must not be negative",
-        ));
-    }
-    let limit = params.limit.unwrap_or(500).clamp(1, MAX_PULL_LIMIT);
+    let limit = PageLimit {
+        rows: params.limit.unwrap_or(500).clamp(1, MAX_PULL_LIMIT),
+        bytes: MAX_PULL_PAGE_BYTES,
+    };
     // Admins see every community; everyone else their own, plus the city's stations.
     let scope = Scope {
         community: (actor.role != Role::Admin).then(|| actor.community.clone()),
     };
     let storage = state.storage.clone();
-    let page = tokio::task::spawn_blocking(move || storage.pull(&scope, cursor, limit))
-        .await
-        .map_err(ApiError::internal)??;
+    let (page, next) = tokio::task::spawn_blocking(move || {
+        let epoch = storage.epoch();
+        // A cursor from another database, or beyond what this one has
+        // numbered (a database restored from an older copy), was not minted
+        // here: that phone starts over from zero, which the merge makes safe.
+        let trusted = (cursor.epoch == epoch || cursor.is_start())
+            && cursor.pos.after <= storage.current_seq()?;
+        let cursor = if trusted {
+            cursor
+        } else {
+            tracing::info!("pull cursor from another database: starting the phone over");
+            PullCursor::start(epoch)
+        };
+        let page = storage.pull(&scope, cursor.pos, limit)?;
+        let next = PullCursor {
+            epoch,
+            pos: cursor.pos.after_page(&page),
+        };
+        Ok::<_, fushi_core::Error>((page, next))
+    })
+    .await
+    .map_err(ApiError::internal)??;
     let (sites, rows) = encode_rows(&page.changes);
     tracing::debug!(user = %log_id(&actor.user), rows = rows.len(), more = page.more, "pull");
     Ok(Json(PullResponse {
         sites,
         rows,
-        next: page.next,
+        next: next.to_string(),
         more: page.more,
         server_time_ms: state.storage.now_ms(),
     }))

@@ -9,7 +9,7 @@
 use fushi_core::crdt::SystemClock;
 use fushi_core::model::ItemEdit;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::Scope;
+use fushi_core::store::{PageLimit, Position, Scope};
 use fushi_core::sync::wire::{encode_rows, PullResponse, PushRequest};
 use fushi_core::{Store, StoreConfig};
 use fushi_tests::{item, Phone, Server};
@@ -47,12 +47,12 @@ async fn main() {
     );
 
     // Wire size of the whole first sync (pages of 1000, as the phone asks).
-    let (mut raw_bytes, mut gz_bytes, mut cursor) = (0usize, 0usize, 0i64);
+    let (mut raw_bytes, mut gz_bytes, mut cursor) = (0usize, 0usize, Position::default());
     loop {
         let page = store
             .changes_since(
                 cursor,
-                1000,
+                PageLimit::rows(1000),
                 &Scope {
                     community: Some("fushi".into()),
                 },
@@ -62,14 +62,14 @@ async fn main() {
         let body = serde_json::to_vec(&PullResponse {
             sites,
             rows,
-            next: page.next,
+            next: cursor.after_page(&page).after.to_string(),
             more: page.more,
             server_time_ms: 0,
         })
         .unwrap();
         raw_bytes += body.len();
         gz_bytes += gzip(&body, 6);
-        cursor = page.next;
+        cursor = cursor.after_page(&page);
         if !page.more {
             break;
         }
@@ -198,7 +198,9 @@ async fn main() {
         )
         .unwrap();
     }
-    let page = s.changes_since(mark, 500, &Scope::default()).unwrap();
+    let page = s
+        .changes_since(Position::at(mark), PageLimit::rows(500), &Scope::default())
+        .unwrap();
     assert_eq!(page.changes.len(), 500);
     let (sites, rows) = encode_rows(&page.changes);
     let body = serde_json::to_vec(&PushRequest { sites, rows }).unwrap();
