@@ -31,7 +31,7 @@ CLASSES="$OUT/classes"
 
 # Same feature set as `cargo test --workspace --exclude fushi-bench` (dev-dependencies included), so after
 # the test stage this is a no-op instead of a second build of the dependencies.
-echo "kotlin-test: cargo build --workspace --lib --tests --bin uniffi-bindgen --bin fushi-server"
+echo "kotlin-test: cargo build --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server"
 cargo build --quiet --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server \
   || die "cargo build of fushi-ffi / uniffi-bindgen / fushi-server failed"
 [[ -f "$LIB" ]] || die "$LIB not found after the build"

@@ -29,8 +29,8 @@ SNAPSHOT="$ROOT/ios/api-shape.txt"
 
 # Same feature set as `cargo test --workspace` (dev-dependencies included), so after
 # the test stage this is a no-op instead of a second build of the dependencies.
-echo "swift-check: cargo build --workspace --lib --tests --bin uniffi-bindgen"
-cargo build --quiet --workspace --lib --tests --bin uniffi-bindgen \
+echo "swift-check: cargo build --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen"
+cargo build --quiet --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen \
   || die "cargo build of fushi-ffi / uniffi-bindgen failed"
 [[ -f "$LIB" ]] || die "$LIB not found after the build"
 
