@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// Hears which rows changed, after a local write or a sync, and which offers
 /// newly match the signed-in user's needs after a sync.
 ///
-/// Implemented by the app (Kotlin / Swift). Called on the thread that made
-/// the write or ran the sync (for the async `sync`, the thread that polls
-/// it): implementations must be thread-safe, return quickly, and not throw.
+/// Implemented by the app (Kotlin / Swift). `on_changed` is called once per
+/// committed write with exactly the rows it changed (a record also names the
+/// rows it refers to: a request its item, a report its station), on the
+/// thread that committed it: the caller's for a local action, a background
+/// thread for each page a sync applies. Implementations must be
+/// thread-safe, return quickly, and not throw.
 #[uniffi::export(with_foreign)]
 pub trait ListingObserver: Send + Sync {
     /// Rows that changed; never called with an empty list.

@@ -33,7 +33,7 @@ pub struct FushiStore {
     /// The store's clock, corrected by the server's time on every sync.
     clock: Arc<SystemClock>,
     sync: RwLock<Option<Arc<SyncClient>>>,
-    observers: Observers,
+    observers: Arc<Observers>,
 }
 
 impl std::fmt::Debug for FushiStore {
@@ -66,19 +66,10 @@ impl FushiStore {
         ))
     }
 
-    /// Tell the observers about rows written here.
-    fn wrote(&self, rows: &[(Table, Uuid)]) {
-        self.observers.changed(
-            rows.iter()
-                .map(|(t, id)| ChangedListing::new(*t, *id))
-                .collect(),
-        );
-    }
-
-    /// Tell the observers what a sync changed and matched.
+    /// Tell the observers what a sync matched (the rows it changed they
+    /// heard from the core as each page committed).
     fn synced(&self, report: &fushi_core::sync::SyncReport) -> Result<SyncReport> {
         let out = SyncReport::from(report);
-        self.observers.changed(out.changed.clone());
         let applied = ApplyReport {
             changed: report.changed.clone(),
             ..ApplyReport::default()
@@ -102,11 +93,22 @@ impl FushiStore {
     pub fn open(path: String, sync: Option<SyncSettings>) -> Result<Arc<Self>> {
         let clock = SystemClock::new();
         let store = Store::open_with(&path, clock.clone(), StoreConfig::default())?;
+        // The core says which rows every committed write changed (local
+        // actions, sync pages, refusals rolled back): the observers hear that.
+        let observers = Arc::new(Observers::default());
+        let heard = Arc::clone(&observers);
+        store.set_change_listener(Some(Arc::new(move |rows: &[(Table, Uuid)]| {
+            heard.changed(
+                rows.iter()
+                    .map(|(t, id)| ChangedListing::new(*t, *id))
+                    .collect(),
+            );
+        })));
         let this = FushiStore {
             store: Arc::new(store),
             clock,
             sync: RwLock::new(None),
-            observers: Observers::default(),
+            observers,
         };
         if let Some(settings) = sync {
             this.configure_sync(Some(settings))?;
@@ -154,7 +156,6 @@ impl FushiStore {
     /// Returns its id.
     pub fn post_item(&self, item: NewItem) -> Result<String> {
         let id = self.store.post_item(item.into())?;
-        self.wrote(&[(Table::Item, id)]);
         Ok(id.to_string())
     }
 
@@ -162,7 +163,6 @@ impl FushiStore {
     pub fn edit_item(&self, id: String, edit: ItemEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.edit_item(id, edit.into())?;
-        self.wrote(&[(Table::Item, id)]);
         Ok(())
     }
 
@@ -170,7 +170,6 @@ impl FushiStore {
     pub fn withdraw_item(&self, id: String) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.withdraw_item(id)?;
-        self.wrote(&[(Table::Item, id)]);
         Ok(())
     }
 
@@ -178,7 +177,6 @@ impl FushiStore {
     pub fn renew_item(&self, item_id: String) -> Result<()> {
         let id = parse_id("item_id", &item_id)?;
         self.store.renew_item(id)?;
-        self.wrote(&[(Table::Item, id)]);
         Ok(())
     }
 
@@ -186,7 +184,6 @@ impl FushiStore {
     pub fn delete_listing(&self, kind: ListingKind, id: String) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.delete_listing(kind.into(), id)?;
-        self.wrote(&[(kind.into(), id)]);
         Ok(())
     }
 
@@ -199,7 +196,6 @@ impl FushiStore {
     pub fn request_item(&self, item_id: String, note: Option<String>) -> Result<String> {
         let item = parse_id("item_id", &item_id)?;
         let request = self.store.request_item(item, note)?;
-        self.wrote(&[(Table::Item, item), (Table::ItemRequest, request)]);
         Ok(request.to_string())
     }
 
@@ -207,7 +203,6 @@ impl FushiStore {
     pub fn cancel_request(&self, request_id: String) -> Result<()> {
         let id = parse_id("request_id", &request_id)?;
         self.store.cancel_request(id)?;
-        self.wrote(&[(Table::ItemRequest, id)]);
         Ok(())
     }
 
@@ -224,7 +219,6 @@ impl FushiStore {
     pub fn accept_next_request(&self, item_id: String) -> Result<Option<String>> {
         let id = parse_id("item_id", &item_id)?;
         let accepted = self.store.accept_next_request(id)?;
-        self.wrote(&[(Table::Item, id)]);
         Ok(accepted.map(|r| r.to_string()))
     }
 
@@ -232,7 +226,6 @@ impl FushiStore {
     pub fn decline_request(&self, request_id: String) -> Result<()> {
         let id = parse_id("request_id", &request_id)?;
         self.store.decline_request(id)?;
-        self.wrote(&[(Table::ItemRequest, id)]);
         Ok(())
     }
 
@@ -241,7 +234,6 @@ impl FushiStore {
     pub fn mark_no_show(&self, request_id: String) -> Result<Option<String>> {
         let id = parse_id("request_id", &request_id)?;
         let next = self.store.mark_no_show(id)?;
-        self.wrote(&[(Table::ItemRequest, id)]);
         Ok(next.map(|r| r.to_string()))
     }
 
@@ -250,7 +242,6 @@ impl FushiStore {
     pub fn confirm_handover(&self, item_id: String) -> Result<ItemLifecycle> {
         let id = parse_id("item_id", &item_id)?;
         let lifecycle = self.store.confirm_handover(id)?;
-        self.wrote(&[(Table::Item, id)]);
         Ok(lifecycle.into())
     }
 
@@ -259,7 +250,6 @@ impl FushiStore {
     /// A resident offers a skill. Returns its id.
     pub fn post_skill(&self, skill: NewSkill) -> Result<String> {
         let id = self.store.post_skill(skill.into())?;
-        self.wrote(&[(Table::Skill, id)]);
         Ok(id.to_string())
     }
 
@@ -267,7 +257,6 @@ impl FushiStore {
     pub fn edit_skill(&self, id: String, edit: SkillEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.edit_skill(id, edit.into())?;
-        self.wrote(&[(Table::Skill, id)]);
         Ok(())
     }
 
@@ -281,14 +270,12 @@ impl FushiStore {
     pub fn confirm_skill_session(&self, skill_id: String, note: Option<String>) -> Result<String> {
         let skill = parse_id("skill_id", &skill_id)?;
         let session = self.store.confirm_skill_session(skill, note)?;
-        self.wrote(&[(Table::Skill, skill), (Table::SkillSession, session)]);
         Ok(session.to_string())
     }
 
     /// A resident posts a need for an item or a skill. Returns its id.
     pub fn post_need(&self, need: NewNeed) -> Result<String> {
         let id = self.store.post_need(need.into())?;
-        self.wrote(&[(Table::Need, id)]);
         Ok(id.to_string())
     }
 
@@ -296,7 +283,6 @@ impl FushiStore {
     pub fn edit_need(&self, id: String, edit: NeedEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.edit_need(id, edit.into())?;
-        self.wrote(&[(Table::Need, id)]);
         Ok(())
     }
 
@@ -350,7 +336,6 @@ impl FushiStore {
     ) -> Result<String> {
         let station = parse_id("station_id", &station_id)?;
         let report = self.store.report_station(station, &kind, note)?;
-        self.wrote(&[(Table::Station, station), (Table::StationReport, report)]);
         Ok(report.to_string())
     }
 
@@ -359,7 +344,6 @@ impl FushiStore {
     pub fn check_in(&self, station_id: String) -> Result<String> {
         let station = parse_id("station_id", &station_id)?;
         let checkin = self.store.check_in(station)?;
-        self.wrote(&[(Table::Station, station), (Table::StationCheckin, checkin)]);
         Ok(checkin.to_string())
     }
 
@@ -395,7 +379,6 @@ impl FushiStore {
     /// Grid staff add a station. Returns its id.
     pub fn post_station(&self, station: NewStation) -> Result<String> {
         let id = self.store.post_station(station.into())?;
-        self.wrote(&[(Table::Station, id)]);
         Ok(id.to_string())
     }
 
@@ -404,7 +387,6 @@ impl FushiStore {
     pub fn edit_station(&self, id: String, edit: StationEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.edit_station(id, edit.into())?;
-        self.wrote(&[(Table::Station, id)]);
         Ok(())
     }
 
@@ -412,7 +394,6 @@ impl FushiStore {
     pub fn hide_listing(&self, kind: ListingKind, id: String, hidden: bool) -> Result<()> {
         let id = parse_id("id", &id)?;
         self.store.hide_listing(kind.into(), id, hidden)?;
-        self.wrote(&[(kind.into(), id)]);
         Ok(())
     }
 

@@ -209,6 +209,28 @@ pub struct RowChange {
 }
 
 impl RowChange {
+    /// The rows this change refers to (its `Check::Ref` columns): the
+    /// station of a check-in, the item and request of an outcome.
+    pub fn references(&self) -> Vec<(crate::model::tables::Table, Uuid)> {
+        use crate::model::tables::{Check, Table};
+        let Some(def) = Table::from_name(&self.table).map(Table::def) else {
+            return Vec::new();
+        };
+        self.cells
+            .iter()
+            .filter_map(|cell| {
+                let col = def.columns.get(def.column_index(&cell.column)?)?;
+                let Check::Ref(target) = col.check else {
+                    return None;
+                };
+                match &cell.op {
+                    CellOp::Set(Value::Text(s)) => Some((target, Uuid::parse_str(s).ok()?)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// The largest clock among the cells.
     pub fn max_clock(&self) -> Hlc {
         self.cells

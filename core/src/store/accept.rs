@@ -164,6 +164,8 @@ impl Store {
                 if let Some(w) = &r.winning {
                     super::apply::apply_row(ctx, table, w, Origin::Remote)?;
                 }
+                // Changed even when nothing replaced it: our copy is gone.
+                ctx.changed.push((table, r.id));
                 report.changed.push((table, r.id));
             }
             set_state(ctx.tx, state)?;

@@ -192,10 +192,19 @@ pub(crate) fn apply_row(
     origin: Origin,
 ) -> Result<bool> {
     let def = table.def();
-    match def.kind {
+    let changed = match def.kind {
         TableKind::Listing => apply_listing(ctx, def, change, origin),
         TableKind::Record => apply_record(ctx, def, change, origin),
+    }?;
+    if changed {
+        ctx.changed.push((table, change.id));
+        // A new record changes what its rows show: a request joins the
+        // item's queue, a report changes the station's state.
+        if def.kind == TableKind::Record {
+            ctx.changed.extend(change.references());
+        }
     }
+    Ok(changed)
 }
 
 /// Hands out this change's sequence number on first use: local writes are

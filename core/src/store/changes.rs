@@ -37,7 +37,7 @@
 use super::Store;
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
-use crate::model::tables::{Check, Rule, Table, TABLES};
+use crate::model::tables::{Rule, Table, TABLES};
 use crate::Result;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashSet;
@@ -214,7 +214,7 @@ fn with_unsent_targets(
     if !sent.insert((table, change.id)) {
         return Ok(());
     }
-    for (target, id) in references(table, &change) {
+    for (target, id) in change.references() {
         if sent.contains(&(target, id)) {
             continue;
         }
@@ -234,25 +234,6 @@ fn with_unsent_targets(
     }
     out.push(change);
     Ok(())
-}
-
-/// The rows a change refers to (`Check::Ref` columns).
-fn references(table: Table, change: &RowChange) -> Vec<(Table, Uuid)> {
-    let def = table.def();
-    change
-        .cells
-        .iter()
-        .filter_map(|cell| {
-            let col = def.columns.get(def.column_index(&cell.column)?)?;
-            let Check::Ref(target) = col.check else {
-                return None;
-            };
-            match &cell.op {
-                CellOp::Set(Value::Text(s)) => Some((target, Uuid::parse_str(s).ok()?)),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// A rough size of a change as JSON on the wire, for page byte bounds.

@@ -22,11 +22,11 @@
 //! The pickup place is the compound-level `pickup_area`; nothing finer exists.
 
 use super::write::Edit;
-use super::Store;
+use super::{Store, WriteCtx};
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Stamp, Value};
 use crate::model::tables::Table;
-use crate::policy::Denial;
+use crate::policy::{Actor, Denial};
 use crate::{Error, Result};
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -267,25 +267,203 @@ impl Store {
         self.read(|c| lifecycle(c, item_id, now, me))
     }
 
-    /// The lifecycle, checking that the signed-in user owns the item.
-    fn owned_lifecycle(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+    /// The owner accepts the first request in line: the item is reserved for
+    /// it. Returns the accepted request, or `None` if nobody is waiting.
+    pub fn accept_next_request(&self, item_id: Uuid) -> Result<Option<Uuid>> {
+        self.act(|act| act.accept_next(item_id))
+    }
+
+    /// The owner declines a request. If it was the accepted one, the item is
+    /// offered again (accept the next with [`Store::accept_next_request`]).
+    pub fn decline_request(&self, request_id: Uuid) -> Result<()> {
+        self.act(|act| {
+            let (item_id, _) = act.request(request_id)?;
+            let lc = act.owned_lifecycle(item_id)?;
+            act.close_request(&lc, request_id, "declined")
+        })
+    }
+
+    /// The owner marks the accepted requester as a no-show and accepts the
+    /// next in line. Returns the newly accepted request, if any.
+    pub fn mark_no_show(&self, request_id: Uuid) -> Result<Option<Uuid>> {
+        self.act(|act| {
+            let (item_id, _) = act.request(request_id)?;
+            let lc = act.owned_lifecycle(item_id)?;
+            if lc.state != ItemState::Reserved
+                || lc.accepted.as_ref().map(|a| a.request_id) != Some(request_id)
+            {
+                return Err(Error::invalid("request", "is not the accepted request"));
+            }
+            act.close_request(&lc, request_id, "no_show")?;
+            act.accept_next(item_id)
+        })
+    }
+
+    /// The requester cancels their request. If it was accepted, every phone
+    /// then shows the item available again.
+    pub fn cancel_request(&self, request_id: Uuid) -> Result<()> {
+        self.act(|act| {
+            let (item_id, requester) = act.request(request_id)?;
+            if requester != act.actor.user {
+                return Err(Error::NotAllowed(Denial::NotOwner));
+            }
+            let lc = act.lifecycle(item_id)?;
+            if lc.state == ItemState::Given
+                && lc.accepted.as_ref().map(|a| a.request_id) == Some(request_id)
+            {
+                return Err(Error::invalid(
+                    "request",
+                    "the item was already handed over",
+                ));
+            }
+            act.outcome(&lc, request_id, "cancelled")?;
+            Ok(())
+        })
+    }
+
+    /// One side confirms the hand-over of the accepted request: the owner as
+    /// giver, the accepted requester as receiver. When both have confirmed,
+    /// the item is given (the owner's phone also stores `status = given`).
+    pub fn confirm_handover(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+        self.act(|act| {
+            let lc = act.lifecycle(item_id)?;
+            let Some(req) = lc.accepted.clone() else {
+                return Err(Error::invalid("item", "no request is accepted"));
+            };
+            let me = act.actor.user;
+            let (side, done) = if me == lc.owner {
+                ("giver", lc.giver_confirmed)
+            } else if me == req.requester {
+                ("receiver", lc.receiver_confirmed)
+            } else {
+                return Err(Error::NotAllowed(Denial::NotOwner));
+            };
+            if !done {
+                act.record(
+                    Table::Handover,
+                    vec![
+                        ("item_id", item_id.to_string().into()),
+                        ("request_id", req.request_id.to_string().into()),
+                        ("by_user", me.to_string().into()),
+                        ("side", side.into()),
+                        (
+                            "community",
+                            lc_community(&act.row(Table::Item, item_id)?).into(),
+                        ),
+                    ],
+                )?;
+            }
+            let lc = act.lifecycle(item_id)?;
+            if me == lc.owner && lc.state == ItemState::Given && lc.stored_status != "given" {
+                act.set_item_status(item_id, "given", Some(req.request_id))?;
+                return act.lifecycle(item_id);
+            }
+            Ok(lc)
+        })
+    }
+
+    /// The owner renews an item for another [`crate::StoreConfig::item_ttl_days`].
+    pub fn renew_item(&self, item_id: Uuid) -> Result<()> {
+        self.act(|act| {
+            let lc = act.owned_lifecycle(item_id)?;
+            if matches!(lc.state, ItemState::Given | ItemState::Withdrawn) {
+                return Err(Error::invalid("item", "the item is no longer offered"));
+            }
+            let expires = act.ctx.now_ms + act.ctx.config.item_ttl_days * DAY_MS;
+            act.write(
+                Table::Item,
+                item_id,
+                &[Edit::Set("expires_at", Value::Int(expires))],
+            )
+        })
+    }
+}
+
+/// The community of a row, as written.
+fn lc_community(row: &crate::model::RowData) -> String {
+    row.text_or_empty("community")
+}
+
+/// One user action inside its one write transaction: the checks read the
+/// state the writes will change, so a concurrent call from another thread
+/// or a sync page landing in between cannot make an item reserved for two
+/// people or given twice.
+pub(crate) struct Act<'c, 'a> {
+    pub(crate) ctx: &'c mut WriteCtx<'a>,
+    pub(crate) actor: Actor,
+}
+
+impl Store {
+    /// Run a user action as the signed-in user in one write transaction.
+    pub(crate) fn act<T>(&self, f: impl FnOnce(&mut Act<'_, '_>) -> Result<T>) -> Result<T> {
         let actor = self.actor()?;
-        let lc = self.item_lifecycle(item_id)?;
-        if lc.owner != actor.user {
+        self.write_tx(|ctx| f(&mut Act { ctx, actor }))
+    }
+}
+
+impl Act<'_, '_> {
+    /// A row by id, deleted or not, as this transaction sees it.
+    pub(crate) fn row(&self, table: Table, id: Uuid) -> Result<crate::model::RowData> {
+        super::listings::fetch_row(self.ctx.tx, table, id)?.ok_or(Error::NotFound(table.name()))
+    }
+
+    /// A live (not deleted) row, or not found.
+    pub(crate) fn live(&self, table: Table, id: Uuid) -> Result<crate::model::RowData> {
+        match super::listings::fetch_row(self.ctx.tx, table, id)? {
+            Some(r) if !r.flag("deleted") => Ok(r),
+            _ => Err(Error::NotFound(table.name())),
+        }
+    }
+
+    /// A local write of this action.
+    pub(crate) fn write(&mut self, table: Table, id: Uuid, edits: &[Edit]) -> Result<()> {
+        super::write::write_in(self.ctx, &self.actor, table, id, edits)?;
+        Ok(())
+    }
+
+    /// A new record written by this action.
+    pub(crate) fn record(
+        &mut self,
+        table: Table,
+        fields: Vec<(&'static str, Value)>,
+    ) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let mut edits: Vec<Edit> = fields.into_iter().map(|(c, v)| Edit::Set(c, v)).collect();
+        edits.push(Edit::Set("created_at", Value::Int(self.ctx.now_ms)));
+        self.write(table, id, &edits)?;
+        Ok(id)
+    }
+
+    fn lifecycle(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+        lifecycle(self.ctx.tx, item_id, self.ctx.now_ms, Some(self.actor.user))
+    }
+
+    /// The lifecycle, checking that the acting user owns the item.
+    fn owned_lifecycle(&self, item_id: Uuid) -> Result<ItemLifecycle> {
+        let lc = self.lifecycle(item_id)?;
+        if lc.owner != self.actor.user {
             return Err(Error::NotAllowed(Denial::NotOwner));
         }
         Ok(lc)
     }
 
-    fn outcome(&self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<Uuid> {
-        let actor = self.actor()?;
-        let community = self.item(lc.item_id)?.community;
+    /// A request's item and requester.
+    fn request(&self, request_id: Uuid) -> Result<(Uuid, Uuid)> {
+        let req = super::listings::fetch_row(self.ctx.tx, Table::ItemRequest, request_id)?
+            .ok_or(Error::NotFound("request"))?;
+        let item_id = req.uuid("item_id").ok_or(Error::NotFound("item"))?;
+        Ok((item_id, req.uuid("requester").unwrap_or_default()))
+    }
+
+    fn outcome(&mut self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<Uuid> {
+        let community = lc_community(&self.row(Table::Item, lc.item_id)?);
+        let by = self.actor.user.to_string();
         self.record(
             Table::RequestOutcome,
             vec![
                 ("request_id", request_id.to_string().into()),
                 ("item_id", lc.item_id.to_string().into()),
-                ("by_user", actor.user.to_string().into()),
+                ("by_user", by.into()),
                 ("outcome", outcome.into()),
                 ("community", community.into()),
             ],
@@ -293,7 +471,7 @@ impl Store {
     }
 
     fn set_item_status(
-        &self,
+        &mut self,
         item_id: Uuid,
         status: &str,
         reserved_for: Option<Uuid>,
@@ -308,23 +486,10 @@ impl Store {
                     Value::from(reserved_for.map(|r| r.to_string())),
                 ),
             ],
-        )?;
-        Ok(())
+        )
     }
 
-    /// A request of an item and its lifecycle.
-    fn request_lifecycle(&self, request_id: Uuid) -> Result<(ItemLifecycle, Uuid)> {
-        let req = self
-            .fetch_row(Table::ItemRequest, request_id)?
-            .ok_or(Error::NotFound("request"))?;
-        let item_id = req.uuid("item_id").ok_or(Error::NotFound("item"))?;
-        let requester = req.uuid("requester").unwrap_or_default();
-        Ok((self.item_lifecycle(item_id)?, requester))
-    }
-
-    /// The owner accepts the first request in line: the item is reserved for
-    /// it. Returns the accepted request, or `None` if nobody is waiting.
-    pub fn accept_next_request(&self, item_id: Uuid) -> Result<Option<Uuid>> {
+    fn accept_next(&mut self, item_id: Uuid) -> Result<Option<Uuid>> {
         let lc = self.owned_lifecycle(item_id)?;
         match lc.state {
             ItemState::Available => {}
@@ -341,20 +506,13 @@ impl Store {
         let Some(next) = lc.queue.first() else {
             return Ok(None);
         };
-        self.outcome(&lc, next.request_id, "accepted")?;
-        self.set_item_status(item_id, "reserved", Some(next.request_id))?;
-        Ok(Some(next.request_id))
+        let next = next.request_id;
+        self.outcome(&lc, next, "accepted")?;
+        self.set_item_status(item_id, "reserved", Some(next))?;
+        Ok(Some(next))
     }
 
-    /// The owner declines a request. If it was the accepted one, the item is
-    /// offered again (accept the next with [`Store::accept_next_request`]).
-    pub fn decline_request(&self, request_id: Uuid) -> Result<()> {
-        let (lc, _) = self.request_lifecycle(request_id)?;
-        let lc = self.owned_lifecycle(lc.item_id)?;
-        self.close_request(&lc, request_id, "declined")
-    }
-
-    fn close_request(&self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<()> {
+    fn close_request(&mut self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<()> {
         let was_accepted = lc.accepted.as_ref().map(|a| a.request_id) == Some(request_id);
         if lc.state == ItemState::Given && was_accepted {
             return Err(Error::invalid(
@@ -366,92 +524,6 @@ impl Store {
         if was_accepted && lc.state == ItemState::Reserved {
             self.set_item_status(lc.item_id, "available", None)?;
         }
-        Ok(())
-    }
-
-    /// The owner marks the accepted requester as a no-show and accepts the
-    /// next in line. Returns the newly accepted request, if any.
-    pub fn mark_no_show(&self, request_id: Uuid) -> Result<Option<Uuid>> {
-        let (lc, _) = self.request_lifecycle(request_id)?;
-        let lc = self.owned_lifecycle(lc.item_id)?;
-        if lc.state != ItemState::Reserved
-            || lc.accepted.as_ref().map(|a| a.request_id) != Some(request_id)
-        {
-            return Err(Error::invalid("request", "is not the accepted request"));
-        }
-        self.close_request(&lc, request_id, "no_show")?;
-        self.accept_next_request(lc.item_id)
-    }
-
-    /// The requester cancels their request. If it was accepted, every phone
-    /// then shows the item available again.
-    pub fn cancel_request(&self, request_id: Uuid) -> Result<()> {
-        let actor = self.actor()?;
-        let (lc, requester) = self.request_lifecycle(request_id)?;
-        if requester != actor.user {
-            return Err(Error::NotAllowed(Denial::NotOwner));
-        }
-        if lc.state == ItemState::Given
-            && lc.accepted.as_ref().map(|a| a.request_id) == Some(request_id)
-        {
-            return Err(Error::invalid(
-                "request",
-                "the item was already handed over",
-            ));
-        }
-        self.outcome(&lc, request_id, "cancelled")?;
-        Ok(())
-    }
-
-    /// One side confirms the hand-over of the accepted request: the owner as
-    /// giver, the accepted requester as receiver. When both have confirmed,
-    /// the item is given (the owner's phone also stores `status = given`).
-    pub fn confirm_handover(&self, item_id: Uuid) -> Result<ItemLifecycle> {
-        let actor = self.actor()?;
-        let lc = self.item_lifecycle(item_id)?;
-        let Some(req) = lc.accepted.clone() else {
-            return Err(Error::invalid("item", "no request is accepted"));
-        };
-        let (side, done) = if actor.user == lc.owner {
-            ("giver", lc.giver_confirmed)
-        } else if actor.user == req.requester {
-            ("receiver", lc.receiver_confirmed)
-        } else {
-            return Err(Error::NotAllowed(Denial::NotOwner));
-        };
-        if !done {
-            let community = self.item(item_id)?.community;
-            self.record(
-                Table::Handover,
-                vec![
-                    ("item_id", item_id.to_string().into()),
-                    ("request_id", req.request_id.to_string().into()),
-                    ("by_user", actor.user.to_string().into()),
-                    ("side", side.into()),
-                    ("community", community.into()),
-                ],
-            )?;
-        }
-        let lc = self.item_lifecycle(item_id)?;
-        if actor.user == lc.owner && lc.state == ItemState::Given && lc.stored_status != "given" {
-            self.set_item_status(item_id, "given", Some(req.request_id))?;
-            return self.item_lifecycle(item_id);
-        }
-        Ok(lc)
-    }
-
-    /// The owner renews an item for another [`crate::StoreConfig::item_ttl_days`].
-    pub fn renew_item(&self, item_id: Uuid) -> Result<()> {
-        let lc = self.owned_lifecycle(item_id)?;
-        if matches!(lc.state, ItemState::Given | ItemState::Withdrawn) {
-            return Err(Error::invalid("item", "the item is no longer offered"));
-        }
-        let expires = self.now_ms() + self.config().item_ttl_days * DAY_MS;
-        self.write(
-            Table::Item,
-            item_id,
-            &[Edit::Set("expires_at", Value::Int(expires))],
-        )?;
         Ok(())
     }
 }

@@ -82,6 +82,16 @@ impl Store {
         Ok(())
     }
 
+    /// Write `e` to a row that must still be live when the write happens:
+    /// checked in the write's own transaction (a sync page deleting the row
+    /// a moment earlier makes this not found, not an edit of a deleted row).
+    fn commit_live(&self, id: Uuid, e: Edits) -> Result<()> {
+        self.act(|act| {
+            act.live(e.table, id)?;
+            act.write(e.table, id, &e.edits)
+        })
+    }
+
     /// A live (not deleted) row, or not found.
     pub(crate) fn require_live(&self, table: Table, id: Uuid) -> Result<RowData> {
         match self.fetch_row(table, id)? {
@@ -138,7 +148,7 @@ impl Store {
         }
         e.add("photos", edit.add_photos);
         e.remove("photos", edit.remove_photos);
-        self.commit(id, e)
+        self.commit_live(id, e)
     }
 
     /// Grid staff add a station.
@@ -189,7 +199,7 @@ impl Store {
         e.maybe_text("host_org", edit.host_org);
         e.maybe_text("contact", edit.contact);
         e.maybe_text("note", edit.note);
-        self.commit(id, e)
+        self.commit_live(id, e)
     }
 
     /// A resident offers a skill.
@@ -223,7 +233,7 @@ impl Store {
         if let Some(s) = edit.status {
             e.set("status", s);
         }
-        self.commit(id, e)
+        self.commit_live(id, e)
     }
 
     /// A resident posts a need for an item or a skill.
@@ -261,18 +271,22 @@ impl Store {
         if let Some(s) = edit.status {
             e.set("status", s);
         }
-        self.commit(id, e)
+        self.commit_live(id, e)
     }
 
     /// The owner withdraws an item: it stays, but is no longer offered.
     pub fn withdraw_item(&self, id: Uuid) -> Result<()> {
-        let row = self.require_live(Table::Item, id)?;
-        if row.text("status").as_deref() == Some("given") {
-            return Err(Error::invalid("status", "a given item cannot be withdrawn"));
-        }
-        let mut e = Edits::new(Table::Item);
-        e.set("status", "withdrawn");
-        self.commit(id, e)
+        self.act(|act| {
+            let row = act.live(Table::Item, id)?;
+            if row.text("status").as_deref() == Some("given") {
+                return Err(Error::invalid("status", "a given item cannot be withdrawn"));
+            }
+            act.write(
+                Table::Item,
+                id,
+                &[Edit::Set("status", Value::from("withdrawn"))],
+            )
+        })
     }
 
     /// The owner deletes a listing: it ends deleted on every phone and its
@@ -284,7 +298,7 @@ impl Store {
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
         e.set("deleted", true);
-        self.commit(id, e)
+        self.commit_live(id, e)
     }
 
     /// Grid staff hide (or show again) a listing of their community.
@@ -295,7 +309,7 @@ impl Store {
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
         e.set("hidden", hidden);
-        self.commit(id, e)
+        self.commit_live(id, e)
     }
 
     pub(crate) fn record(&self, table: Table, fields: Vec<(&'static str, Value)>) -> Result<Uuid> {
@@ -330,25 +344,27 @@ impl Store {
 
     /// A resident asks for an item and joins its queue.
     pub fn request_item(&self, item_id: Uuid, note: Option<String>) -> Result<Uuid> {
-        let actor = self.actor()?;
-        let item = self.require_live(Table::Item, item_id)?;
-        if item.text("status").as_deref() != Some("available")
-            && item.text("status").as_deref() != Some("reserved")
-        {
-            return Err(Error::invalid("item", "the item is no longer offered"));
-        }
-        if item.int("expires_at").is_some_and(|t| t <= self.now_ms()) {
-            return Err(Error::invalid("item", "the item has expired"));
-        }
-        self.record(
-            Table::ItemRequest,
-            vec![
-                ("item_id", item_id.to_string().into()),
-                ("requester", actor.user.to_string().into()),
-                ("community", item.text_or_empty("community").into()),
-                ("note", note.filter(|n| !n.is_empty()).into()),
-            ],
-        )
+        self.act(|act| {
+            let item = act.live(Table::Item, item_id)?;
+            if item.text("status").as_deref() != Some("available")
+                && item.text("status").as_deref() != Some("reserved")
+            {
+                return Err(Error::invalid("item", "the item is no longer offered"));
+            }
+            if item.int("expires_at").is_some_and(|t| t <= act.ctx.now_ms) {
+                return Err(Error::invalid("item", "the item has expired"));
+            }
+            let requester = act.actor.user.to_string();
+            act.record(
+                Table::ItemRequest,
+                vec![
+                    ("item_id", item_id.to_string().into()),
+                    ("requester", requester.into()),
+                    ("community", item.text_or_empty("community").into()),
+                    ("note", note.filter(|n| !n.is_empty()).into()),
+                ],
+            )
+        })
     }
 
     /// Anyone reports a station's state, such as "no water"; reports expire.

@@ -131,6 +131,15 @@ impl SiteCache {
     }
 }
 
+/// Hears the rows a committed write changed ([`Store::set_change_listener`]).
+pub type ChangeListener = Arc<dyn Fn(&[(Table, Uuid)]) + Send + Sync>;
+
+/// Rows in first-seen order, each once.
+fn dedup(rows: Vec<(Table, Uuid)>) -> Vec<(Table, Uuid)> {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    rows.into_iter().filter(|r| seen.insert(*r)).collect()
+}
+
 /// A replica of the community's listings in one SQLite file.
 pub struct Store {
     path: PathBuf,
@@ -141,6 +150,7 @@ pub struct Store {
     site: SiteId,
     actor: RwLock<Option<Actor>>,
     hours: nearby::HoursState,
+    listener: RwLock<Option<ChangeListener>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -278,6 +288,7 @@ impl Store {
             site,
             actor: RwLock::new(None),
             hours: nearby::HoursState::default(),
+            listener: RwLock::new(None),
         })
     }
 
@@ -379,8 +390,10 @@ impl Store {
             now_ms: self.time.now_ms(),
             config: &self.config,
             local_site: self.site,
+            changed: Vec::new(),
         };
         let result = f(&mut ctx);
+        let changed = std::mem::take(&mut ctx.changed);
         let out = match result {
             Ok(v) => {
                 let ceiling =
@@ -415,8 +428,33 @@ impl Store {
             w.hlc = hlc0;
             w.hlc_ceiling = ceiling0;
             w.sites = SiteCache::load(&w.conn).unwrap_or_default();
+            return out;
+        }
+        // Tell the listener once the writer is free again: it may read
+        // the store (or write to it) from its callback.
+        drop(guard);
+        if !changed.is_empty() {
+            self.tell_listener(&dedup(changed));
         }
         out
+    }
+
+    /// Hear, after every committed write, which rows' content it changed:
+    /// a local action, a pulled page, a refusal rolled back, a quarantined
+    /// change released. The one place the app learns what to refresh.
+    /// Called on the writing thread, after the writer is released; replaces
+    /// any listener set before (`None` removes it).
+    pub fn set_change_listener(&self, listener: Option<ChangeListener>) {
+        if let Ok(mut l) = self.listener.write() {
+            *l = listener;
+        }
+    }
+
+    fn tell_listener(&self, changed: &[(Table, Uuid)]) {
+        let listener = self.listener.read().ok().and_then(|l| l.clone());
+        if let Some(l) = listener {
+            l(changed);
+        }
     }
 
     /// Read a small setting.
@@ -455,6 +493,9 @@ pub(crate) struct WriteCtx<'a> {
     pub(crate) now_ms: i64,
     pub(crate) config: &'a StoreConfig,
     pub(crate) local_site: SiteId,
+    /// Rows whose content this transaction changed, in order (repeats
+    /// allowed): told to the change listener after the commit.
+    pub(crate) changed: Vec<(Table, Uuid)>,
 }
 
 impl WriteCtx<'_> {

@@ -4,7 +4,7 @@
 //! 2. 100 phones with 50 offline changes each, syncing at once;
 //! 3. bytes on the wire per single-field change (push body, gzip).
 //!
-//! `cargo run --release -p fushi-tests --bin sync-bench`
+//! `cargo run --release -p fushi-tests --bin sync-bench` (`-- --wire`: only 3.)
 
 use fushi_core::crdt::SystemClock;
 use fushi_core::model::ItemEdit;
@@ -25,6 +25,11 @@ fn gzip(bytes: &[u8], level: u32) -> usize {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // `--wire`: only the bytes per single-field change (section 3).
+    if std::env::args().any(|a| a == "--wire") {
+        wire_bytes();
+        return;
+    }
     // 1. A 20k-listing community, then an empty phone's first sync.
     let server = Server::start().await;
     let store = server.storage.store();
@@ -171,7 +176,11 @@ async fn main() {
     println!("all 100 phones hold the server's state");
     server.stop().await;
 
-    // 3. Bytes per single-field change.
+    wire_bytes();
+}
+
+/// Bytes on the wire per single-field change: a push of 500 one-field edits.
+fn wire_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open_with(
         dir.path().join("p.db"),
@@ -198,8 +207,9 @@ async fn main() {
         )
         .unwrap();
     }
+    // What the phone's push sends: its outbox after the last push caught up.
     let page = s
-        .changes_since(Position::at(mark), PageLimit::rows(500), &Scope::default())
+        .outbox_batch(Position::at(mark), PageLimit::rows(500))
         .unwrap();
     assert_eq!(page.changes.len(), 500);
     let (sites, rows) = encode_rows(&page.changes);
