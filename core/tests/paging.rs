@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use fushi_core::model::ItemEdit;
-use fushi_core::model::{NewItem, NewStation};
+use fushi_core::model::NewStation;
 use fushi_core::policy::Role;
 use fushi_core::store::{PageLimit, Position, Scope};
 
@@ -24,16 +24,7 @@ fn pages_of_any_size_give_every_changed_row_once_in_order() {
             })
             .unwrap();
         expected.push(st);
-        let item = staff
-            .store
-            .post_item(NewItem {
-                title: format!("旧物{k}"),
-                category: "other".into(),
-                mode: "give".into(),
-                pickup_area: "福石花园".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let item = staff.store.post_item(give(&format!("旧物{k}"))).unwrap();
         expected.push(item);
         if k % 2 == 0 {
             expected.push(staff.store.check_in(st).unwrap());
@@ -86,18 +77,7 @@ fn a_row_edited_after_creation_brings_every_cell_to_a_later_page() {
     let resident = phone(&actor(Role::Resident));
     let mut items = Vec::new();
     for k in 0..12 {
-        items.push(
-            resident
-                .store
-                .post_item(NewItem {
-                    title: format!("旧物{k}"),
-                    category: "other".into(),
-                    mode: "give".into(),
-                    pickup_area: "福石花园".into(),
-                    ..Default::default()
-                })
-                .unwrap(),
-        );
+        items.push(resident.store.post_item(give(&format!("旧物{k}"))).unwrap());
     }
     // Edit every other item: those rows now sit at the end of the feed.
     for id in items.iter().step_by(2) {

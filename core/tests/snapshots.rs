@@ -94,7 +94,6 @@ fn nearest_stations_never_fail_while_a_sync_deletes_and_moves_stations() {
 /// between two of them could fall below the next page's start unseen.
 #[test]
 fn a_page_through_during_writes_lists_every_row() {
-    use fushi_core::model::NewItem;
     use fushi_core::store::{PageLimit, Position, Scope};
     use std::collections::HashSet;
 
@@ -107,15 +106,7 @@ fn a_page_through_during_writes_lists_every_row() {
             let mut all = HashSet::new();
             for k in 0..3000 {
                 let id = if k % 2 == 0 {
-                    store
-                        .post_item(NewItem {
-                            title: format!("旧物{k}"),
-                            category: "other".into(),
-                            mode: "give".into(),
-                            pickup_area: "福石花园".into(),
-                            ..Default::default()
-                        })
-                        .unwrap()
+                    store.post_item(give(&format!("旧物{k}"))).unwrap()
                 } else {
                     store
                         .post_station(NewStation {

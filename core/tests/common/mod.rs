@@ -48,6 +48,17 @@ pub fn phone_at(actor: &Actor, now: i64) -> Phone {
     }
 }
 
+/// An idle item to give, with only what a resident must fill in.
+pub fn give(title: &str) -> fushi_core::model::NewItem {
+    fushi_core::model::NewItem {
+        title: title.into(),
+        category: "other".into(),
+        mode: "give".into(),
+        pickup_area: "福石花园".into(),
+        ..Default::default()
+    }
+}
+
 /// Every local change of `p` (its whole outbox).
 pub fn outbox(p: &Phone) -> Vec<RowChange> {
     p.store

@@ -212,6 +212,9 @@ fn wire_bytes() {
         .outbox_batch(Position::at(mark), PageLimit::rows(500))
         .unwrap();
     assert_eq!(page.changes.len(), 500);
+    if std::env::var("WIRE_DEBUG").is_ok() {
+        eprintln!("{:?}", page.changes[0]);
+    }
     let (sites, rows) = encode_rows(&page.changes);
     let body = serde_json::to_vec(&PushRequest { sites, rows }).unwrap();
     println!(
