@@ -14,6 +14,9 @@
 //!   order, and are never reused: a pull cursor below a number must see that
 //!   change. (Several server processes over one database must take them from
 //!   one sequence and commit in that order, e.g. by locking.)
+//! - Pushed clocks more than a day ahead of the server, or before 2020, are
+//!   refused per row; changes held for their clock keep their pusher and
+//!   count against the pusher's cap; released, they are judged again.
 //! - [`SyncStorage::pull`] returns the current winning cells of rows changed
 //!   above the cursor, in sequence order, within the reader's scope: its
 //!   community's items, skills, needs and records, and every community's
@@ -25,7 +28,7 @@
 
 use fushi_core::crdt::RowChange;
 use fushi_core::policy::Actor;
-use fushi_core::store::{ChangePage, Rejection, Scope};
+use fushi_core::store::{ChangePage, Pusher, Rejection, Scope};
 use fushi_core::Result;
 
 /// What a push did.
@@ -52,8 +55,16 @@ pub enum TokenStatus {
 
 /// The server's storage. See the module documentation for the contract.
 pub trait SyncStorage: Send + Sync + 'static {
-    /// Check, apply and sequence a pushed batch in one transaction.
-    fn push(&self, actor: &Actor, changes: &[RowChange]) -> Result<PushOutcome>;
+    /// Check, apply and sequence a pushed batch in one transaction. Changes
+    /// held for their clock keep `pusher`, and are judged again (with the
+    /// token's state then) when released.
+    fn push(&self, pusher: &Pusher, changes: &[RowChange]) -> Result<PushOutcome>;
+
+    /// Periodic work: release held changes whose time has come (judged
+    /// again with their token's current state; a revoked token's are
+    /// dropped and the drop recorded), drop expired ones, and publish the
+    /// station records of ended windows.
+    fn housekeeping(&self) -> Result<()>;
 
     /// Current winning cells above `cursor`, at most `limit` rows, in scope.
     fn pull(&self, scope: &Scope, cursor: i64, limit: usize) -> Result<ChangePage>;

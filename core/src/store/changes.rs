@@ -30,6 +30,46 @@ pub struct ChangePage {
 pub struct Scope {
     /// Restrict community-scoped tables to this community; `None` for all.
     pub community: Option<String>,
+    /// Send hidden listings without their content (title, description,
+    /// pickup area, photos, …), except the listings this user owns: set for
+    /// residents; grid staff and admins moderate and see them whole.
+    pub hide_hidden_content: Option<Uuid>,
+}
+
+impl Scope {
+    /// What `actor` may read: admins everything; others their community and
+    /// the city's stations; residents hidden listings without content.
+    pub fn for_reader(actor: &crate::policy::Actor) -> Scope {
+        use crate::policy::Role;
+        Scope {
+            community: (actor.role != Role::Admin).then(|| actor.community.clone()),
+            hide_hidden_content: (actor.role == Role::Resident).then_some(actor.user),
+        }
+    }
+
+    /// Whether a row with these values comes without content, and from
+    /// which cursor its cells are sent: a listing that was shown again (its
+    /// `hidden` cell moved above the cursor) is sent whole, as a reader may
+    /// have received it without content while hidden.
+    fn content_of(&self, table: Table, vals: &[Value], clocks: &RowClocks, cursor: i64) -> (bool, i64) {
+        let def = table.def();
+        let Some(h) = def.column_index("hidden") else {
+            return (false, cursor);
+        };
+        let Some(reader) = self.hide_hidden_content else {
+            return (false, cursor);
+        };
+        let hidden = vals[h].as_i64() == Some(1);
+        let own = def.column_index("owner").and_then(|o| vals[o].as_str())
+            == Some(reader.to_string().as_str());
+        if hidden {
+            (!own, cursor)
+        } else if clocks.cells[h].is_some_and(|m| m.seq > cursor) {
+            (false, -1)
+        } else {
+            (false, cursor)
+        }
+    }
 }
 
 fn city_wide(t: Table) -> bool {
@@ -137,7 +177,8 @@ fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Re
     let mut changes = Vec::with_capacity(rows.len());
     let mut sites = SiteNames::default();
     for (_, table, rid, id, vals, clocks) in rows {
-        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, cursor)? {
+        let (hide, from) = scope.content_of(table, &vals, &clocks, cursor);
+        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, from, hide)? {
             changes.push(ch);
         }
     }
@@ -148,7 +189,8 @@ fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Re
     })
 }
 
-/// The cells of one row changed above `cursor` (all of them for `cursor` < 0).
+/// The cells of one row changed above `cursor` (all of them for `cursor` < 0),
+/// without the content columns when `hide_content`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_change(
     c: &Connection,
@@ -159,6 +201,7 @@ pub(crate) fn row_change(
     vals: &[Value],
     clocks: &RowClocks,
     cursor: i64,
+    hide_content: bool,
 ) -> Result<Option<RowChange>> {
     let mut stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
         Ok(Stamp {
@@ -174,7 +217,7 @@ pub(crate) fn row_change(
         if m.seq <= cursor && def.kind == TableKind::Listing {
             continue;
         }
-        if deleted && col.content {
+        if (deleted || hide_content) && col.content {
             continue;
         }
         if col.rule == Rule::Set {
@@ -258,6 +301,7 @@ pub(crate) fn row_state(c: &Connection, table: Table, id: Uuid) -> Result<Option
         &vals,
         &clocks,
         -1,
+        false,
     )
 }
 

@@ -9,11 +9,12 @@ use crate::{Error, Result};
 use rusqlite::{Connection, Transaction};
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
 const SEARCH_SQL: &str = include_str!("sql/search.sql");
+const V2_SQL: &str = include_str!("sql/v2.sql");
 /// The full-text index of items and its triggers (part of the schema; public
 /// so a baseline can build the very same index).
 pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
@@ -70,6 +71,9 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
     if found < 1 {
         v1(&tx)?;
+    }
+    if found < 2 {
+        tx.execute_batch(V2_SQL)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

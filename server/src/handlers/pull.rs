@@ -8,7 +8,6 @@ use crate::tokens::log_id;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use fushi_core::policy::Role;
 use fushi_core::store::Scope;
 use fushi_core::sync::wire::{encode_rows, PullResponse, MAX_PULL_LIMIT};
 use serde::Deserialize;
@@ -43,9 +42,7 @@ pub async fn pull(
     }
     let limit = params.limit.unwrap_or(500).clamp(1, MAX_PULL_LIMIT);
     // Admins see every community; everyone else their own, plus the city's stations.
-    let scope = Scope {
-        community: (actor.role != Role::Admin).then(|| actor.community.clone()),
-    };
+    let scope = Scope::for_reader(&actor);
     let storage = state.storage.clone();
     let page = tokio::task::spawn_blocking(move || storage.pull(&scope, cursor, limit))
         .await

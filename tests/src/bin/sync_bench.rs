@@ -55,6 +55,7 @@ async fn main() {
                 1000,
                 &Scope {
                     community: Some("fushi".into()),
+                    ..Scope::default()
                 },
             )
             .unwrap();
