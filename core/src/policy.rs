@@ -373,18 +373,20 @@ fn check_set_limits(
             tags.entry(elem).or_default().insert(stamp);
         }
         let mine = change.cells.iter().filter(|c| c.column == cell.column);
+        let mut removed: std::collections::HashSet<(&str, Stamp)> =
+            std::collections::HashSet::new();
         for c in mine.clone() {
             if let CellOp::Remove(e) = &c.op {
                 if let Some(t) = tags.get_mut(e) {
                     t.remove(&c.stamp);
                 }
+                removed.insert((e.as_str(), c.stamp));
             }
         }
         for c in mine {
             if let CellOp::Add(e) = &c.op {
-                if !change.cells.iter().any(|r| {
-                    r.column == c.column && r.stamp == c.stamp && r.op == CellOp::Remove(e.clone())
-                }) {
+                // An add whose tag the same change removes stays removed.
+                if !removed.contains(&(e.as_str(), c.stamp)) {
                     tags.entry(e.clone()).or_default().insert(c.stamp);
                 }
             }

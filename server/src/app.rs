@@ -59,7 +59,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
-            drain: Duration::from_secs(10),
+            drain: Duration::from_secs(8),
             rate_per_second: 10,
             rate_burst: 100,
             housekeeping_every: Duration::from_secs(30),

@@ -155,7 +155,7 @@ fn run(cli: Cli) -> Result<(), String> {
             })?;
             // A push still being applied on a blocking thread gets a moment
             // to commit; the process does not wait for more.
-            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
             tracing::info!("stopped");
             Ok(())
         }

@@ -1,4 +1,4 @@
--- Version 2: the server's word against a hostile phone.
+-- Metadata version 2: the server's word against a hostile phone.
 
 -- Who pushed a held change (the server; NULL on phones, which hold only
 -- what the server accepted): the user as the credential said at push time
