@@ -84,11 +84,7 @@ fn item(actor: &Actor, now: i64, photos: usize, n: usize) -> RowChange {
     }
 }
 
-fn timed(
-    store: &Store,
-    pusher: &Pusher,
-    rows: &[RowChange],
-) -> BoxResult<(f64, usize, usize)> {
+fn timed(store: &Store, pusher: &Pusher, rows: &[RowChange]) -> BoxResult<(f64, usize, usize)> {
     let started = Instant::now();
     let (_, refused) = store.apply_pushed(pusher, rows, &Same(pusher.actor.clone()))?;
     Ok((
@@ -207,7 +203,9 @@ pub fn hostile_section(rep: &mut Report, dir: &Path, community_items: usize) -> 
     worst = worst.max(ms);
 
     // 500 new items with 9 photos each.
-    let items = fit((0..MAX_PUSH_ROWS).map(|k| item(&actor, now, 9, k)).collect())?;
+    let items = fit((0..MAX_PUSH_ROWS)
+        .map(|k| item(&actor, now, 9, k))
+        .collect())?;
     let (ms, ok, _) = timed(&store, &pusher, &items)?;
     rep.put("hostile_max_items_ms", ms);
     rep.put("hostile_max_items_rows", ok as f64);

@@ -103,8 +103,12 @@ pub trait Facts {
 
     /// The present tags `(element, stamp)` of a set column of a row (none
     /// for a row that does not exist).
-    fn set_tags(&self, table: Table, id: Uuid, column: usize)
-        -> crate::Result<Vec<(String, Stamp)>>;
+    fn set_tags(
+        &self,
+        table: Table,
+        id: Uuid,
+        column: usize,
+    ) -> crate::Result<Vec<(String, Stamp)>>;
 }
 
 /// How far a creation time may lie from the clock of the change that sets
@@ -184,7 +188,9 @@ impl fmt::Display for Denial {
             Denial::Malformed(why) => write!(f, "malformed change: {why}"),
             Denial::Deleted => f.write_str("the listing was deleted"),
             Denial::TooManyElements(c) => write!(f, "{c} would hold more elements than allowed"),
-            Denial::ClockAhead => f.write_str("the change's clock runs too far ahead of the server"),
+            Denial::ClockAhead => {
+                f.write_str("the change's clock runs too far ahead of the server")
+            }
             Denial::ClockTooOld => f.write_str("the change's clock is before 2020"),
             Denial::QuarantineFull => {
                 f.write_str("too many changes with clocks ahead are held for this user")

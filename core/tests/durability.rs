@@ -64,7 +64,9 @@ fn a_second_writer_on_the_servers_file_never_reuses_a_sequence_number() {
     for k in 0..6 {
         time.advance(1000);
         let id = if k % 2 == 0 {
-            let id = phone.post_station(station(&format!("推送的驿站{k}"))).unwrap();
+            let id = phone
+                .post_station(station(&format!("推送的驿站{k}")))
+                .unwrap();
             let page = phone.changes_since(mark, 100, &Scope::default()).unwrap();
             mark = page.next;
             let (_, refused) = server.apply_checked(&staff, &page.changes).unwrap();
@@ -76,7 +78,9 @@ fn a_second_writer_on_the_servers_file_never_reuses_a_sequence_number() {
                 .unwrap()
         };
         // A phone pulling now gets the new row above its cursor.
-        let page = server.changes_since(cursor, 100, &Scope::default()).unwrap();
+        let page = server
+            .changes_since(cursor, 100, &Scope::default())
+            .unwrap();
         assert!(
             page.changes.iter().any(|c| c.id == id),
             "write {k} was numbered at or below a cursor already handed out"

@@ -8,6 +8,7 @@
 
 use crate::error::ApiError;
 use crate::handlers;
+use crate::limit::TokenLimiter;
 use crate::storage::SyncStorage;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -16,6 +17,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use fushi_core::sync::wire::{HEADER_SERVER_TIME, MAX_BODY_BYTES};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,11 +31,6 @@ use tokio::task::JoinSet;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use crate::limit::TokenLimiter;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 
 /// The server's time and resource limits (`docs/PROTOCOL.md`, "Limits").
 #[derive(Clone, Debug)]

@@ -106,6 +106,8 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Authed(Signed::from_request_parts(parts, state).await?.actor))
+        Ok(Authed(
+            Signed::from_request_parts(parts, state).await?.actor,
+        ))
     }
 }

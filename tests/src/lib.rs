@@ -46,9 +46,10 @@ impl Server {
         let storage = Arc::new(
             SqliteStorage::open_with_config(&dir.path().join("server.db"), time, tweak).unwrap(),
         );
-        let running = RunningServer::start_with(storage.clone(), ([127, 0, 0, 1], 0).into(), limits)
-            .await
-            .unwrap();
+        let running =
+            RunningServer::start_with(storage.clone(), ([127, 0, 0, 1], 0).into(), limits)
+                .await
+                .unwrap();
         let url = running.url();
         Server {
             storage,

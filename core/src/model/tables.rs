@@ -532,8 +532,7 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
 /// no hyphens) parse to the same UUID but would compare unequal as text, so
 /// an owner stored in one of them would later look "changed".
 pub fn is_canonical_uuid(s: &str) -> bool {
-    s.len() == 36
-        && uuid::Uuid::parse_str(s).is_ok_and(|u| u.hyphenated().to_string() == s)
+    s.len() == 36 && uuid::Uuid::parse_str(s).is_ok_and(|u| u.hyphenated().to_string() == s)
 }
 
 /// Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
@@ -601,7 +600,12 @@ mod tests {
         );
         assert_eq!(check_value(&title, &Value::Null), Err("is required"));
         assert_eq!(check_value(&title, &Value::Int(3)), Err("must be text"));
-        for blank in ["\u{200B}\u{200C}\u{200D}", "\u{FEFF}", "\u{3000}\u{3164}", "\u{00AD}"] {
+        for blank in [
+            "\u{200B}\u{200C}\u{200D}",
+            "\u{FEFF}",
+            "\u{3000}\u{3164}",
+            "\u{00AD}",
+        ] {
             assert_eq!(
                 check_value(&title, &Value::from(blank)),
                 Err("must not be blank")

@@ -40,10 +40,12 @@ fn clock_denial(ctx: &WriteCtx<'_>, change: &RowChange) -> Option<Denial> {
 /// without its content unless `actor` owns it or moderates it.
 fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange> {
     let text = |col: &str| {
-        row.cells.iter().find_map(|c| match (&c.op, c.column == col) {
-            (CellOp::Set(Value::Text(t)), true) => Some(t.clone()),
-            _ => None,
-        })
+        row.cells
+            .iter()
+            .find_map(|c| match (&c.op, c.column == col) {
+                (CellOp::Set(Value::Text(t)), true) => Some(t.clone()),
+                _ => None,
+            })
     };
     let community = text("community").unwrap_or_default();
     let city_wide = matches!(

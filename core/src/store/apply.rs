@@ -490,7 +490,9 @@ fn apply_listing(
         let elems = &mut sets[pos].1;
         if merged == TagState::Present {
             elems.insert(elem.to_owned());
-        } else if cur == Some(TagState::Present) && !has_present_tag(ctx.tx, def.table, rid, idx, elem)? {
+        } else if cur == Some(TagState::Present)
+            && !has_present_tag(ctx.tx, def.table, rid, idx, elem)?
+        {
             elems.remove(elem);
         }
         let prev = clocks.cells[idx];
@@ -542,7 +544,13 @@ fn current_set(tx: &Connection, def: &TableDef, rid: i64, col: usize) -> Result<
 
 /// Whether an element of a set column still has a present tag (through the
 /// partial index of present tags, so removed tags cost nothing).
-fn has_present_tag(tx: &Connection, table: Table, rid: i64, col: usize, elem: &str) -> Result<bool> {
+fn has_present_tag(
+    tx: &Connection,
+    table: Table,
+    rid: i64,
+    col: usize,
+    elem: &str,
+) -> Result<bool> {
     Ok(tx
         .prepare_cached(
             "SELECT 1 FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND elem=?4 AND removed=0 LIMIT 1",

@@ -51,7 +51,13 @@ impl Scope {
     /// which cursor its cells are sent: a listing that was shown again (its
     /// `hidden` cell moved above the cursor) is sent whole, as a reader may
     /// have received it without content while hidden.
-    fn content_of(&self, table: Table, vals: &[Value], clocks: &RowClocks, cursor: i64) -> (bool, i64) {
+    fn content_of(
+        &self,
+        table: Table,
+        vals: &[Value],
+        clocks: &RowClocks,
+        cursor: i64,
+    ) -> (bool, i64) {
         let def = table.def();
         let Some(h) = def.column_index("hidden") else {
             return (false, cursor);
