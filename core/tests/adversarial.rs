@@ -427,9 +427,8 @@ fn justified(a: &Actor, before: Option<&RowData>, after: &RowData) -> Result<(),
                 if b.values[i] == after.values[i] {
                     continue;
                 }
-                let ok = if col.name == "hidden" {
-                    can_moderate(a, &community)
-                } else if after.table == Table::Station {
+                // `hidden` is moderation; stations are staff's.
+                let ok = if col.name == "hidden" || after.table == Table::Station {
                     can_moderate(a, &community)
                 } else {
                     admin || after.uuid("owner") == Some(a.user)

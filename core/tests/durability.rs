@@ -89,3 +89,33 @@ fn a_second_writer_on_the_servers_file_never_reuses_a_sequence_number() {
         cursor = page.next;
     }
 }
+
+#[test]
+fn a_file_of_the_first_metadata_version_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let time = ManualTime::new(T0);
+    drop(Store::open_with(&path, time.clone(), StoreConfig::default()).unwrap());
+    {
+        // Back to what the first version created.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TABLE crdt_quarantine_drop; DROP TABLE crdt_held_record;
+             DROP INDEX crdt_tag_present; DROP INDEX crdt_quarantine_user;
+             DROP INDEX crdt_quarantine_received;
+             ALTER TABLE crdt_quarantine DROP COLUMN pusher;
+             ALTER TABLE crdt_quarantine DROP COLUMN pusher_key;
+             ALTER TABLE crdt_quarantine DROP COLUMN pusher_user;
+             ALTER TABLE crdt_quarantine DROP COLUMN bytes;
+             DELETE FROM crdt_state WHERE key = 'meta_version';",
+        )
+        .unwrap();
+    }
+    let store = Store::open_with(&path, time, StoreConfig::default()).unwrap();
+    assert!(store.quarantine_drops().unwrap().is_empty());
+    assert_eq!(store.held_records().unwrap(), 0);
+    assert_eq!(
+        store.state_get("meta_version").unwrap(),
+        Some(rusqlite::types::Value::Integer(2))
+    );
+}
