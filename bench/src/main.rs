@@ -10,6 +10,7 @@
 //! one key per figure; a table of the targets is printed at the end.
 
 mod data;
+mod hostile;
 mod loro_side;
 mod mem;
 mod plain;
@@ -102,7 +103,7 @@ fn run() -> BoxResult<()> {
             "--out" => out = PathBuf::from(it.next().ok_or("--out needs a file")?),
             "--only" => only = Some(it.next().ok_or("--only needs a section")?.clone()),
             "-h" | "--help" => {
-                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync");
+                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync hostile");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),

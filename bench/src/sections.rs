@@ -324,6 +324,9 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     if want("sync") {
         sync_section(sizes, rep, &items)?;
     }
+    if want("hostile") {
+        crate::hostile::hostile_section(rep, tmp.path(), sizes.sync_community)?;
+    }
     Ok(())
 }
 

@@ -10,8 +10,18 @@
 //! - Item status (available → reserved → given, withdrawn) belongs to the owner.
 //! - A skill session is confirmed by its beneficiary, never by the skill's
 //!   owner, for a live skill of the community.
+//!
+//! The check judges the whole row change and the state the row would have
+//! after it, never a first matching cell: every cell is checked (a column
+//! set twice in one change is refused as malformed before this, by
+//! [`crate::store::validate`]); owner, community and creation time are set
+//! only by the change that creates the row, to the creator's own values;
+//! only grid staff of the row's community set `hidden`, to any value; a
+//! deleted listing takes nothing but its delete again; sets stay within
+//! their limits after the change; records name only the writer's own
+//! community (station records: the station's).
 
-use crate::crdt::{CellOp, RowChange, Value};
+use crate::crdt::{CellOp, RowChange, Stamp, Value};
 use crate::model::tables::{Rule, Table, TableKind};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -90,7 +100,21 @@ pub struct RowFacts {
 pub trait Facts {
     /// The facts of a row, or `None` if it does not exist.
     fn row(&self, table: Table, id: Uuid) -> crate::Result<Option<RowFacts>>;
+
+    /// The present tags `(element, stamp)` of a set column of a row (none
+    /// for a row that does not exist).
+    fn set_tags(
+        &self,
+        table: Table,
+        id: Uuid,
+        column: usize,
+    ) -> crate::Result<Vec<(String, Stamp)>>;
 }
+
+/// How far a creation time may lie from the clock of the change that sets
+/// it (a day either way): a phone stamps both from one clock, so more is a
+/// back- or forward-dated listing (which would sort first by "newest").
+pub const CREATED_AT_SLACK_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Why a change was refused. The code is machine-readable and stable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,8 +135,21 @@ pub enum Denial {
     OwnItem,
     /// The change is malformed for this table.
     Malformed(String),
-    /// The item is not open to requests.
+    /// The item is not open to requests, or the listing was deleted.
     Deleted,
+    /// A set column would hold more elements than its limit.
+    TooManyElements(String),
+    /// A clock runs further ahead of the server's time than it accepts.
+    ClockAhead,
+    /// A clock from before 2020.
+    ClockTooOld,
+    /// The pusher's quarantine (changes held for their clock) is full.
+    QuarantineFull,
+    /// The credential the change was pushed with was revoked before it
+    /// was applied (a held change, dropped).
+    Revoked,
+    /// A held change waited longer than the quarantine keeps one.
+    Expired,
 }
 
 impl Denial {
@@ -128,6 +165,12 @@ impl Denial {
             Denial::OwnItem => "own_item",
             Denial::Malformed(_) => "malformed",
             Denial::Deleted => "deleted",
+            Denial::TooManyElements(_) => "too_many_elements",
+            Denial::ClockAhead => "clock_ahead",
+            Denial::ClockTooOld => "clock_too_old",
+            Denial::QuarantineFull => "quarantine_full",
+            Denial::Revoked => "revoked",
+            Denial::Expired => "expired",
         }
     }
 }
@@ -144,10 +187,21 @@ impl fmt::Display for Denial {
             Denial::OwnItem => f.write_str("you cannot request your own item"),
             Denial::Malformed(why) => write!(f, "malformed change: {why}"),
             Denial::Deleted => f.write_str("the listing was deleted"),
+            Denial::TooManyElements(c) => write!(f, "{c} would hold more elements than allowed"),
+            Denial::ClockAhead => {
+                f.write_str("the change's clock runs too far ahead of the server")
+            }
+            Denial::ClockTooOld => f.write_str("the change's clock is before 2020"),
+            Denial::QuarantineFull => {
+                f.write_str("too many changes with clocks ahead are held for this user")
+            }
+            Denial::Revoked => f.write_str("the token was revoked before the change was applied"),
+            Denial::Expired => f.write_str("the held change expired"),
         }
     }
 }
 
+/// The value a change sets in `column` (validate allows one such cell).
 fn value_of<'a>(change: &'a RowChange, column: &str) -> Option<&'a Value> {
     change
         .cells
@@ -169,6 +223,21 @@ fn text_of<'a>(change: &'a RowChange, column: &str) -> Option<&'a str> {
     value_of(change, column).and_then(Value::as_str)
 }
 
+/// A creation time within [`CREATED_AT_SLACK_MS`] of its own cell's clock.
+fn created_at_is_own(change: &RowChange) -> bool {
+    let Some(cell) = change.cells.iter().find(|c| c.column == "created_at") else {
+        return true;
+    };
+    match &cell.op {
+        CellOp::Set(Value::Int(t)) => {
+            let wall = cell.stamp.clock.wall_ms();
+            (wall.saturating_sub(CREATED_AT_SLACK_MS)..=wall.saturating_add(CREATED_AT_SLACK_MS))
+                .contains(t)
+        }
+        _ => false,
+    }
+}
+
 /// Check one row change for `actor`. The change's table must be known (the
 /// caller validated it).
 pub fn check_change(
@@ -180,14 +249,20 @@ pub fn check_change(
         return Ok(Err(Denial::Malformed("unknown table".into())));
     };
     let existing = facts.row(table, change.id)?;
-    Ok(match table.def().kind {
-        TableKind::Listing => check_listing(actor, table, change, existing.as_ref()),
+    match table.def().kind {
+        TableKind::Listing => {
+            if let Err(d) = check_listing(actor, table, change, existing.as_ref()) {
+                return Ok(Err(d));
+            }
+            check_set_limits(table, change, facts)
+        }
         TableKind::Record => match existing {
-            // Records never change: a second delivery is a harmless duplicate.
-            Some(_) => Ok(()),
-            None => check_record(actor, table, change, facts)?,
+            // Records never change: a second delivery is a harmless duplicate
+            // (the merge keeps the first; nothing of this one is applied).
+            Some(_) => Ok(Ok(())),
+            None => check_record(actor, table, change, facts),
         },
-    })
+    }
 }
 
 fn check_listing(
@@ -200,6 +275,25 @@ fn check_listing(
     let staff_table = table == Table::Station;
     let (owner, community) = match existing {
         None => {
+            // The row is created by this change: it must carry what a new
+            // listing needs, and its fixed fields must be the creator's. A
+            // listing posted and deleted before it was ever sent arrives
+            // as its tombstone: its content was erased on the phone.
+            let born_deleted = def
+                .tombstone()
+                .is_some_and(|t| value_of(change, def.columns[t].name) == Some(&Value::Int(1)));
+            for col in def
+                .columns
+                .iter()
+                .filter(|c| c.required && !(born_deleted && c.content))
+            {
+                if value_of(change, col.name).is_none_or(|v| matches!(v, Value::Null)) {
+                    return Err(Denial::Malformed(format!(
+                        "a new listing needs its {}",
+                        col.name
+                    )));
+                }
+            }
             let owner = uuid_of(change, "owner")
                 .ok_or(Denial::Malformed("a new listing needs its owner".into()))?;
             let community = text_of(change, "community").ok_or(Denial::Malformed(
@@ -214,19 +308,29 @@ fn check_listing(
             if staff_table && !actor.is_staff_of(community) {
                 return Err(Denial::StaffOnly);
             }
+            if !created_at_is_own(change) {
+                return Err(Denial::Immutable("created_at".into()));
+            }
             (owner, community.to_owned())
         }
         Some(f) => {
             if f.community != actor.community && !actor.is_admin() {
                 return Err(Denial::OtherCommunity);
             }
+            // A deleted listing takes its delete again (a retried push) and
+            // nothing else.
+            if f.deleted && value_of(change, "deleted") != Some(&Value::Int(1)) {
+                return Err(Denial::Deleted);
+            }
+            // Fixed fields may come again (a retried creation) but only with
+            // the value they have: the row after the change keeps them.
             for (name, now) in [
                 ("owner", f.owner.map(|o| Value::Text(o.to_string()))),
                 ("community", Some(Value::Text(f.community.clone()))),
                 ("created_at", f.created_at.map(Value::Int)),
             ] {
-                if let (Some(v), Some(now)) = (value_of(change, name), now) {
-                    if *v != now {
+                if let Some(v) = value_of(change, name) {
+                    if now.as_ref() != Some(v) {
                         return Err(Denial::Immutable(name.into()));
                     }
                 }
@@ -240,11 +344,9 @@ fn check_listing(
             return Err(Denial::Malformed(format!("unknown column {}", cell.column)));
         };
         let allowed = match (col.name, col.rule) {
-            ("hidden", _) => {
-                actor.is_staff_of(&community)
-                    || matches!(cell.op, CellOp::Set(Value::Int(0))) && existing.is_none()
-            }
-            (_, Rule::Immutable) => true, // checked above
+            // Moderation, in either direction and on creation too.
+            ("hidden", _) => actor.is_staff_of(&community),
+            (_, Rule::Immutable) => true, // checked above, as the whole row
             _ if staff_table => actor.is_staff_of(&community),
             _ => is_owner || actor.is_admin(),
         };
@@ -257,6 +359,58 @@ fn check_listing(
         }
     }
     Ok(())
+}
+
+/// Every set column the change touches stays within its limit once the
+/// change is merged: present tags, less those the change removes, plus
+/// those it adds.
+fn check_set_limits(
+    table: Table,
+    change: &RowChange,
+    facts: &dyn Facts,
+) -> crate::Result<Result<(), Denial>> {
+    let def = table.def();
+    let mut done = 0u64;
+    for cell in &change.cells {
+        let Some(idx) = def.column_index(&cell.column) else {
+            continue;
+        };
+        let Some(limit) = def.set_limit(&cell.column) else {
+            continue;
+        };
+        if done & (1 << idx) != 0 {
+            continue;
+        }
+        done |= 1 << idx;
+        let mut tags: std::collections::BTreeMap<String, std::collections::BTreeSet<Stamp>> =
+            std::collections::BTreeMap::new();
+        for (elem, stamp) in facts.set_tags(table, change.id, idx)? {
+            tags.entry(elem).or_default().insert(stamp);
+        }
+        let mine = change.cells.iter().filter(|c| c.column == cell.column);
+        let mut removed: std::collections::HashSet<(&str, Stamp)> =
+            std::collections::HashSet::new();
+        for c in mine.clone() {
+            if let CellOp::Remove(e) = &c.op {
+                if let Some(t) = tags.get_mut(e) {
+                    t.remove(&c.stamp);
+                }
+                removed.insert((e.as_str(), c.stamp));
+            }
+        }
+        for c in mine {
+            if let CellOp::Add(e) = &c.op {
+                // An add whose tag the same change removes stays removed.
+                if !removed.contains(&(e.as_str(), c.stamp)) {
+                    tags.entry(e.clone()).or_default().insert(c.stamp);
+                }
+            }
+        }
+        if tags.values().filter(|t| !t.is_empty()).count() > limit {
+            return Ok(Err(Denial::TooManyElements(cell.column.clone())));
+        }
+    }
+    Ok(Ok(()))
 }
 
 fn check_record(
@@ -275,6 +429,16 @@ fn check_record(
         if uuid_of(change, field) != Some(actor.user) {
             return Ok(Err(Denial::ForgedOwner));
         }
+    }
+    if !created_at_is_own(change) {
+        return Ok(Err(Denial::Immutable("created_at".into())));
+    }
+    // Records of the community's life (requests, outcomes, hand-overs,
+    // skill sessions) are written only in the writer's own community;
+    // station records in the station's (checked below).
+    let station_record = matches!(table, Table::StationReport | Table::StationCheckin);
+    if !station_record && community != actor.community && !actor.is_admin() {
+        return Ok(Err(Denial::OtherCommunity));
     }
     let item_of = |id: Option<Uuid>| -> crate::Result<Result<RowFacts, Denial>> {
         let Some(id) = id else {

@@ -1,8 +1,14 @@
 //! The HTTP application: routes, limits, compression, and serving with a
 //! graceful shutdown (in-flight requests finish; no new ones are taken).
+//!
+//! Every connection is bounded ([`Limits`]): at most so many at once, the
+//! request head within a time (which also closes idle keep-alive
+//! connections), the body within another, and a stop drains for at most
+//! [`Limits::drain`] whatever clients do, then closes what is left.
 
 use crate::error::ApiError;
 use crate::handlers;
+use crate::limit::TokenLimiter;
 use crate::storage::SyncStorage;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -11,13 +17,55 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use fushi_core::sync::wire::{HEADER_SERVER_TIME, MAX_BODY_BYTES};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// The server's time and resource limits (`docs/PROTOCOL.md`, "Limits").
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// A request head must arrive within this; an idle keep-alive
+    /// connection is closed after it too.
+    pub header_timeout: Duration,
+    /// A request body must arrive within this (408 otherwise).
+    pub body_timeout: Duration,
+    /// Most connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// After a stop is asked, in-flight requests get this long; then every
+    /// connection left is closed.
+    pub drain: Duration,
+    /// Requests a second per token …
+    pub rate_per_second: u32,
+    /// … with bursts of this many.
+    pub rate_burst: u32,
+    /// How often held changes are released and station records published.
+    pub housekeeping_every: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            drain: Duration::from_secs(8),
+            rate_per_second: 10,
+            rate_burst: 100,
+            housekeeping_every: Duration::from_secs(30),
+        }
+    }
+}
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -26,13 +74,24 @@ pub struct AppState {
     pub storage: Arc<dyn SyncStorage>,
     /// Its schema version (checked against every request's `Fushi-Schema`).
     pub schema: i64,
+    /// Requests per token.
+    pub limiter: Arc<TokenLimiter>,
 }
 
 impl AppState {
-    /// State over `storage`.
+    /// State over `storage`, with the default limits.
     pub fn new(storage: Arc<dyn SyncStorage>) -> AppState {
+        AppState::with_limits(storage, &Limits::default())
+    }
+
+    /// State over `storage` with `limits`.
+    pub fn with_limits(storage: Arc<dyn SyncStorage>, limits: &Limits) -> AppState {
         let schema = storage.schema_version();
-        AppState { storage, schema }
+        AppState {
+            storage,
+            schema,
+            limiter: Arc::new(TokenLimiter::new(limits.rate_per_second, limits.rate_burst)),
+        }
     }
 }
 
@@ -60,8 +119,13 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-/// The router with its layers.
+/// The router with its layers (body timeout: [`Limits::default`]).
 pub fn router(state: AppState) -> Router {
+    router_with(state, &Limits::default())
+}
+
+/// The router with its layers and `limits`' body timeout.
+pub fn router_with(state: AppState, limits: &Limits) -> Router {
     Router::new()
         .route("/v1/health", get(handlers::health::health))
         .route("/v1/push", post(handlers::push::push))
@@ -71,22 +135,96 @@ pub fn router(state: AppState) -> Router {
         // bomb is still cut off at 4 MiB.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(CompressionLayer::new().gzip(true))
         .layer(middleware::from_fn_with_state(state.clone(), stamp_and_log))
         .with_state(state)
 }
 
 /// Serve on `listener` until `shutdown` resolves, then finish in-flight
-/// requests and return.
+/// requests (for at most [`Limits::drain`]) and return.
 pub async fn serve(
     listener: TcpListener,
     storage: Arc<dyn SyncStorage>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(AppState::new(storage));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, storage, shutdown, Limits::default()).await
+}
+
+/// [`serve`] with given limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    storage: Arc<dyn SyncStorage>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let state = AppState::with_limits(storage.clone(), &limits);
+    let limiter = state.limiter.clone();
+    let app = router_with(state, &limits);
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut conns = JoinSet::new();
+    let mut tick = tokio::time::interval(limits.housekeeping_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut housekeeping: Option<tokio::task::JoinHandle<()>> = None;
+    tokio::pin!(shutdown);
+    loop {
+        while conns.try_join_next().is_some() {}
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {
+                // One run at a time; a slow one is not stacked up.
+                if housekeeping.as_ref().is_none_or(|h| h.is_finished()) {
+                    let storage = storage.clone();
+                    let limiter = limiter.clone();
+                    housekeeping = Some(tokio::task::spawn_blocking(move || {
+                        limiter.forget_idle();
+                        if let Err(e) = storage.housekeeping() {
+                            tracing::error!(error = %e, "housekeeping failed");
+                        }
+                    }));
+                }
+            }
+            slot = slots.clone().acquire_owned() => {
+                let Ok(slot) = slot else { break };
+                let stream = tokio::select! {
+                    _ = &mut shutdown => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of descriptors and the like: wait a little
+                            // rather than spin.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                conns.spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(slot);
+                });
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(limits.drain) => {
+            tracing::warn!(open = conns.len(), "drain bound reached: closing the connections left");
+        }
+    }
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// A server running on a background task (tests, the demo, the bench).
@@ -104,12 +242,26 @@ impl RunningServer {
         storage: Arc<dyn SyncStorage>,
         listen: SocketAddr,
     ) -> std::io::Result<RunningServer> {
+        RunningServer::start_with(storage, listen, Limits::default()).await
+    }
+
+    /// [`RunningServer::start`] with given limits.
+    pub async fn start_with(
+        storage: Arc<dyn SyncStorage>,
+        listen: SocketAddr,
+        limits: Limits,
+    ) -> std::io::Result<RunningServer> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, storage, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(serve_with(
+            listener,
+            storage,
+            async {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
         Ok(RunningServer {
             addr,
             stop: Some(stop),

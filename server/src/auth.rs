@@ -1,5 +1,6 @@
 //! Who is asking, and in which protocol: every `/v1` request but health
-//! carries `Fushi-Protocol`, `Fushi-Schema` and a bearer token.
+//! carries `Fushi-Protocol`, `Fushi-Schema` and a bearer token; each valid
+//! token is held to its rate ([`crate::limit`]).
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -47,7 +48,18 @@ pub fn check_versions(parts: &Parts, schema: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-impl FromRequestParts<AppState> for Authed {
+/// The signed-in user of a request and the key (hash) of the token it came
+/// with: what a push keeps with a held change, so the change can be judged
+/// again with the token's state when it is released.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    /// The user the token stands for.
+    pub actor: Actor,
+    /// The token's SHA-256.
+    pub key: [u8; 32],
+}
+
+impl FromRequestParts<AppState> for Signed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -72,7 +84,10 @@ impl FromRequestParts<AppState> for Authed {
             .await
             .map_err(ApiError::internal)??;
         match status {
-            TokenStatus::Valid(actor) => Ok(Authed(actor)),
+            TokenStatus::Valid(actor) => {
+                state.limiter.check(&hash)?;
+                Ok(Signed { actor, key: hash })
+            }
             TokenStatus::Revoked => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "revoked_token",
@@ -84,5 +99,15 @@ impl FromRequestParts<AppState> for Authed {
                 "the token is not known",
             )),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Authed(
+            Signed::from_request_parts(parts, state).await?.actor,
+        ))
     }
 }

@@ -9,8 +9,10 @@
 //! CSV also needs `lat` and `lon` (WGS-84). A station already present with
 //! the same name within 50 m is skipped, so an import can be run again.
 //!
-//! Run it while the server is stopped: the server numbers changes in memory
-//! and a second writer on the same file would reuse its numbers.
+//! Safe while a server serves the same file: every write transaction takes
+//! its sequence numbers under SQLite's write lock from what the database
+//! holds (a store re-reads them when another connection has committed), so
+//! the import's numbers and the server's never collide.
 
 use fushi_core::model::{NewStation, Station};
 use fushi_core::policy::{Actor, Role};

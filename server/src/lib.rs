@@ -13,10 +13,11 @@ pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod import;
+pub mod limit;
 pub mod sqlite;
 pub mod storage;
 pub mod tokens;
 
-pub use app::{router, serve, AppState, RunningServer};
+pub use app::{router, serve, serve_with, AppState, Limits, RunningServer};
 pub use sqlite::SqliteStorage;
 pub use storage::SyncStorage;

@@ -30,13 +30,24 @@ enum Command {
         /// The city this server serves (shown in logs only).
         #[arg(long, default_value = "zhuhai")]
         city: String,
+        /// Station reports and check-ins are published in shuffled batches
+        /// per window of this many seconds (0: as they come).
+        #[arg(long, default_value_t = 600)]
+        record_window_secs: u32,
+        /// Requests a second per token (bursts of 10 times as many).
+        #[arg(long, default_value_t = 10)]
+        rate: u32,
+        /// Most connections open at once.
+        #[arg(long, default_value_t = 512)]
+        max_connections: usize,
     },
     /// Bearer tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Load stations from a GeoJSON FeatureCollection or a CSV (server stopped).
+    /// Load stations from a GeoJSON FeatureCollection or a CSV (safe while
+    /// a server serves the same file: numbers come from the database).
     ImportStations {
         /// The SQLite file.
         #[arg(long, default_value = "fushi-server.db")]
@@ -98,9 +109,29 @@ fn init_logs(default: &str) {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { db, listen, city } => {
+        Command::Serve {
+            db,
+            listen,
+            city,
+            record_window_secs,
+            rate,
+            max_connections,
+        } => {
             init_logs("info");
-            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let storage =
+                SqliteStorage::open_with_config(&db, fushi_core::crdt::SystemClock::new(), |c| {
+                    fushi_core::StoreConfig {
+                        record_window_ms: i64::from(record_window_secs) * 1000,
+                        ..c
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            let limits = fushi_server::Limits {
+                rate_per_second: rate,
+                rate_burst: rate.saturating_mul(10),
+                max_connections,
+                ..fushi_server::Limits::default()
+            };
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -113,14 +144,18 @@ fn run(cli: Cli) -> Result<(), String> {
                 // port 0 learns the port.
                 println!("listening on {bound}");
                 tracing::info!(listen = %bound, city = %city, "serving");
-                fushi_server::serve(
+                fushi_server::serve_with(
                     listener,
                     Arc::new(storage),
                     fushi_server::app::shutdown_signal(),
+                    limits,
                 )
                 .await
                 .map_err(|e| e.to_string())
             })?;
+            // A push still being applied on a blocking thread gets a moment
+            // to commit; the process does not wait for more.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
             tracing::info!("stopped");
             Ok(())
         }

@@ -5,7 +5,9 @@
 use crate::storage::{PushOutcome, SyncStorage, TokenStatus};
 use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{schema::SCHEMA_VERSION, ChangePage, PageLimit, Position, Scope};
+use fushi_core::store::{
+    schema::SCHEMA_VERSION, ChangePage, Credentials, PageLimit, Position, Pusher, Scope,
+};
 use fushi_core::{Error, Result, Store, StoreConfig};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -47,12 +49,31 @@ impl SqliteStorage {
         SqliteStorage::open_with(db, SystemClock::new())
     }
 
-    /// Open with a given time source.
+    /// Open with a given time source (station records published as they
+    /// come: see [`SqliteStorage::open_with_config`]).
     pub fn open_with(db: &Path, time: Arc<dyn TimeSource>) -> Result<SqliteStorage> {
-        let config = StoreConfig {
+        SqliteStorage::open_with_config(db, time, |c| c)
+    }
+
+    /// The server's store settings: every change numbered, commits durable
+    /// through power loss, and whatever `tweak` changes (such as the window
+    /// of station records, `record_window_ms`).
+    pub fn server_config() -> StoreConfig {
+        StoreConfig {
             sequence_remote: true,
+            synchronous_full: true,
             ..StoreConfig::default()
-        };
+        }
+    }
+
+    /// Open with a given time source and [`SqliteStorage::server_config`]
+    /// as changed by `tweak`.
+    pub fn open_with_config(
+        db: &Path,
+        time: Arc<dyn TimeSource>,
+        tweak: impl FnOnce(StoreConfig) -> StoreConfig,
+    ) -> Result<SqliteStorage> {
+        let config = tweak(SqliteStorage::server_config());
         let store = Store::open_with(db, time.clone(), config)?;
         let epoch = match store.state_get(STATE_EPOCH)? {
             Some(rusqlite::types::Value::Integer(e)) => e as u64,
@@ -89,14 +110,37 @@ impl SqliteStorage {
     }
 }
 
+/// Held changes are judged with the token they were pushed with, as it
+/// stands when they are released.
+struct TokenCredentials<'a>(&'a SqliteStorage);
+
+impl Credentials for TokenCredentials<'_> {
+    fn current(&self, key: &[u8]) -> Result<Option<Actor>> {
+        let Ok(hash) = <[u8; 32]>::try_from(key) else {
+            return Ok(None);
+        };
+        Ok(match self.0.token(&hash)? {
+            TokenStatus::Valid(actor) => Some(actor),
+            TokenStatus::Revoked | TokenStatus::Unknown => None,
+        })
+    }
+}
+
 impl SyncStorage for SqliteStorage {
-    fn push(&self, actor: &Actor, changes: &[RowChange]) -> Result<PushOutcome> {
-        let (report, rejections) = self.store.apply_checked(actor, changes)?;
+    fn push(&self, pusher: &Pusher, changes: &[RowChange]) -> Result<PushOutcome> {
+        let (report, rejections) =
+            self.store
+                .apply_pushed(pusher, changes, &TokenCredentials(self))?;
         Ok(PushOutcome {
             accepted: changes.len() - rejections.len(),
             quarantined: report.quarantined,
             rejections,
         })
+    }
+
+    fn housekeeping(&self) -> Result<()> {
+        self.store.housekeeping(&TokenCredentials(self))?;
+        Ok(())
     }
 
     fn pull(&self, scope: &Scope, pos: Position, limit: PageLimit) -> Result<ChangePage> {

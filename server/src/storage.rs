@@ -14,6 +14,9 @@
 //!   order, and are never reused: a pull cursor below a number must see that
 //!   change. (Several server processes over one database must take them from
 //!   one sequence and commit in that order, e.g. by locking.)
+//! - Pushed clocks more than a day ahead of the server, or before 2020, are
+//!   refused per row; changes held for their clock keep their pusher and
+//!   count against the pusher's cap; released, they are judged again.
 //! - [`SyncStorage::pull`] returns, from one consistent snapshot, the rows
 //!   numbered above the position's `after` in sequence order, each with its
 //!   current winning cells numbered above the position's `floor`
@@ -31,7 +34,7 @@
 
 use fushi_core::crdt::RowChange;
 use fushi_core::policy::Actor;
-use fushi_core::store::{ChangePage, PageLimit, Position, Rejection, Scope};
+use fushi_core::store::{ChangePage, PageLimit, Position, Pusher, Rejection, Scope};
 use fushi_core::Result;
 
 /// What a push did.
@@ -58,8 +61,16 @@ pub enum TokenStatus {
 
 /// The server's storage. See the module documentation for the contract.
 pub trait SyncStorage: Send + Sync + 'static {
-    /// Check, apply and sequence a pushed batch in one transaction.
-    fn push(&self, actor: &Actor, changes: &[RowChange]) -> Result<PushOutcome>;
+    /// Check, apply and sequence a pushed batch in one transaction. Changes
+    /// held for their clock keep `pusher`, and are judged again (with the
+    /// token's state then) when released.
+    fn push(&self, pusher: &Pusher, changes: &[RowChange]) -> Result<PushOutcome>;
+
+    /// Periodic work: release held changes whose time has come (judged
+    /// again with their token's current state; a revoked token's are
+    /// dropped and the drop recorded), drop expired ones, and publish the
+    /// station records of ended windows.
+    fn housekeeping(&self) -> Result<()>;
 
     /// One page after `pos` within `limit` and `scope`, from one snapshot.
     fn pull(&self, scope: &Scope, pos: Position, limit: PageLimit) -> Result<ChangePage>;

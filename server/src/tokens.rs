@@ -17,10 +17,27 @@ pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// A short, stable pseudonym of a user for logs: 8 hex digits of a hash,
-/// never the account id itself.
+/// A short pseudonym of a user for logs: 8 hex digits of a hash of the
+/// account id keyed with a secret drawn when the process starts and never
+/// written anywhere. Within one run the lines of one user go together; no
+/// one who knows a user id (every neighbour sees the owners of listings)
+/// can compute it, and it changes at every restart. `-` if the system has
+/// no randomness to give.
 pub fn log_id(user: &uuid::Uuid) -> String {
-    hex(&Sha256::digest(user.as_bytes())[..4])
+    static SECRET: std::sync::OnceLock<Option<[u8; 32]>> = std::sync::OnceLock::new();
+    let secret = SECRET.get_or_init(|| {
+        let mut s = [0u8; 32];
+        getrandom::fill(&mut s).ok().map(|_| s)
+    });
+    match secret {
+        Some(key) => {
+            let mut h = Sha256::new();
+            h.update(key);
+            h.update(user.as_bytes());
+            hex(&h.finalize()[..4])
+        }
+        None => "-".into(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -41,5 +58,16 @@ mod tests {
         assert_eq!(a.len(), 4 + 64);
         assert_eq!(super::hash(&a), super::hash(&a));
         assert_ne!(super::hash(&a), super::hash(&b));
+    }
+
+    #[test]
+    fn log_ids_are_stable_in_a_run_and_not_the_plain_hash_of_the_user() {
+        use sha2::{Digest, Sha256};
+        let user = uuid::Uuid::now_v7();
+        let id = super::log_id(&user);
+        assert_eq!(id, super::log_id(&user));
+        assert_eq!(id.len(), 8);
+        // What the log said before: anyone could compute it from the id.
+        assert_ne!(id, super::hex(&Sha256::digest(user.as_bytes())[..4]));
     }
 }

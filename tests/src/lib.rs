@@ -32,12 +32,24 @@ impl Server {
 
     /// Start with a given server clock.
     pub async fn start_with(time: Arc<dyn TimeSource>) -> Server {
+        Server::start_custom(time, |c| c, fushi_server::Limits::default()).await
+    }
+
+    /// Start with a given server clock, store settings (from the server's)
+    /// and limits.
+    pub async fn start_custom(
+        time: Arc<dyn TimeSource>,
+        tweak: impl FnOnce(StoreConfig) -> StoreConfig,
+        limits: fushi_server::Limits,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let storage =
-            Arc::new(SqliteStorage::open_with(&dir.path().join("server.db"), time).unwrap());
-        let running = RunningServer::start(storage.clone(), ([127, 0, 0, 1], 0).into())
-            .await
-            .unwrap();
+        let storage = Arc::new(
+            SqliteStorage::open_with_config(&dir.path().join("server.db"), time, tweak).unwrap(),
+        );
+        let running =
+            RunningServer::start_with(storage.clone(), ([127, 0, 0, 1], 0).into(), limits)
+                .await
+                .unwrap();
         let url = running.url();
         Server {
             storage,
@@ -274,5 +286,29 @@ pub fn cell_change(
                 site: SiteId(Uuid::new_v4()),
             },
         }],
+    }
+}
+
+/// A change of `cells` to row `id` of `table`, every cell stamped `clock` by
+/// a new site: how a hand-written request looks.
+pub fn change_at(
+    table: &str,
+    id: Uuid,
+    clock: fushi_core::crdt::Hlc,
+    cells: &[(&str, fushi_core::crdt::Value)],
+) -> fushi_core::crdt::RowChange {
+    use fushi_core::crdt::{Cell, CellOp, RowChange, SiteId, Stamp};
+    let site = SiteId(Uuid::new_v4());
+    RowChange {
+        table: table.into(),
+        id,
+        cells: cells
+            .iter()
+            .map(|(c, v)| Cell {
+                column: (*c).into(),
+                op: CellOp::Set(v.clone()),
+                stamp: Stamp { clock, site },
+            })
+            .collect(),
     }
 }

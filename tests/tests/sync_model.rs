@@ -534,13 +534,12 @@ fn canon(store: &Store, scope: &Scope) -> Canon {
 }
 
 fn check(world: &World) {
-    let server = canon(
-        world.storage.store(),
-        &Scope {
-            community: Some(COMMUNITY.into()),
-        },
-    );
     for (i, p) in world.phones.iter().enumerate() {
+        // What the server holds that this phone's user may read.
+        let server = canon(
+            world.storage.store(),
+            &Scope::for_reader(&world.accounts[p.account].0),
+        );
         let rejected: HashSet<(String, Uuid)> = p
             .store
             .sync_rejections()

@@ -170,6 +170,12 @@ pub const OUTCOMES: &[&str] = &["accepted", "declined", "no_show", "cancelled"];
 /// Hand-over sides.
 pub const HANDOVER_SIDES: &[&str] = &["giver", "receiver"];
 
+/// Most photos one item may show (what a phone's gallery picker offers).
+pub const MAX_PHOTOS: usize = 9;
+/// Most amenities one station may list (the catalogue has fewer codes; the
+/// bound keeps a future, longer catalogue bounded too).
+pub const MAX_AMENITIES: usize = 32;
+
 /// Item table.
 pub static ITEM: TableDef = TableDef {
     table: Table::Item,
@@ -424,6 +430,16 @@ impl TableDef {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// The most elements a set column may hold ([`MAX_PHOTOS`],
+    /// [`MAX_AMENITIES`]); `None` for a column that is not a set.
+    pub fn set_limit(&self, column: &str) -> Option<usize> {
+        let col = self.columns.iter().find(|c| c.name == column)?;
+        (col.rule == Rule::Set).then_some(match (self.table, column) {
+            (Table::Item, "photos") => MAX_PHOTOS,
+            _ => MAX_AMENITIES,
+        })
+    }
+
     /// The column index of the tombstone, for listings.
     pub fn tombstone(&self) -> Option<usize> {
         self.columns.iter().position(|c| c.rule == Rule::Tombstone)
@@ -458,8 +474,10 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
     match (check, v) {
         (K::None, _) => Ok(()),
         (K::MaxChars(n), Value::Text(s)) => {
-            if s.trim().is_empty() {
+            if is_blank(s) {
                 Err("must not be blank")
+            } else if s.chars().any(is_bidi_control) {
+                Err("contains bidirectional control characters")
             } else if s.chars().count() > n {
                 Err("is too long")
             } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
@@ -478,9 +496,13 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
                 Err("is not an allowed value")
             }
         }
-        (K::Uuid | K::Ref(_), Value::Text(s)) => uuid::Uuid::parse_str(s)
-            .map(|_| ())
-            .map_err(|_| "must be a UUID"),
+        (K::Uuid | K::Ref(_), Value::Text(s)) => {
+            if is_canonical_uuid(s) {
+                Ok(())
+            } else {
+                Err("must be a UUID in canonical form (hyphenated, lowercase)")
+            }
+        }
         (K::Community, Value::Text(s)) => {
             let ok = !s.is_empty()
                 && s.len() <= 64
@@ -510,6 +532,40 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
         }
         _ => Err("has the wrong type"),
     }
+}
+
+/// Whether `s` is a UUID in its one canonical text form: 36 characters,
+/// hyphenated, lowercase. Other spellings (`{…}`, `urn:uuid:…`, upper case,
+/// no hyphens) parse to the same UUID but would compare unequal as text, so
+/// an owner stored in one of them would later look "changed".
+pub fn is_canonical_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::parse_str(s).is_ok_and(|u| u.hyphenated().to_string() == s)
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069): they make text display in another order than it is
+/// stored, the classic way to disguise a file name or a link.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: white space, format characters (zero-width
+/// space and joiners, soft hyphen, byte-order mark, …) and the blank
+/// fillers of Hangul and Braille.
+fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c.general_category(), GeneralCategory::Format)
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}' | '\u{034F}'
+        )
+}
+
+/// Whether text is empty once invisible characters are removed.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(is_invisible)
 }
 
 #[cfg(test)]
@@ -551,6 +607,37 @@ mod tests {
         );
         assert_eq!(check_value(&title, &Value::Null), Err("is required"));
         assert_eq!(check_value(&title, &Value::Int(3)), Err("must be text"));
+        for blank in [
+            "\u{200B}\u{200C}\u{200D}",
+            "\u{FEFF}",
+            "\u{3000}\u{3164}",
+            "\u{00AD}",
+        ] {
+            assert_eq!(
+                check_value(&title, &Value::from(blank)),
+                Err("must not be blank")
+            );
+        }
+        assert_eq!(
+            check_value(&title, &Value::from("免费\u{202E}gpj.exe")),
+            Err("contains bidirectional control characters")
+        );
+        assert!(check_value(&title, &Value::from("零\u{200D}件")).is_ok());
+    }
+
+    #[test]
+    fn uuids_only_in_canonical_form() {
+        let owner = ITEM.columns[0];
+        let u = "0198a2b4-1c2d-7e3f-8a4b-5c6d7e8f9a0b";
+        assert!(check_value(&owner, &Value::from(u)).is_ok());
+        for other in [
+            "{0198a2b4-1c2d-7e3f-8a4b-5c6d7e8f9a0b}",
+            "urn:uuid:0198a2b4-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+            "0198A2B4-1C2D-7E3F-8A4B-5C6D7E8F9A0B",
+            "0198a2b41c2d7e3f8a4b5c6d7e8f9a0b",
+        ] {
+            assert!(check_value(&owner, &Value::from(other)).is_err(), "{other}");
+        }
     }
 
     #[test]

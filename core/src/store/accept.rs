@@ -8,16 +8,69 @@
 
 use super::apply::{validate, ApplyReport, Origin};
 use super::changes::row_state;
-use super::quarantine::{receive, release_due};
-use super::{Store, TxFacts};
-use crate::crdt::RowChange;
+use super::quarantine::{publish_due, receive, release_due, Credentials, Pusher};
+use super::{Store, TxFacts, WriteCtx, MIN_CLOCK_MS};
+use crate::crdt::{CellOp, RowChange, Value};
 use crate::model::tables::Table;
-use crate::policy::{self, Actor};
+use crate::policy::{self, Actor, Denial, Role};
 use crate::Result;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// A pushed row whose clock the server does not take: further ahead of its
+/// time than [`crate::StoreConfig::max_ahead_ms`], or before 2020.
+fn clock_denial(ctx: &WriteCtx<'_>, change: &RowChange) -> Option<Denial> {
+    let max = ctx.now_ms.saturating_add(ctx.config.max_ahead_ms);
+    for cell in &change.cells {
+        let wall = cell.stamp.clock.wall_ms();
+        if wall > max {
+            return Some(Denial::ClockAhead);
+        }
+        if wall < MIN_CLOCK_MS {
+            return Some(Denial::ClockTooOld);
+        }
+    }
+    None
+}
+
+/// The row's state as `actor` may read it: rows of other communities (but
+/// the city's stations and their records) not at all, and a hidden listing
+/// without its content unless `actor` owns it or moderates it.
+fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange> {
+    let text = |col: &str| {
+        row.cells
+            .iter()
+            .find_map(|c| match (&c.op, c.column == col) {
+                (CellOp::Set(Value::Text(t)), true) => Some(t.clone()),
+                _ => None,
+            })
+    };
+    let community = text("community").unwrap_or_default();
+    let city_wide = matches!(
+        table,
+        Table::Station | Table::StationReport | Table::StationCheckin
+    );
+    let staff = actor.role == Role::Admin
+        || (actor.role == Role::GridStaff && actor.community == community);
+    if !city_wide && community != actor.community && actor.role != Role::Admin {
+        return None;
+    }
+    let hidden = row
+        .cells
+        .iter()
+        .any(|c| c.column == "hidden" && c.op == CellOp::Set(Value::Int(1)));
+    let owner = text("owner") == Some(actor.user.to_string());
+    if hidden && !staff && !owner {
+        let def = table.def();
+        row.cells.retain(|c| {
+            def.column_index(&c.column)
+                .is_none_or(|i| !def.columns[i].content)
+        });
+    }
+    Some(row)
+}
 
 /// A change the server refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,7 +86,9 @@ pub struct Rejection {
     /// Human-readable reason.
     pub reason: String,
     /// The row as the server holds it (every cell with its stamp), or `None`
-    /// if the server has no such row.
+    /// if the server has no such row or the pusher may not read it (another
+    /// community's row). A hidden listing comes without its content unless
+    /// the pusher owns or moderates it.
     pub winning: Option<RowChange>,
 }
 
@@ -41,13 +96,30 @@ impl Store {
     /// Check each change against `actor` and apply the allowed ones, all in
     /// one transaction. A malformed change fails the whole batch (nothing is
     /// applied); a refused change is skipped and reported with the winning
-    /// state.
+    /// state (when the row is inside `actor`'s read scope). Held changes are
+    /// judged again on release with `actor` as it is now.
     pub fn apply_checked(
         &self,
         actor: &Actor,
         changes: &[RowChange],
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
-        self.receive_batch(changes, Some(actor), &[])
+        let pusher = Pusher {
+            actor: actor.clone(),
+            key: Vec::new(),
+        };
+        self.receive_batch(changes, Some((&pusher, None)), &[])
+    }
+
+    /// The server's push: like [`Store::apply_checked`], with the pusher's
+    /// credential kept with every held change, and the held changes released
+    /// first judged with `credentials` as they stand now.
+    pub fn apply_pushed(
+        &self,
+        pusher: &Pusher,
+        changes: &[RowChange],
+        credentials: &dyn Credentials,
+    ) -> Result<(ApplyReport, Vec<Rejection>)> {
+        self.receive_batch(changes, Some((pusher, Some(credentials))), &[])
     }
 
     /// Apply received changes and set sync state (cursor, marks) in the same
@@ -63,12 +135,12 @@ impl Store {
 
     /// The one way received changes are applied: the whole batch validated
     /// first (one malformed change fails it, nothing applied), then in one
-    /// transaction quarantined changes now due, each change — checked against
-    /// `checked_for` when the server applies a push — and `state`.
+    /// transaction quarantined changes now due, each change — for a push,
+    /// its clocks bounded and checked against the pusher — and `state`.
     pub(crate) fn receive_batch(
         &self,
         changes: &[RowChange],
-        checked_for: Option<&Actor>,
+        pushed: Option<(&Pusher, Option<&dyn Credentials>)>,
         state: &[(&str, SqlValue)],
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
         let tables = changes
@@ -76,27 +148,40 @@ impl Store {
             .map(validate)
             .collect::<Result<Vec<Table>>>()?;
         self.write_tx(|ctx| {
-            let mut report = release_due(ctx)?;
+            let mut report = release_due(ctx, pushed.and_then(|p| p.1))?;
+            if pushed.is_some() {
+                report.absorb(publish_due(ctx)?);
+            }
             let mut rejections = Vec::new();
             for (index, (change, table)) in changes.iter().zip(tables).enumerate() {
-                let verdict = match checked_for {
-                    Some(actor) => policy::check_change(actor, change, &TxFacts(ctx.tx))?,
+                let verdict = match pushed {
+                    Some((pusher, _)) => match clock_denial(ctx, change) {
+                        Some(d) => Err(d),
+                        None => policy::check_change(&pusher.actor, change, &TxFacts(ctx.tx))?,
+                    },
                     None => Ok(()),
                 };
-                match verdict {
-                    Ok(()) => receive(ctx, table, change, &mut report)?,
-                    Err(denial) => {
-                        let winning = row_state(ctx.tx, table, change.id)?;
-                        tracing::info!(table = %change.table, code = denial.code(), "change rejected");
-                        rejections.push(Rejection {
-                            index,
-                            table: change.table.clone(),
-                            id: change.id,
-                            code: denial.code().into(),
-                            reason: denial.to_string(),
-                            winning,
-                        });
-                    }
+                let verdict = match verdict {
+                    Ok(()) => receive(ctx, table, change, &mut report, pushed.map(|p| p.0))?,
+                    Err(d) => Err(d),
+                };
+                if let Err(denial) = verdict {
+                    // The pusher learns the server's word only about rows it
+                    // may read anyway.
+                    let winning = match pushed {
+                        Some((pusher, _)) => row_state(ctx.tx, table, change.id)?
+                            .and_then(|w| readable(&pusher.actor, table, w)),
+                        None => None,
+                    };
+                    tracing::info!(table = %change.table, code = denial.code(), "change rejected");
+                    rejections.push(Rejection {
+                        index,
+                        table: change.table.clone(),
+                        id: change.id,
+                        code: denial.code().into(),
+                        reason: denial.to_string(),
+                        winning,
+                    });
                 }
             }
             set_state(ctx.tx, state)?;

@@ -13,7 +13,7 @@ use crate::model::tables::{
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::OnceLock;
 use uuid::Uuid;
@@ -92,6 +92,18 @@ pub struct ApplyReport {
     pub changed: Vec<(Table, Uuid)>,
     /// Changes held back because their clock is too far ahead.
     pub quarantined: usize,
+    /// Held changes dropped rather than applied (see
+    /// [`crate::Store::quarantine_drops`]).
+    pub dropped: usize,
+}
+
+impl ApplyReport {
+    /// Add what `other` did to this report.
+    pub fn absorb(&mut self, other: ApplyReport) {
+        self.changed.extend(other.changed);
+        self.quarantined += other.quarantined;
+        self.dropped += other.dropped;
+    }
 }
 
 /// The largest sequence number in the database.
@@ -140,6 +152,24 @@ pub fn validate(change: &RowChange) -> Result<Table> {
             }
             (_, Rule::Set) => return Err(Error::invalid(field(), "a set takes add or remove")),
             _ => return Err(Error::invalid(field(), "this column takes set")),
+        }
+    }
+    // A column set twice in one change is malformed: which of the two
+    // would count? (The merge would apply both, the later winning, while a
+    // check may have looked at the first.) Set columns take many adds and
+    // removes, one per element and tag.
+    let mut seen = 0u64;
+    for cell in &change.cells {
+        if let Some(i) = def.column_index(&cell.column) {
+            if def.columns[i].rule != Rule::Set {
+                if seen & (1 << i) != 0 {
+                    return Err(Error::invalid(
+                        format!("{}.{}", def.name, cell.column),
+                        "given twice",
+                    ));
+                }
+                seen |= 1 << i;
+            }
         }
     }
     if def.kind == TableKind::Record {
@@ -415,7 +445,13 @@ fn apply_listing(
         }
     };
 
-    let mut set_changed: u64 = 0;
+    // Each set column touched keeps its present elements in memory, read
+    // once from the row; every tag op then costs one indexed lookup (and,
+    // for a remove, one more in the index of present tags), so a change
+    // costs time linear in its cells whatever the set and its tombstones
+    // hold. (Re-reading the whole set after every row made a batch of adds
+    // quadratic.)
+    let mut sets: Vec<(usize, BTreeSet<String>)> = Vec::new();
     for (idx, elem, stamp, incoming) in tag_ops {
         let site = ctx.sites.idx(ctx.tx, stamp.site)?;
         let cur: Option<i64> = ctx
@@ -453,6 +489,21 @@ fn apply_listing(
                 i64::from(merged == TagState::Removed),
                 s
             ])?;
+        let pos = match sets.iter().position(|(i, _)| *i == idx) {
+            Some(p) => p,
+            None => {
+                sets.push((idx, current_set(ctx.tx, def, rid, idx)?));
+                sets.len() - 1
+            }
+        };
+        let elems = &mut sets[pos].1;
+        if merged == TagState::Present {
+            elems.insert(elem.to_owned());
+        } else if cur == Some(TagState::Present)
+            && !has_present_tag(ctx.tx, def.table, rid, idx, elem)?
+        {
+            elems.remove(elem);
+        }
         let prev = clocks.cells[idx];
         let clock = prev.map_or(stamp.clock, |p| p.clock.max(stamp.clock));
         let site = if prev.is_some_and(|p| p.clock > stamp.clock) {
@@ -465,23 +516,57 @@ fn apply_listing(
             site,
             seq: s.max(prev.map_or(0, |p| p.seq)),
         });
-        set_changed |= 1 << idx;
     }
-    for (idx, val) in vals.iter_mut().enumerate() {
-        if set_changed & (1 << idx) != 0 {
-            let elems = set_elements(ctx.tx, def.table, rid, idx)?;
-            *val = Some(if elems.is_empty() {
-                Value::Null
-            } else {
-                Value::Text(serde_json::to_string(&elems)?)
-            });
-        }
+    for (idx, elems) in sets {
+        vals[idx] = Some(if elems.is_empty() {
+            Value::Null
+        } else {
+            Value::Text(serde_json::to_string(&elems)?)
+        });
     }
     let changed = vals.iter().any(Option::is_some);
     if changed {
         update_row(ctx.tx, def, rid, &vals, &clocks, old_seq)?;
     }
     Ok(new_row || changed)
+}
+
+/// The present elements of a set column as the row holds them (the column
+/// is kept equal to [`set_elements`] by every apply).
+fn current_set(tx: &Connection, def: &TableDef, rid: i64, col: usize) -> Result<BTreeSet<String>> {
+    let v: Option<String> = tx
+        .prepare_cached(&format!(
+            "SELECT {} FROM {} WHERE rid = ?1",
+            def.columns[col].name, def.name
+        ))?
+        .query_row([rid], |r| r.get(0))
+        .optional()?
+        .flatten();
+    match v {
+        None => Ok(BTreeSet::new()),
+        Some(json) => match serde_json::from_str::<BTreeSet<String>>(&json) {
+            Ok(set) => Ok(set),
+            Err(_) => Ok(set_elements(tx, def.table, rid, col)?.into_iter().collect()),
+        },
+    }
+}
+
+/// Whether an element of a set column still has a present tag (through the
+/// partial index of present tags, so removed tags cost nothing).
+fn has_present_tag(
+    tx: &Connection,
+    table: Table,
+    rid: i64,
+    col: usize,
+    elem: &str,
+) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND elem=?4 AND removed=0 LIMIT 1",
+        )?
+        .query_row(rusqlite::params![table as i64, rid, col as i64, elem], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// The present elements of a set column, sorted.

@@ -111,6 +111,52 @@ impl PageLimit {
 pub struct Scope {
     /// Restrict community-scoped tables to this community; `None` for all.
     pub community: Option<String>,
+    /// Send hidden listings without their content (title, description,
+    /// pickup area, photos, …), except the listings this user owns: set for
+    /// residents; grid staff and admins moderate and see them whole.
+    pub hide_hidden_content: Option<Uuid>,
+}
+
+impl Scope {
+    /// What `actor` may read: admins everything; others their community and
+    /// the city's stations; residents hidden listings without content.
+    pub fn for_reader(actor: &crate::policy::Actor) -> Scope {
+        use crate::policy::Role;
+        Scope {
+            community: (actor.role != Role::Admin).then(|| actor.community.clone()),
+            hide_hidden_content: (actor.role == Role::Resident).then_some(actor.user),
+        }
+    }
+
+    /// Whether a row with these values comes without content, and above
+    /// which floor its cells are sent: a listing that was shown again (its
+    /// `hidden` cell moved above the floor) is sent whole, as a reader may
+    /// have received it without content while hidden.
+    fn content_of(
+        &self,
+        table: Table,
+        vals: &[Value],
+        clocks: &RowClocks,
+        floor: i64,
+    ) -> (bool, i64) {
+        let def = table.def();
+        let Some(h) = def.column_index("hidden") else {
+            return (false, floor);
+        };
+        let Some(reader) = self.hide_hidden_content else {
+            return (false, floor);
+        };
+        let hidden = vals[h].as_i64() == Some(1);
+        let own = def.column_index("owner").and_then(|o| vals[o].as_str())
+            == Some(reader.to_string().as_str());
+        if hidden {
+            (!own, floor)
+        } else if clocks.cells[h].is_some_and(|m| m.seq > floor) {
+            (false, -1)
+        } else {
+            (false, floor)
+        }
+    }
 }
 
 fn city_wide(t: Table) -> bool {
@@ -349,7 +395,8 @@ fn page_rows(c: &Connection, pos: Position, limit: PageLimit, scope: &Scope) -> 
             break;
         }
         last = seq;
-        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, pos.floor)? {
+        let (hide, from) = scope.content_of(table, &vals, &clocks, pos.floor);
+        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, from, hide)? {
             bytes += wire_size(&ch);
             changes.push((seq, ch));
         }
@@ -361,7 +408,8 @@ fn page_rows(c: &Connection, pos: Position, limit: PageLimit, scope: &Scope) -> 
     })
 }
 
-/// The cells of one row numbered above `floor` (all of them for `floor` < 0).
+/// The cells of one row numbered above `floor` (all of them for `floor` < 0),
+/// without the content columns when `hide_content`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_change(
     c: &Connection,
@@ -372,6 +420,7 @@ pub(crate) fn row_change(
     vals: &[Value],
     clocks: &RowClocks,
     floor: i64,
+    hide_content: bool,
 ) -> Result<Option<RowChange>> {
     let mut stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
         Ok(Stamp {
@@ -387,7 +436,7 @@ pub(crate) fn row_change(
         if m.seq <= floor {
             continue;
         }
-        if deleted && col.content {
+        if (deleted || hide_content) && col.content {
             continue;
         }
         if col.rule == Rule::Set {
@@ -474,6 +523,7 @@ fn read_row(c: &Connection, table: Table, id: Uuid, floor: i64) -> Result<Option
         &vals,
         &clocks,
         floor,
+        false,
     )
 }
 

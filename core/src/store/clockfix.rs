@@ -51,8 +51,23 @@ impl Store {
                     if !clocks.cells.iter().flatten().any(ahead) && tags_ahead == 0 {
                         continue;
                     }
+                    // A creation time read from the wrong clock is its
+                    // creation's own value: it comes back with the stamp
+                    // (the server refuses a creation time far from its clock).
+                    let created_ahead = def
+                        .column_index("created_at")
+                        .is_some_and(|i| clocks.cells[i].as_ref().is_some_and(ahead));
                     let stamp = ctx.stamp();
                     let s = ctx.next_seq();
+                    if created_ahead {
+                        ctx.tx.execute(
+                            &format!(
+                                "UPDATE {} SET created_at = ?1 WHERE rid = ?2 AND created_at > ?3",
+                                def.name
+                            ),
+                            rusqlite::params![stamp.clock.wall_ms(), rid, limit_ms],
+                        )?;
+                    }
                     for cell in clocks.cells.iter_mut().flatten() {
                         if ahead(cell) {
                             cell.clock = stamp.clock;

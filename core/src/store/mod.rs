@@ -27,7 +27,7 @@ pub use figures::{Figures, Period};
 pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
 pub use matching::{Match, MatchScore};
 pub use nearby::{NearbyQuery, NearbyStation, ReportView};
-pub use quarantine::Quarantined;
+pub use quarantine::{Credentials, Pusher, QuarantineDrop, Quarantined};
 pub use search::{
     register_functions, ListingKind, SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES,
 };
@@ -46,6 +46,15 @@ use uuid::Uuid;
 /// change is quarantined: 5 minutes.
 pub const DEFAULT_SKEW_BOUND_MS: i64 = 5 * 60 * 1000;
 
+/// How far (milliseconds) a pushed clock may run ahead of the server's time
+/// at all: one day. Further ahead, the server refuses the row
+/// ([`crate::policy::Denial::ClockAhead`]) rather than hold it.
+pub const DEFAULT_MAX_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Clocks before this (2020-01-01T00:00Z, Unix ms) are refused by the server
+/// ([`crate::policy::Denial::ClockTooOld`]): no phone of this app wrote then.
+pub const MIN_CLOCK_MS: i64 = 1_577_836_800_000;
+
 /// Settings of a store.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
@@ -60,6 +69,29 @@ pub struct StoreConfig {
     pub item_ttl_days: i64,
     /// Hours a station report stays current.
     pub report_ttl_hours: i64,
+    /// Commit with `synchronous=FULL`: a committed transaction survives a
+    /// power loss (the server, which acknowledges pushes). Phones keep
+    /// `NORMAL` (durable across an app crash, and the outbox is resent).
+    pub synchronous_full: bool,
+    /// Checked pushes (the server): refuse rows with a clock further ahead
+    /// than this.
+    pub max_ahead_ms: i64,
+    /// Checked pushes: most changes one user may have held in quarantine.
+    pub quarantine_max_rows: usize,
+    /// Checked pushes: most bytes (of the held changes' JSON) one user may
+    /// have held in quarantine.
+    pub quarantine_max_bytes: usize,
+    /// Held changes older than this (since they arrived) are dropped, and
+    /// the drop recorded.
+    pub quarantine_expiry_ms: i64,
+    /// Station reports and check-ins received are held and published in
+    /// shuffled batches per window of this length (0: applied at once, as
+    /// on phones). See `docs/PROTOCOL.md`, "What an observer learns".
+    pub record_window_ms: i64,
+    /// A window's batch waits for at least this many records …
+    pub record_min_batch: usize,
+    /// … unless its oldest record has waited this long.
+    pub record_max_hold_ms: i64,
 }
 
 impl Default for StoreConfig {
@@ -70,6 +102,14 @@ impl Default for StoreConfig {
             readers: 4,
             item_ttl_days: 30,
             report_ttl_hours: 4,
+            synchronous_full: false,
+            max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
+            quarantine_max_rows: 200,
+            quarantine_max_bytes: 256 * 1024,
+            quarantine_expiry_ms: 7 * 24 * 60 * 60 * 1000,
+            record_window_ms: 0,
+            record_min_batch: 5,
+            record_max_hold_ms: 60 * 60 * 1000,
         }
     }
 }
@@ -85,6 +125,11 @@ pub(crate) struct Writer {
     /// persisting a new one, so a restart never reissues a clock.
     pub(crate) hlc_ceiling: Hlc,
     pub(crate) sites: SiteCache,
+    /// `PRAGMA data_version` as of this connection's last transaction: it
+    /// changes when another connection (another process, such as
+    /// `import-stations`) commits, and then the counters above are read
+    /// again from the database before anything is numbered.
+    pub(crate) data_version: i64,
 }
 
 /// Site UUIDs and their small integers in this database.
@@ -222,7 +267,15 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode = %mode, "WAL mode not available");
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL syncs the WAL at every commit, so an acknowledged push
+        // survives power loss; NORMAL (phones) may lose the last commits
+        // then, but never corrupts.
+        let sync = if config.synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
         // 16 MiB of page cache for the writer (SQLite's default is 2 MiB):
         // one sync page of edits touches about a thousand table pages, and
         // with the default cache the dirty ones spill into the WAL in the
@@ -271,12 +324,14 @@ impl Store {
             .unwrap_or(0);
         let hlc_ceiling = Hlc(hlc_ceiling as u64);
         let seq = apply::max_seq(&conn)?;
+        let data_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         let writer = Writer {
             conn,
             seq,
             hlc: hlc_ceiling,
             hlc_ceiling,
             sites,
+            data_version,
         };
         tracing::debug!(seq, "store opened");
         Ok(Store {
@@ -374,13 +429,34 @@ impl Store {
     pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>) -> Result<T> {
         let mut guard = self.writer()?;
         let w = &mut *guard;
-        let (seq0, hlc0, ceiling0) = (w.seq, w.hlc, w.hlc_ceiling);
         // IMMEDIATE: take the write lock up front, waiting (busy timeout) for
         // any brief lock a reader holds, rather than failing when a read
         // transaction is upgraded to a write half-way.
         let tx = w
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Under the write lock, before anything is numbered: if another
+        // connection wrote the file since our last transaction, take the
+        // sequence, sites and clock ceiling from what it persisted, so no
+        // number or clock it handed out is handed out again.
+        let dv: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if dv != w.data_version {
+            w.seq = w.seq.max(apply::max_seq(&tx)?);
+            w.sites = SiteCache::load(&tx)?;
+            let ceiling: i64 = tx
+                .query_row(
+                    "SELECT value FROM crdt_state WHERE key = ?1",
+                    [STATE_HLC],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let ceiling = Hlc(ceiling as u64);
+            w.hlc_ceiling = w.hlc_ceiling.max(ceiling);
+            w.hlc = w.hlc.max(ceiling);
+            w.data_version = dv;
+        }
+        let (seq0, hlc0, ceiling0) = (w.seq, w.hlc, w.hlc_ceiling);
         let mut ctx = WriteCtx {
             tx: &tx,
             seq: &mut w.seq,
@@ -534,6 +610,36 @@ pub(crate) struct TxFacts<'a>(pub(crate) &'a Connection);
 impl Facts for TxFacts<'_> {
     fn row(&self, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
         row_facts(self.0, table, id)
+    }
+
+    fn set_tags(&self, table: Table, id: Uuid, column: usize) -> Result<Vec<(String, Stamp)>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT t.elem, t.clock, t.site FROM {} r JOIN crdt_tag t \
+             ON t.tbl = ?2 AND t.rid = r.rid AND t.col = ?3 AND t.removed = 0 WHERE r.id = ?1",
+            table.name()
+        ))?;
+        let rows = stmt.query_map(
+            rusqlite::params![id.as_bytes(), table as i64, column as i64],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, u32>(2)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (elem, clock, site) = row?;
+            out.push((
+                elem,
+                Stamp {
+                    clock: Hlc(clock as u64),
+                    site: site_uuid(self.0, site)?,
+                },
+            ));
+        }
+        Ok(out)
     }
 }
 

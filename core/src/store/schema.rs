@@ -6,7 +6,7 @@
 
 use crate::model::tables::{Rule, TableDef, Ty, TABLES};
 use crate::{Error, Result};
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -14,6 +14,16 @@ pub const SCHEMA_VERSION: i64 = 1;
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
 const SEARCH_SQL: &str = include_str!("sql/search.sql");
+/// Numbered, frozen upgrades of the merge and sync metadata: tables one
+/// replica keeps for itself (quarantine, held records, indexes of the tag
+/// table), never sent. They are versioned apart from the replicated tables
+/// (`user_version`, which phones and server must agree on, sent as
+/// `Fushi-Schema`), so that a server upgrade does not force every phone to
+/// upgrade when nothing on the wire changed.
+const META_MIGRATIONS: &[(i64, &str)] = &[(2, include_str!("sql/meta_v2.sql"))];
+/// The metadata version a new database starts at (what `v1` creates).
+const META_BASE: i64 = 1;
+const STATE_META: &str = "meta_version";
 /// The full-text index of items and its triggers (part of the schema; public
 /// so a baseline can build the very same index).
 pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
@@ -64,20 +74,55 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
-    if found == SCHEMA_VERSION {
+    if found < SCHEMA_VERSION {
+        let tx = conn.transaction()?;
+        if found < 1 {
+            v1(&tx)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        tracing::info!(
+            from = found,
+            to = SCHEMA_VERSION,
+            "database schema migrated"
+        );
+    }
+    migrate_meta(conn)
+}
+
+/// Bring the metadata to the newest of [`META_MIGRATIONS`], each step in
+/// the same transaction as the version it sets.
+fn migrate_meta(conn: &mut Connection) -> Result<()> {
+    let newest = META_MIGRATIONS.last().map_or(META_BASE, |m| m.0);
+    let found: i64 = conn
+        .query_row(
+            "SELECT value FROM crdt_state WHERE key = ?1",
+            [STATE_META],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(META_BASE);
+    if found > newest {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: newest,
+        });
+    }
+    if found == newest {
         return Ok(());
     }
     let tx = conn.transaction()?;
-    if found < 1 {
-        v1(&tx)?;
+    for (version, sql) in META_MIGRATIONS {
+        if *version > found {
+            tx.execute_batch(sql)?;
+        }
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
+        rusqlite::params![STATE_META, newest],
+    )?;
     tx.commit()?;
-    tracing::info!(
-        from = found,
-        to = SCHEMA_VERSION,
-        "database schema migrated"
-    );
+    tracing::info!(from = found, to = newest, "metadata migrated");
     Ok(())
 }
 

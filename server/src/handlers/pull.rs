@@ -8,7 +8,6 @@ use crate::tokens::log_id;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use fushi_core::policy::Role;
 use fushi_core::store::{PageLimit, Scope};
 use fushi_core::sync::cursor::PullCursor;
 use fushi_core::sync::wire::{encode_rows, PullResponse, MAX_PULL_LIMIT, MAX_PULL_PAGE_BYTES};
@@ -39,9 +38,7 @@ pub async fn pull(
         bytes: MAX_PULL_PAGE_BYTES,
     };
     // Admins see every community; everyone else their own, plus the city's stations.
-    let scope = Scope {
-        community: (actor.role != Role::Admin).then(|| actor.community.clone()),
-    };
+    let scope = Scope::for_reader(&actor);
     let storage = state.storage.clone();
     let (page, next) = tokio::task::spawn_blocking(move || {
         let epoch = storage.epoch();

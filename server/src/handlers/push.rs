@@ -2,7 +2,7 @@
 //! same policy as the phone, applied all in one transaction.
 
 use crate::app::AppState;
-use crate::auth::Authed;
+use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::tokens::log_id;
 use axum::body::Bytes;
@@ -10,6 +10,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use fushi_core::store::Pusher;
 use fushi_core::sync::wire::{self, PushRequest, PushResponse, MAX_PUSH_ROWS};
 
 /// Read a JSON body with clear errors: too large, not UTF-8, not JSON.
@@ -17,7 +18,13 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
     let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if timed_out(&e) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body did not arrive in time",
+            )
+        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
@@ -38,6 +45,18 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Whether reading the body failed because it did not arrive in time.
+fn timed_out(e: &BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 trait Classify {
     fn classify_msg(&self) -> String;
 }
@@ -56,7 +75,7 @@ impl Classify for serde_json::Error {
 /// Handle a push.
 pub async fn push(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    Signed { actor, key }: Signed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PushResponse>, ApiError> {
     let req: PushRequest = read_json(body)?;
@@ -69,8 +88,11 @@ pub async fn push(
     }
     let changes = wire::decode_rows(&req.sites, &req.rows)?;
     let storage = state.storage.clone();
-    let who = actor.clone();
-    let outcome = tokio::task::spawn_blocking(move || storage.push(&who, &changes))
+    let pusher = Pusher {
+        actor: actor.clone(),
+        key: key.to_vec(),
+    };
+    let outcome = tokio::task::spawn_blocking(move || storage.push(&pusher, &changes))
         .await
         .map_err(ApiError::internal)??;
     tracing::info!(

@@ -60,6 +60,7 @@ async fn main() {
                 PageLimit::rows(1000),
                 &Scope {
                     community: Some("fushi".into()),
+                    ..Scope::default()
                 },
             )
             .unwrap();
