@@ -122,3 +122,36 @@ async fn a_check_in_at_a_station_just_added_and_edited_is_kept() {
     );
     server.stop().await;
 }
+
+/// A phone whose sync runs into the server's per-token rate limit waits the
+/// `Retry-After` it is given and carries on: the sync finishes, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_slowed_by_the_rate_limit_waits_and_finishes() {
+    let server = Server::start_custom(
+        fushi_core::crdt::SystemClock::new(),
+        |c| c,
+        fushi_server::Limits {
+            rate_per_second: 4,
+            rate_burst: 4,
+            ..fushi_server::Limits::default()
+        },
+    )
+    .await;
+    let (actor, token) = server.user(Role::Resident, "fushi");
+    let phone = Phone::new(&server.url, actor, token, |c| {
+        fushi_core::sync::SyncConfig {
+            push_batch: 1,
+            pull_limit: 1,
+            ..c
+        }
+    });
+    for k in 0..10 {
+        phone.store.post_item(item(&format!("旧物{k}"))).unwrap();
+    }
+    // 10 pushes and 10 pulls at 4 a second: the limit is met on the way.
+    let report = phone.client.sync().await.unwrap();
+    assert_eq!(report.pushed, 10);
+    assert_eq!(phone.store.pending_changes().unwrap(), 0);
+    assert_eq!(server.snapshot_for("fushi").len(), 10);
+    server.stop().await;
+}

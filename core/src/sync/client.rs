@@ -112,6 +112,19 @@ pub struct SyncClient {
     running: tokio::sync::Mutex<()>,
 }
 
+/// How often one request is sent again after `429 rate_limited`.
+const RATE_LIMIT_RETRIES: u32 = 5;
+/// The longest wait for one `Retry-After`.
+const RATE_LIMIT_MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a request did not give an answer.
+enum Retry {
+    /// The server asked to wait this long and send it again.
+    After(Duration),
+    /// An error to report.
+    No(Error),
+}
+
 /// Only offset changes larger than this are applied, so network jitter does
 /// not keep nudging the clock.
 const OFFSET_MIN_CHANGE_MS: i64 = 1_000;
@@ -351,10 +364,43 @@ impl SyncClient {
     }
 
     /// Send with the protocol headers; decode a JSON answer or the error.
+    /// A `429 rate_limited` answer is waited out (its `Retry-After`, at most
+    /// [`RATE_LIMIT_MAX_WAIT`] each time) and the request sent again, up to
+    /// [`RATE_LIMIT_RETRIES`] times; the server applied nothing.
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T> {
+        let mut tries = 0;
+        loop {
+            match self.send_once(req.try_clone()).await {
+                Err(Retry::After(wait)) if tries < RATE_LIMIT_RETRIES => {
+                    tries += 1;
+                    tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited: waiting");
+                    tokio::time::sleep(wait.min(RATE_LIMIT_MAX_WAIT)).await;
+                }
+                Err(Retry::After(_)) => {
+                    return Err(Error::Server {
+                        code: "rate_limited".into(),
+                        reason: "the sync server asks to slow down; try again later".into(),
+                    })
+                }
+                Err(Retry::No(e)) => return Err(e),
+                Ok(v) => return Ok(v),
+            }
+        }
+    }
+
+    async fn send_once<T: serde::de::DeserializeOwned>(
+        &self,
+        req: Option<reqwest::RequestBuilder>,
+    ) -> std::result::Result<T, Retry> {
+        let req = req.ok_or_else(|| {
+            Retry::No(Error::invalid(
+                "request",
+                "a request body that cannot be sent",
+            ))
+        })?;
         let sent_at = system_ms();
         let resp = req
             .bearer_auth(&self.config.token)
@@ -362,33 +408,44 @@ impl SyncClient {
             .header(HEADER_SCHEMA, SCHEMA_VERSION.to_string())
             .send()
             .await
-            .map_err(transport)?;
+            .map_err(|e| Retry::No(transport(e)))?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let server_time = resp
             .headers()
             .get(wire::HEADER_SERVER_TIME)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<i64>().ok());
-        let bytes = resp.bytes().await.map_err(transport)?;
+        let bytes = resp.bytes().await.map_err(|e| Retry::No(transport(e)))?;
         if let Some(server_ms) = server_time {
             self.correct_clock(server_ms, sent_at, system_ms());
         }
         if status.is_success() {
-            return Ok(serde_json::from_slice(&bytes)?);
+            return serde_json::from_slice(&bytes).map_err(|e| Retry::No(e.into()));
+        }
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(Retry::After(retry_after.unwrap_or(Duration::from_secs(1))));
         }
         let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
         let (code, message) = body.map_or_else(
             || (format!("http_{}", status.as_u16()), status.to_string()),
             |b| (b.code, b.message),
         );
-        Err(if status == reqwest::StatusCode::UPGRADE_REQUIRED {
-            Error::UpgradeRequired(message)
-        } else {
-            Error::Server {
-                code,
-                reason: message,
-            }
-        })
+        Err(Retry::No(
+            if status == reqwest::StatusCode::UPGRADE_REQUIRED {
+                Error::UpgradeRequired(message)
+            } else {
+                Error::Server {
+                    code,
+                    reason: message,
+                }
+            },
+        ))
     }
 
     /// The server's time is taken to be read half-way through the round trip.

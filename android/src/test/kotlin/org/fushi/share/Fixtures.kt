@@ -111,7 +111,12 @@ class TestServer : AutoCloseable {
 
     /** `fushi-server serve` on 127.0.0.1:0; returns once it listens. */
     fun start(): TestServer {
-        val p = ProcessBuilder(bin, "serve", "--db", db.path, "--listen", "127.0.0.1:0")
+        val p = ProcessBuilder(
+            bin, "serve", "--db", db.path, "--listen", "127.0.0.1:0",
+            // Station records published as they come: these stories check
+            // that they arrive, not the privacy windows (tested in Rust).
+            "--record-window-secs", "0",
+        )
             .redirectError(File(dir, "server.log"))
             .start()
         process = p
