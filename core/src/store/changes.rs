@@ -196,7 +196,10 @@ fn changes_since(c: &Connection, cursor: i64, limit: usize, scope: &Scope) -> Re
 }
 
 /// The cells of one row changed above `cursor` (all of them for `cursor` < 0),
-/// without the content columns when `hide_content`.
+/// without the content columns when `hide_content`. The whole state
+/// (`cursor` < 0: a refusal's winning row) leaves out a set's removed tags:
+/// the phone replaces its copy with it, and a hostile churn of adds and
+/// removes would otherwise make every refusal about the row huge.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_change(
     c: &Connection,
@@ -228,7 +231,7 @@ pub(crate) fn row_change(
         }
         if col.rule == Rule::Set {
             let mut stmt = c.prepare_cached(
-                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock",
+                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 AND (removed = 0 OR ?4 >= 0) ORDER BY elem, clock",
             )?;
             let tags = stmt.query_map(
                 rusqlite::params![table as i64, rid, i as i64, cursor],
