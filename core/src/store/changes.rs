@@ -230,9 +230,11 @@ pub(crate) fn row_change(
             continue;
         }
         if col.rule == Rule::Set {
-            let mut stmt = c.prepare_cached(
-                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 AND (removed = 0 OR ?4 >= 0) ORDER BY elem, clock",
-            )?;
+            let mut stmt = c.prepare_cached(if cursor < 0 {
+                "SELECT elem, clock, site, removed FROM crdt_tag INDEXED BY crdt_tag_present WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 AND removed = 0 ORDER BY elem, clock"
+            } else {
+                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock"
+            })?;
             let tags = stmt.query_map(
                 rusqlite::params![table as i64, rid, i as i64, cursor],
                 |r| {
