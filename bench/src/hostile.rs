@@ -3,10 +3,11 @@
 //! 4 MiB; measured on a server store (every change numbered, FULL sync)
 //! already holding a community's items.
 //!
-//! - `photo_churn`: one item, every row 256 cells of photo adds and the
-//!   removes of the same tags (the set stays within its 9), as many rows as
-//!   fit in 4 MiB; pushed again and again, so removed tags pile up: the
-//!   hold must not grow with them (the apply used to be quadratic).
+//! - `photo_churn`: one item, every row the most set cells a change may
+//!   carry (36: 18 photo adds and the removes of the same tags, so the set
+//!   stays within its 9), 500 rows; pushed again and again, so removed tags
+//!   pile up: the hold must not grow with them (the apply used to be
+//!   quadratic).
 //! - `photo_flood`: photo adds to one item far past the limit of 9 (refused
 //!   after the ninth, each refusal with its winning row).
 //! - `max_items`: 500 new items of 9 photos each.
@@ -137,7 +138,7 @@ pub fn hostile_section(rep: &mut Report, dir: &Path, community_items: usize) -> 
             .map(|r| {
                 let site = SiteId(Uuid::new_v4());
                 let mut cells = Vec::new();
-                for k in 0..128u16 {
+                for k in 0..18u16 {
                     let stamp = Stamp {
                         clock: Hlc::new(now, round * 1000 + k),
                         site,

@@ -111,6 +111,10 @@ pub trait Facts {
     ) -> crate::Result<Vec<(String, Stamp)>>;
 }
 
+/// How many set cells (adds and removes) one row change may carry, as a
+/// multiple of the set's limit.
+pub const SET_CHURN_FACTOR: usize = 4;
+
 /// How far a creation time may lie from the clock of the change that sets
 /// it (a day either way): a phone stamps both from one clock, so more is a
 /// back- or forward-dated listing (which would sort first by "newest").
@@ -388,6 +392,11 @@ fn check_set_limits(
             tags.entry(elem).or_default().insert(stamp);
         }
         let mine = change.cells.iter().filter(|c| c.column == cell.column);
+        // One change adds or removes at most four times the limit: more is
+        // churn (every removed tag is kept, and sent to every reader).
+        if mine.clone().count() > SET_CHURN_FACTOR * limit {
+            return Ok(Err(Denial::TooManyElements(cell.column.clone())));
+        }
         let mut removed: std::collections::HashSet<(&str, Stamp)> =
             std::collections::HashSet::new();
         for c in mine.clone() {

@@ -16,9 +16,9 @@
 //! - no held change of a revoked user is ever applied;
 //! - sets stay within their limits.
 //!
-//! Cases: 32 of a seeded community and up to 32 hostile steps in CI;
-//! `PROPTEST_CASES`
-//! runs more (10 000 were run once, see the issue 10 note).
+//! Cases: 32 in CI (each a seeded community of about 36 rows, then up to 32
+//! random steps; a few seconds). `PROPTEST_CASES=5000` was run once (390 s
+//! on the shared 2-core machine, debug build): passed.
 
 mod common;
 use common::T0;

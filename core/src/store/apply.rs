@@ -562,7 +562,7 @@ fn has_present_tag(
 ) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT 1 FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND elem=?4 AND removed=0 LIMIT 1",
+            "SELECT 1 FROM crdt_tag INDEXED BY crdt_tag_present WHERE tbl=?1 AND rid=?2 AND col=?3 AND elem=?4 AND removed=0 LIMIT 1",
         )?
         .query_row(rusqlite::params![table as i64, rid, col as i64, elem], |_| Ok(()))
         .optional()?

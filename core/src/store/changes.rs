@@ -152,7 +152,9 @@ impl Scope {
         if hidden {
             (!own, floor)
         } else if clocks.cells[h].is_some_and(|m| m.seq > floor) {
-            (false, -1)
+            // Every numbered cell, removed set tags included: the reader
+            // may hold tags from before the hide that were removed since.
+            (false, 0)
         } else {
             (false, floor)
         }
@@ -409,7 +411,10 @@ fn page_rows(c: &Connection, pos: Position, limit: PageLimit, scope: &Scope) -> 
 }
 
 /// The cells of one row numbered above `floor` (all of them for `floor` < 0),
-/// without the content columns when `hide_content`.
+/// without the content columns when `hide_content`. The whole state
+/// (`floor` < 0: a refusal's winning row) leaves out a set's removed tags:
+/// the phone replaces its copy with it, and a hostile churn of adds and
+/// removes would otherwise make every refusal about the row huge.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_change(
     c: &Connection,
@@ -440,9 +445,11 @@ pub(crate) fn row_change(
             continue;
         }
         if col.rule == Rule::Set {
-            let mut stmt = c.prepare_cached(
-                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock",
-            )?;
+            let mut stmt = c.prepare_cached(if floor < 0 {
+                "SELECT elem, clock, site, removed FROM crdt_tag INDEXED BY crdt_tag_present WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 AND removed = 0 ORDER BY elem, clock"
+            } else {
+                "SELECT elem, clock, site, removed FROM crdt_tag WHERE tbl=?1 AND rid=?2 AND col=?3 AND seq > ?4 ORDER BY elem, clock"
+            })?;
             let tags =
                 stmt.query_map(rusqlite::params![table as i64, rid, i as i64, floor], |r| {
                     Ok((

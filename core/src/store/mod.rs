@@ -614,7 +614,7 @@ impl Facts for TxFacts<'_> {
 
     fn set_tags(&self, table: Table, id: Uuid, column: usize) -> Result<Vec<(String, Stamp)>> {
         let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT t.elem, t.clock, t.site FROM {} r JOIN crdt_tag t \
+            "SELECT t.elem, t.clock, t.site FROM {} r JOIN crdt_tag t INDEXED BY crdt_tag_present \
              ON t.tbl = ?2 AND t.rid = r.rid AND t.col = ?3 AND t.removed = 0 WHERE r.id = ?1",
             table.name()
         ))?;
