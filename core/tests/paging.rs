@@ -129,3 +129,45 @@ fn a_row_edited_after_creation_brings_every_cell_to_a_later_page() {
         assert_eq!(cursor, Position::at(whole.next), "page size {limit}");
     }
 }
+
+/// Pages are bounded in bytes as well as rows: long descriptions end a page
+/// early (never splitting a row), and the page-through still lists every row.
+#[test]
+fn pages_are_bounded_in_bytes_too() {
+    let resident = phone(&actor(Role::Resident));
+    let long = "闲置物品，成色很好，欢迎邻居自取。".repeat(110); // ~1,900 characters
+    let mut ids = Vec::new();
+    for k in 0..60 {
+        let mut it = give(&format!("旧物{k}"));
+        it.description = Some(long.clone());
+        ids.push(resident.store.post_item(it).unwrap());
+    }
+    let bound = 50_000;
+    let (mut cursor, mut got, mut largest) = (Position::default(), Vec::new(), 0usize);
+    loop {
+        let page = resident
+            .store
+            .changes_since(
+                cursor,
+                PageLimit {
+                    rows: 1000,
+                    bytes: bound,
+                },
+                &Scope::default(),
+            )
+            .unwrap();
+        let (sites, rows) = fushi_core::sync::wire::encode_rows(&page.changes);
+        let json =
+            serde_json::to_vec(&fushi_core::sync::wire::PushRequest { sites, rows }).unwrap();
+        largest = largest.max(json.len());
+        got.extend(page.changes.iter().map(|c| c.id));
+        cursor = cursor.after_page(&page);
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(got, ids);
+    // At most the bound plus the one row that crosses it.
+    assert!(largest < bound + 7_000, "a page of {largest} bytes");
+    assert!(largest > bound / 2, "pages were filled ({largest} bytes)");
+}
