@@ -842,7 +842,7 @@ mod old_decode {
     pub struct Pull {
         pub sites: Vec<Uuid>,
         pub rows: Vec<Row>,
-        pub next: i64,
+        pub next: String,
         pub more: bool,
         pub server_time_ms: i64,
     }
