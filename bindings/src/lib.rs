@@ -49,7 +49,7 @@ pub fn core_version() -> String {
 /// Identity outside mainland China.
 #[uniffi::export]
 pub fn wgs84_to_gcj02(point: GeoPoint) -> GeoPoint {
-    let (lat, lon) = fushi_core::search::geo::wgs84_to_gcj02(point.lat, point.lon);
+    let (lat, lon) = fushi_core::geo::wgs84_to_gcj02(point.lat, point.lon);
     GeoPoint { lat, lon }
 }
 
@@ -57,7 +57,7 @@ pub fn wgs84_to_gcj02(point: GeoPoint) -> GeoPoint {
 /// about a centimetre.
 #[uniffi::export]
 pub fn gcj02_to_wgs84(point: GeoPoint) -> GeoPoint {
-    let (lat, lon) = fushi_core::search::geo::gcj02_to_wgs84(point.lat, point.lon);
+    let (lat, lon) = fushi_core::geo::gcj02_to_wgs84(point.lat, point.lon);
     GeoPoint { lat, lon }
 }
 

@@ -11,7 +11,7 @@ use crate::types::{
     StationReport, SyncRejection, SyncReport, SyncSettings, User,
 };
 use fushi_core::crdt::SystemClock;
-use fushi_core::search::hours::HolidayCalendar;
+use fushi_core::hours::HolidayCalendar;
 use fushi_core::store::ApplyReport;
 use fushi_core::sync::{SyncClient, SyncConfig};
 use fushi_core::{Store, StoreConfig, Table};

@@ -8,6 +8,8 @@
 
 pub mod crdt;
 pub mod error;
+pub mod geo;
+pub mod hours;
 pub mod model;
 pub mod policy;
 pub mod search;

@@ -1,7 +1,7 @@
 //! Opening hours arrive from other phones: whatever the string, parsing and
 //! evaluating it answers, never takes the app down.
 
-use fushi_core::search::hours::{parse, status, HolidayCalendar};
+use fushi_core::hours::{parse, status, HolidayCalendar};
 use proptest::prelude::*;
 
 proptest! {

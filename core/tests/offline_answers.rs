@@ -4,9 +4,9 @@
 
 mod common;
 use common::*;
+use fushi_core::hours::{local_to_unix_ms, HolidayCalendar};
 use fushi_core::model::{NewItem, NewNeed, NewSkill, NewStation, StationEdit};
 use fushi_core::policy::Role;
-use fushi_core::search::hours::{local_to_unix_ms, HolidayCalendar};
 use fushi_core::store::{Expiry, ItemState, ListingKind, NearbyQuery, Period, SearchQuery, SortBy};
 use fushi_core::{Error, Table};
 

@@ -209,7 +209,7 @@ async fn run_async(db: Option<PathBuf>) -> Result<()> {
     println!("  [{}] nearest stations with drinking water:", chen.label);
     for s in &near {
         let hhmm = |ms: i64| {
-            fushi_core::search::hours::local_from_unix_ms(ms)
+            fushi_core::hours::local_from_unix_ms(ms)
                 .map(|t| t.format("%H:%M").to_string())
                 .unwrap_or_default()
         };

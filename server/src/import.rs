@@ -14,9 +14,9 @@
 //! holds (a store re-reads them when another connection has committed), so
 //! the import's numbers and the server's never collide.
 
+use fushi_core::geo::distance_m;
 use fushi_core::model::{NewStation, Station};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::search::geo::distance_m;
 use fushi_core::{Error, Result, Store, Table};
 use serde_json::Value as Json;
 use uuid::Uuid;

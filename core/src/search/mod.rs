@@ -1,8 +1,7 @@
-//! Offline search helpers: Chinese tokens for FTS5, geometry and opening hours.
+//! Offline search helpers: Chinese tokens for FTS5.
 //!
 //! Everything here is pure and store-independent: no SQLite schema, no I/O.
-//! The store builds its FTS5 and R*Tree queries from these pieces.
+//! The store builds its FTS5 queries from these pieces. Geometry lives in
+//! [`crate::geo`], opening hours in [`crate::hours`].
 
-pub mod geo;
-pub mod hours;
 pub mod tokens;

@@ -16,9 +16,9 @@
 //!   counts as one person served; a worker resting twice counts twice).
 
 use super::Store;
+use crate::hours::local_to_unix_ms;
 use crate::model::tables::Table;
 use crate::policy::{Denial, Role};
-use crate::search::hours::local_to_unix_ms;
 use crate::{Error, Result};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -162,8 +162,7 @@ impl Store {
         e.set("kind", new.kind);
         e.add("amenities", new.amenities);
         if let Some(h) = &new.opening_hours {
-            crate::search::hours::parse(h)
-                .map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
+            crate::hours::parse(h).map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
         }
         e.maybe_text("opening_hours", new.opening_hours);
         e.maybe_text("host_org", new.host_org);
@@ -192,8 +191,7 @@ impl Store {
         e.add("amenities", edit.add_amenities);
         e.remove("amenities", edit.remove_amenities);
         if let Some(h) = edit.opening_hours.as_deref().filter(|h| !h.is_empty()) {
-            crate::search::hours::parse(h)
-                .map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
+            crate::hours::parse(h).map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
         }
         e.maybe_text("opening_hours", edit.opening_hours);
         e.maybe_text("host_org", edit.host_org);

@@ -17,9 +17,9 @@
 
 use super::search::ListingKind;
 use super::{ApplyReport, Store};
+use crate::geo::distance_m;
 use crate::model::tables::Table;
 use crate::model::Need;
-use crate::search::geo::distance_m;
 use crate::search::tokens::index_tokens;
 use crate::{Error, Result};
 use rusqlite::Connection;

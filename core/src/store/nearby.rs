@@ -19,9 +19,9 @@
 //! 11:00, and comes back if someone reports "no water" again at 11:30.
 
 use super::Store;
+use crate::geo::{bounding_box, distance_m, validate_wgs84, wgs84_to_gcj02};
+use crate::hours::{self, HolidayCalendar, Hours, OpenStatus};
 use crate::model::catalogue;
-use crate::search::geo::{bounding_box, distance_m, validate_wgs84, wgs84_to_gcj02};
-use crate::search::hours::{self, HolidayCalendar, Hours, OpenStatus};
 use crate::{Error, Result};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};

@@ -11,10 +11,10 @@
 //! staff may ask for the hidden ones of their own community.
 
 use super::Store;
+use crate::geo::{bounding_box, distance_m, validate_wgs84};
 use crate::model::catalogue;
 use crate::model::tables::Table;
 use crate::policy::Role;
-use crate::search::geo::{bounding_box, distance_m, validate_wgs84};
 use crate::search::tokens::{index_tokens, match_query};
 use crate::{Error, Result};
 use rusqlite::functions::FunctionFlags;

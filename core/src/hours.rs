@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use chrono::NaiveDate;
-//! use fushi_core::search::hours::{parse, status, HolidayCalendar};
+//! use fushi_core::hours::{parse, status, HolidayCalendar};
 //!
 //! let hours = parse("Mo-Fr 08:00-20:00; PH off").unwrap();
 //! let cal = HolidayCalendar::china_2026();

@@ -23,7 +23,7 @@ pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// "which station is nearest". NaN inputs give NaN.
 ///
 /// ```
-/// use fushi_core::search::geo::distance_m;
+/// use fushi_core::geo::distance_m;
 /// let d = distance_m(22.27, 113.57, 22.28, 113.57);
 /// assert!((d - 1111.9).abs() < 1.0);
 /// ```
