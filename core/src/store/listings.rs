@@ -447,7 +447,7 @@ impl Store {
 }
 
 /// Rows of `table` matching a SQL condition (with `?` parameters).
-pub fn select_rows<P: rusqlite::Params>(
+pub(crate) fn select_rows<P: rusqlite::Params>(
     c: &rusqlite::Connection,
     table: Table,
     condition: &str,
@@ -480,7 +480,11 @@ pub fn select_rows<P: rusqlite::Params>(
 }
 
 /// One row by id.
-pub fn fetch_row(c: &rusqlite::Connection, table: Table, id: Uuid) -> Result<Option<RowData>> {
+pub(crate) fn fetch_row(
+    c: &rusqlite::Connection,
+    table: Table,
+    id: Uuid,
+) -> Result<Option<RowData>> {
     let def = table.def();
     let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
     let sql = format!("SELECT {} FROM {} WHERE id = ?1", cols.join(", "), def.name);
