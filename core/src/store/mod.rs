@@ -314,15 +314,7 @@ impl Store {
         };
         let mut sites = SiteCache::load(&conn)?;
         sites.idx(&conn, site)?;
-        let hlc_ceiling: i64 = conn
-            .query_row(
-                "SELECT value FROM crdt_state WHERE key = ?1",
-                [STATE_HLC],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let hlc_ceiling = Hlc(hlc_ceiling as u64);
+        let hlc_ceiling = persisted_ceiling(&conn)?;
         let seq = apply::max_seq(&conn)?;
         let data_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         let writer = Writer {
@@ -443,15 +435,7 @@ impl Store {
         if dv != w.data_version {
             w.seq = w.seq.max(apply::max_seq(&tx)?);
             w.sites = SiteCache::load(&tx)?;
-            let ceiling: i64 = tx
-                .query_row(
-                    "SELECT value FROM crdt_state WHERE key = ?1",
-                    [STATE_HLC],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(0);
-            let ceiling = Hlc(ceiling as u64);
+            let ceiling = persisted_ceiling(&tx)?;
             w.hlc_ceiling = w.hlc_ceiling.max(ceiling);
             w.hlc = w.hlc.max(ceiling);
             w.data_version = dv;
@@ -544,6 +528,19 @@ impl Store {
             )
         })
     }
+}
+
+/// The clock ceiling persisted in the database (zero if none yet).
+fn persisted_ceiling(conn: &Connection) -> Result<Hlc> {
+    let ceiling: i64 = conn
+        .query_row(
+            "SELECT value FROM crdt_state WHERE key = ?1",
+            [STATE_HLC],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    Ok(Hlc(ceiling as u64))
 }
 
 /// Run `f` in one read transaction on `conn` (ended, never committed: it
