@@ -215,6 +215,22 @@ pub fn raw(
 
 pub mod proxy;
 
+/// The scene most attack tests start from: a resident who posted a bike and
+/// grid staff who posted a station, both synced. Returns the two phones and
+/// the two rows.
+pub async fn bike_and_station(server: &Server) -> (Phone, Phone, Uuid, Uuid) {
+    let li = server.phone(Role::Resident, "fushi");
+    let staff = server.phone(Role::GridStaff, "fushi");
+    let bike = li.store.post_item(item("九成新儿童自行车")).unwrap();
+    let st = staff
+        .store
+        .post_station(station("福石清凉驿站（示例）"))
+        .unwrap();
+    li.client.sync().await.unwrap();
+    staff.client.sync().await.unwrap();
+    (li, staff, bike, st)
+}
+
 /// Push `changes` by hand with `token`; the answer's status and body.
 pub async fn push_raw(
     url: &str,

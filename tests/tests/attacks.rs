@@ -16,18 +16,9 @@ fn code(body: &serde_json::Value, i: usize) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hand_made_changes_are_refused_with_the_reason_and_the_winning_value() {
     let server = Server::start().await;
-    let li = server.phone(Role::Resident, "fushi");
-    let staff = server.phone(Role::GridStaff, "fushi");
+    let (li, _staff, bike, st) = fushi_tests::bike_and_station(&server).await;
     let (mallory, token) = server.user(Role::Resident, "fushi");
     let (_cuiwei_staff, cuiwei_token) = server.user(Role::GridStaff, "cuiwei");
-
-    let bike = li.store.post_item(item("九成新儿童自行车")).unwrap();
-    let st = staff
-        .store
-        .post_station(station("福石清凉驿站（示例）"))
-        .unwrap();
-    li.client.sync().await.unwrap();
-    staff.client.sync().await.unwrap();
     let before = server.storage.store().snapshot().unwrap();
 
     // A resident changes someone else's item.

@@ -48,16 +48,8 @@ fn skill() -> NewSkill {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_cannot_take_over_move_or_back_date_a_listing() {
     let server = Server::start().await;
-    let li = server.phone(Role::Resident, "fushi");
-    let staff = server.phone(Role::GridStaff, "fushi");
+    let (li, staff, bike, st) = fushi_tests::bike_and_station(&server).await;
     let (mallory, token) = server.user(Role::Resident, "fushi");
-    let bike = li.store.post_item(item("九成新儿童自行车")).unwrap();
-    let st = staff
-        .store
-        .post_station(station("福石清凉驿站（示例）"))
-        .unwrap();
-    li.client.sync().await.unwrap();
-    staff.client.sync().await.unwrap();
     let before = server.storage.store().snapshot().unwrap();
     let t = Hlc::new(now(), 0);
 
