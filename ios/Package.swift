@@ -4,8 +4,9 @@
 //
 //     ios/build-xcframework.sh
 //
-// which writes ios/FushiShareFFI.xcframework and ios/Sources/FushiShare/FushiShare.swift
-// (both generated, git-ignored). The framework holds iOS slices only, so run the
+// which writes ios/FushiShareFFI.xcframework (the static libraries, with the C
+// modules FushiShareFFI and FushiShareCoreFFI) and ios/Sources/FushiShare/FushiShare.swift
+// and FushiShareCore.swift (the store and the core's records; all generated, git-ignored). The framework holds iOS slices only, so run the
 // tests on a simulator, from ios/:
 //
 //     xcodebuild test -scheme FushiShare -destination 'platform=iOS Simulator,name=iPhone 15'

@@ -40,10 +40,11 @@ lib_for() { echo "$TARGET_DIR/$1/$PROFILE_DIR/libfushi_ffi.a"; }
 
 WORK="$TARGET_DIR/ios-xcframework"
 rm -rf "$WORK"
-mkdir -p "$WORK/bindings" "$WORK/headers/FushiShareFFI" "$WORK/sim"
+mkdir -p "$WORK/bindings" "$WORK/headers/FushiShareFFI" "$WORK/headers/FushiShareCoreFFI" "$WORK/sim"
 
 # Bindings from the device library (same metadata in every slice).
-# Module names come from bindings/uniffi.toml (found in the crate root).
+# Module names come from bindings/uniffi.toml and core/uniffi.toml (found in the
+# crate roots): the store's FFI is FushiShareFFI, the core records' FushiShareCoreFFI.
 cargo build -p uniffi-bindgen
 "$TARGET_DIR/debug/uniffi-bindgen" generate "$(lib_for "$DEVICE")" \
   --language swift --out-dir "$WORK/bindings" --metadata-no-deps
@@ -52,6 +53,8 @@ cargo build -p uniffi-bindgen
 # several XCFrameworks in one app do not collide on Headers/module.modulemap.
 cp "$WORK/bindings/FushiShareFFI.h" "$WORK/headers/FushiShareFFI/"
 cp "$WORK/bindings/FushiShareFFI.modulemap" "$WORK/headers/FushiShareFFI/module.modulemap"
+cp "$WORK/bindings/FushiShareCoreFFI.h" "$WORK/headers/FushiShareCoreFFI/"
+cp "$WORK/bindings/FushiShareCoreFFI.modulemap" "$WORK/headers/FushiShareCoreFFI/module.modulemap"
 
 # One fat library for both simulator architectures.
 sim_libs=()
@@ -65,8 +68,10 @@ xcodebuild -create-xcframework \
   -output "$IOS/FushiShareFFI.xcframework"
 
 mkdir -p "$IOS/Sources/FushiShare"
+# The store's and the core records' Swift files make up the one module FushiShare.
 cp "$WORK/bindings/FushiShare.swift" "$IOS/Sources/FushiShare/FushiShare.swift"
+cp "$WORK/bindings/FushiShareCore.swift" "$IOS/Sources/FushiShare/FushiShareCore.swift"
 
-echo "build-xcframework: wrote ios/FushiShareFFI.xcframework and ios/Sources/FushiShare/FushiShare.swift"
+echo "build-xcframework: wrote ios/FushiShareFFI.xcframework and ios/Sources/FushiShare/{FushiShare,FushiShareCore}.swift"
 echo "build-xcframework: the static libraries keep their symbols (strip = false in"
 echo "  [profile.release-mobile]); Xcode strips the linked app on archive."

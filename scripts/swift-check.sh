@@ -41,15 +41,21 @@ trap 'rm -rf "$OUT"' EXIT
   --language swift --out-dir "$OUT" --no-format --metadata-no-deps \
   || die "uniffi-bindgen generate --language swift failed"
 
-# Names come from bindings/uniffi.toml: module FushiShare, FFI module FushiShareFFI.
-for f in FushiShare.swift FushiShareFFI.h FushiShareFFI.modulemap; do
+# Names come from bindings/uniffi.toml (the store: FushiShare.swift, FFI module
+# FushiShareFFI) and core/uniffi.toml (the records: FushiShareCore.swift, FFI module
+# FushiShareCoreFFI). Both Swift files are compiled into the one module FushiShare
+# (uniffi's Swift files of several crates refer to each other's types directly).
+for f in FushiShare.swift FushiShareFFI.h FushiShareFFI.modulemap \
+         FushiShareCore.swift FushiShareCoreFFI.h FushiShareCoreFFI.modulemap; do
   [[ -s "$OUT/$f" ]] || die "expected $f among the generated Swift bindings; got: $(ls "$OUT")"
 done
 grep -q 'module FushiShareFFI' "$OUT/FushiShareFFI.modulemap" \
   || die "FushiShareFFI.modulemap does not declare module FushiShareFFI"
+grep -q 'module FushiShareCoreFFI' "$OUT/FushiShareCoreFFI.modulemap" \
+  || die "FushiShareCoreFFI.modulemap does not declare module FushiShareCoreFFI"
 
-python3 "$ROOT/scripts/swift_api_shape.py" "$OUT/FushiShare.swift" > "$OUT/api-shape.txt" \
-  || die "extracting the API shape failed"
+python3 "$ROOT/scripts/swift_api_shape.py" "$OUT/FushiShare.swift" "$OUT/FushiShareCore.swift" \
+  > "$OUT/api-shape.txt" || die "extracting the API shape failed"
 [[ -s "$OUT/api-shape.txt" ]] || die "no public declarations found in FushiShare.swift"
 
 if [[ "$UPDATE" == 1 ]]; then

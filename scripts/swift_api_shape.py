@@ -7,7 +7,7 @@ members and `<declaration>` for top-level items; enum cases are listed under the
 uniffi's own plumbing (FfiConverter*, uniffi*, NoHandle, RustBuffer, ...) is left out, so
 the snapshot changes when the exported API changes, not when uniffi's internals do.
 
-Usage: swift_api_shape.py FILE.swift
+Usage: swift_api_shape.py FILE.swift [FILE.swift ...]  (the files of one Swift module)
 """
 import re
 import sys
@@ -122,12 +122,15 @@ def shape(src: str) -> list[str]:
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    with open(sys.argv[1], encoding="utf-8") as f:
-        for line in shape(f.read()):
-            print(line)
+    lines = set()
+    for path in sys.argv[1:]:
+        with open(path, encoding="utf-8") as f:
+            lines.update(shape(f.read()))
+    for line in sorted(lines):
+        print(line)
     return 0
 
 

@@ -1265,7 +1265,7 @@ fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResul
             let t = Instant::now();
             let r = phone.client.sync().await?;
             runs.push(t.elapsed().as_secs_f64());
-            if r.pulled != n {
+            if r.pulled as usize != n {
                 return Err(format!("first sync pulled {} of {n}", r.pulled).into());
             }
             pages = r.pull_pages;
@@ -1302,7 +1302,7 @@ fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResul
                 let c = p.client.clone();
                 tokio::spawn(async move {
                     let t = Instant::now();
-                    let r = c.sync().await.map(|r| r.pushed);
+                    let r = c.sync().await.map(|r| r.pushed as usize);
                     (t.elapsed().as_secs_f64(), r)
                 })
             })

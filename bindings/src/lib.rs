@@ -1,16 +1,19 @@
 //! `fushi-ffi`: the uniffi surface of `fushi-core` for Android (Kotlin) and iOS (Swift).
 //!
-//! The crate stays thin: it converts between FFI types and the core's, maps
-//! the core's errors onto [`FushiError`] once, and tells the app's
-//! [`ListingObserver`]s which rows a call wrote. Everything else (policy,
-//! validation, queries, merge, sync) is the core's.
+//! The crate stays thin: the records and enums the app sees are the core's
+//! own (derived with the core's `uniffi` feature); this crate exports the
+//! store's methods over them, maps the core's errors onto [`FushiError`]
+//! once, keeps the app's [`ListingObserver`]s (the core says which rows
+//! changed) and drives the async sync. Everything else (policy, validation,
+//! queries, merge, sync) is the core's.
 //!
 //! - [`FushiStore`]: open a store (with or without a sync server), sign a
 //!   user in, every write and query of residents, outdoor workers and grid
 //!   staff, sync (blocking and async), sync status, rejections, quarantine.
-//! - Records for the data ([`Item`], [`Station`], [`NearbyStation`], …):
-//!   ids are UUID strings, times Unix milliseconds (`i64`), positions WGS-84
-//!   unless named GCJ-02, codes the catalogue's strings ([`catalogue`]).
+//! - Records for the data (`Item`, `Station`, `NearbyStation`, … of
+//!   `fushi_core`): ids are UUID strings, times Unix milliseconds (`i64`),
+//!   positions WGS-84 unless named GCJ-02, codes the catalogue's strings
+//!   ([`catalogue`]).
 //! - Free functions: [`core_version`], [`wgs84_to_gcj02`], [`gcj02_to_wgs84`],
 //!   [`catalogue`], [`month_period`].
 //!
@@ -36,6 +39,9 @@ pub use error::FushiError;
 pub use observer::ListingObserver;
 pub use store::FushiStore;
 pub use types::*;
+
+use fushi_core::geo::GeoPoint;
+use fushi_core::store::Period;
 
 uniffi::setup_scaffolding!();
 
@@ -72,7 +78,7 @@ pub fn catalogue(kind: CatalogueKind) -> Vec<Category> {
 /// Errors with `InvalidInput` (`"month"`) for a month outside 1–12.
 #[uniffi::export]
 pub fn month_period(year: i32, month: u32) -> Result<Period, FushiError> {
-    Ok(fushi_core::store::Period::month(year, month)?.into())
+    Ok(Period::month(year, month)?)
 }
 
 #[cfg(test)]

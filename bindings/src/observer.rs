@@ -1,7 +1,7 @@
 //! [`ListingObserver`], the app's listener for changed listings and new
 //! matches, and the registry a store keeps of them.
 
-use crate::types::{ChangedListing, Match};
+use fushi_core::store::{ChangedRow, Match};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Hears which rows changed, after a local write or a sync, and which offers
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 #[uniffi::export(with_foreign)]
 pub trait ListingObserver: Send + Sync {
     /// Rows that changed; never called with an empty list.
-    fn on_changed(&self, changes: Vec<ChangedListing>);
+    fn on_changed(&self, changes: Vec<ChangedRow>);
     /// Offers that arrived with a sync and match one of the signed-in user's
     /// open needs, best first; never called with an empty list.
     fn on_new_matches(&self, matches: Vec<Match>);
@@ -66,7 +66,7 @@ impl Observers {
             .collect()
     }
 
-    pub(crate) fn changed(&self, changes: Vec<ChangedListing>) {
+    pub(crate) fn changed(&self, changes: Vec<ChangedRow>) {
         if changes.is_empty() {
             return;
         }

@@ -1,22 +1,24 @@
 //! [`FushiStore`]: one phone's store, its signed-in user, its sync client and
-//! its observers. Every method converts its arguments, calls the core, maps
-//! the error, and tells the observers which rows it wrote.
+//! its observers. Every method parses the ids the app passes (naming the
+//! argument in the error), calls the core with the core's own records, and
+//! maps the error; the core tells the observers which rows changed.
 
 use crate::error::FushiError;
 use crate::observer::{ListingObserver, Observers};
-use crate::types::{
-    parse_id, size, ChangedListing, Figures, Item, ItemEdit, ItemLifecycle, ListingKind, Match,
-    NearbyQuery, NearbyStation, Need, NeedEdit, NewItem, NewNeed, NewSkill, NewStation, Period,
-    QuarantinedChange, SearchPage, SearchQuery, Skill, SkillEdit, Station, StationEdit,
-    StationReport, SyncRejection, SyncReport, SyncSettings, User,
-};
+use crate::types::{parse_id, size, SyncSettings, User};
 use fushi_core::crdt::SystemClock;
 use fushi_core::hours::HolidayCalendar;
-use fushi_core::store::ApplyReport;
-use fushi_core::sync::{SyncClient, SyncConfig};
-use fushi_core::{Store, StoreConfig, Table};
+use fushi_core::model::{
+    Item, ItemEdit, ListingKind, Need, NeedEdit, NewItem, NewNeed, NewSkill, NewStation, Skill,
+    SkillEdit, Station, StationEdit,
+};
+use fushi_core::store::{
+    ApplyReport, ChangedRow, Figures, ItemLifecycle, Match, NearbyQuery, NearbyStation, Period,
+    QuarantinedChange, SearchPage, SearchQuery, StationReport,
+};
+use fushi_core::sync::{SyncClient, SyncConfig, SyncRejection, SyncReport};
+use fushi_core::{Store, StoreConfig};
 use std::sync::{Arc, PoisonError, RwLock};
-use uuid::Uuid;
 
 type Result<T, E = FushiError> = std::result::Result<T, E>;
 
@@ -68,16 +70,14 @@ impl FushiStore {
 
     /// Tell the observers what a sync matched (the rows it changed they
     /// heard from the core as each page committed).
-    fn synced(&self, report: &fushi_core::sync::SyncReport) -> Result<SyncReport> {
-        let out = SyncReport::from(report);
+    fn synced(&self, report: SyncReport) -> Result<SyncReport> {
         let applied = ApplyReport {
-            changed: report.changed.clone(),
+            changed: report.changed.iter().map(|r| (r.kind, r.id)).collect(),
             ..ApplyReport::default()
         };
-        let matches = self.store.new_matches(&applied)?;
-        self.observers
-            .new_matches(matches.into_iter().map(Match::from).collect());
-        Ok(out)
+        let matches: Vec<Match> = self.store.new_matches(&applied)?;
+        self.observers.new_matches(matches);
+        Ok(report)
     }
 }
 
@@ -97,12 +97,8 @@ impl FushiStore {
         // actions, sync pages, refusals rolled back): the observers hear that.
         let observers = Arc::new(Observers::default());
         let heard = Arc::clone(&observers);
-        store.set_change_listener(Some(Arc::new(move |rows: &[(Table, Uuid)]| {
-            heard.changed(
-                rows.iter()
-                    .map(|(t, id)| ChangedListing::new(*t, *id))
-                    .collect(),
-            );
+        store.set_change_listener(Some(Arc::new(move |rows: &[ChangedRow]| {
+            heard.changed(rows.to_vec());
         })));
         let this = FushiStore {
             store: Arc::new(store),
@@ -155,14 +151,14 @@ impl FushiStore {
     /// A resident posts an idle item to give or swap; works offline.
     /// Returns its id.
     pub fn post_item(&self, item: NewItem) -> Result<String> {
-        let id = self.store.post_item(item.into())?;
+        let id = self.store.post_item(item)?;
         Ok(id.to_string())
     }
 
     /// The owner edits an item.
     pub fn edit_item(&self, id: String, edit: ItemEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
-        self.store.edit_item(id, edit.into())?;
+        self.store.edit_item(id, edit)?;
         Ok(())
     }
 
@@ -183,13 +179,13 @@ impl FushiStore {
     /// The owner deletes a listing: its content is erased on every phone.
     pub fn delete_listing(&self, kind: ListingKind, id: String) -> Result<()> {
         let id = parse_id("id", &id)?;
-        self.store.delete_listing(kind.into(), id)?;
+        self.store.delete_listing(kind.table(), id)?;
         Ok(())
     }
 
     /// An item by id. `NotFound` if it does not exist here or was deleted.
     pub fn item(&self, id: String) -> Result<Item> {
-        Ok(self.store.item(parse_id("id", &id)?)?.into())
+        Ok(self.store.item(parse_id("id", &id)?)?)
     }
 
     /// A resident asks for an item and joins its queue. Returns the request id.
@@ -208,10 +204,7 @@ impl FushiStore {
 
     /// An item's state, queue and hand-over as every phone derives it.
     pub fn item_lifecycle(&self, item_id: String) -> Result<ItemLifecycle> {
-        Ok(self
-            .store
-            .item_lifecycle(parse_id("item_id", &item_id)?)?
-            .into())
+        Ok(self.store.item_lifecycle(parse_id("item_id", &item_id)?)?)
     }
 
     /// The owner accepts the first request in line; returns it, or
@@ -241,28 +234,27 @@ impl FushiStore {
     /// requester as receiver. When both have, the item is given.
     pub fn confirm_handover(&self, item_id: String) -> Result<ItemLifecycle> {
         let id = parse_id("item_id", &item_id)?;
-        let lifecycle = self.store.confirm_handover(id)?;
-        Ok(lifecycle.into())
+        Ok(self.store.confirm_handover(id)?)
     }
 
     // --- residents: skills and needs ---------------------------------------
 
     /// A resident offers a skill. Returns its id.
     pub fn post_skill(&self, skill: NewSkill) -> Result<String> {
-        let id = self.store.post_skill(skill.into())?;
+        let id = self.store.post_skill(skill)?;
         Ok(id.to_string())
     }
 
     /// The owner edits a skill offer.
     pub fn edit_skill(&self, id: String, edit: SkillEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
-        self.store.edit_skill(id, edit.into())?;
+        self.store.edit_skill(id, edit)?;
         Ok(())
     }
 
     /// A skill offer by id.
     pub fn skill(&self, id: String) -> Result<Skill> {
-        Ok(self.store.skill(parse_id("id", &id)?)?.into())
+        Ok(self.store.skill(parse_id("id", &id)?)?)
     }
 
     /// A resident confirms a neighbour's skill was delivered to them.
@@ -275,36 +267,31 @@ impl FushiStore {
 
     /// A resident posts a need for an item or a skill. Returns its id.
     pub fn post_need(&self, need: NewNeed) -> Result<String> {
-        let id = self.store.post_need(need.into())?;
+        let id = self.store.post_need(need)?;
         Ok(id.to_string())
     }
 
     /// The owner edits a need.
     pub fn edit_need(&self, id: String, edit: NeedEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
-        self.store.edit_need(id, edit.into())?;
+        self.store.edit_need(id, edit)?;
         Ok(())
     }
 
     /// A need by id.
     pub fn need(&self, id: String) -> Result<Need> {
-        Ok(self.store.need(parse_id("id", &id)?)?.into())
+        Ok(self.store.need(parse_id("id", &id)?)?)
     }
 
     /// Searches items, skills and needs (Chinese text works), offline.
     pub fn search(&self, query: SearchQuery) -> Result<SearchPage> {
-        Ok(self.store.search(&query.try_into()?)?.into())
+        Ok(self.store.search(&query)?)
     }
 
     /// Offers that may answer a need, best first, at most `limit`.
     pub fn matches_for_need(&self, need_id: String, limit: u32) -> Result<Vec<Match>> {
         let need = parse_id("need_id", &need_id)?;
-        Ok(self
-            .store
-            .matches_for_need(need, size(limit))?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(self.store.matches_for_need(need, size(limit))?)
     }
 
     // --- outdoor workers: stations -----------------------------------------
@@ -313,17 +300,12 @@ impl FushiStore {
     /// coordinates for the map), open status and current reports. Offline;
     /// the position never leaves the phone.
     pub fn nearest_stations(&self, query: NearbyQuery) -> Result<Vec<NearbyStation>> {
-        Ok(self
-            .store
-            .nearest_stations(&query.into())?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(self.store.nearest_stations(&query)?)
     }
 
     /// A station by id.
     pub fn station(&self, id: String) -> Result<Station> {
-        Ok(self.store.station(parse_id("id", &id)?)?.into())
+        Ok(self.store.station(parse_id("id", &id)?)?)
     }
 
     /// Anyone signed in reports a station's state (a `REPORT_KINDS` code such
@@ -350,12 +332,7 @@ impl FushiStore {
     /// A station's current reports, oldest first.
     pub fn station_reports(&self, station_id: String) -> Result<Vec<StationReport>> {
         let station = parse_id("station_id", &station_id)?;
-        Ok(self
-            .store
-            .station_reports(station)?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(self.store.station_reports(station)?)
     }
 
     /// How many check-ins a station has had (since `since_ms`, if given).
@@ -378,7 +355,7 @@ impl FushiStore {
 
     /// Grid staff add a station. Returns its id.
     pub fn post_station(&self, station: NewStation) -> Result<String> {
-        let id = self.store.post_station(station.into())?;
+        let id = self.store.post_station(station)?;
         Ok(id.to_string())
     }
 
@@ -386,21 +363,21 @@ impl FushiStore {
     /// edits after syncing (per field).
     pub fn edit_station(&self, id: String, edit: StationEdit) -> Result<()> {
         let id = parse_id("id", &id)?;
-        self.store.edit_station(id, edit.into())?;
+        self.store.edit_station(id, edit)?;
         Ok(())
     }
 
     /// Grid staff hide (or show again) a listing of their community.
     pub fn hide_listing(&self, kind: ListingKind, id: String, hidden: bool) -> Result<()> {
         let id = parse_id("id", &id)?;
-        self.store.hide_listing(kind.into(), id, hidden)?;
+        self.store.hide_listing(kind.table(), id, hidden)?;
         Ok(())
     }
 
     /// The programme figures of `community` over `period` (grid staff of
     /// that community, admins).
     pub fn figures(&self, community: String, period: Period) -> Result<Figures> {
-        Ok(self.store.figures(&community, period.into())?.into())
+        Ok(self.store.figures(&community, period)?)
     }
 
     // --- sync --------------------------------------------------------------
@@ -412,7 +389,7 @@ impl FushiStore {
     /// Errors: `Offline` (nothing is lost), `Rejected`, `UpgradeRequired`.
     pub fn sync_blocking(&self) -> Result<SyncReport> {
         let report = self.client()?.sync_blocking()?;
-        self.synced(&report)
+        self.synced(report)
     }
 
     /// [`FushiStore::sync_blocking`] as a `suspend fun` (Kotlin) or `async`
@@ -420,7 +397,7 @@ impl FushiStore {
     pub async fn sync(&self) -> Result<SyncReport> {
         let client = self.client()?;
         let report = client.sync().await?;
-        self.synced(&report)
+        self.synced(report)
     }
 
     /// How many changes wait to be sent.
@@ -436,12 +413,7 @@ impl FushiStore {
     /// The changes the server refused, newest first ("this edit was not
     /// accepted", with the reason). They were rolled back here.
     pub fn sync_rejections(&self) -> Result<Vec<SyncRejection>> {
-        Ok(self
-            .store
-            .sync_rejections()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(self.store.sync_rejections()?)
     }
 
     /// Forgets the recorded refusals (the user has seen them).
@@ -451,11 +423,6 @@ impl FushiStore {
 
     /// Received changes held back because their clock runs too far ahead.
     pub fn quarantine(&self) -> Result<Vec<QuarantinedChange>> {
-        Ok(self
-            .store
-            .quarantine()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(self.store.quarantine()?)
     }
 }

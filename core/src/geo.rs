@@ -17,6 +17,16 @@ use std::f64::consts::PI;
 /// Mean Earth radius of the WGS-84 ellipsoid, in metres (IUGG R1).
 pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
+/// A point, WGS-84 unless a name says GCJ-02.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct GeoPoint {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+}
+
 /// Great-circle distance in metres between two WGS-84 points (haversine).
 ///
 /// Accurate to about 0.5 % against the ellipsoid, which is plenty for

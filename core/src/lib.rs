@@ -16,6 +16,13 @@ pub mod search;
 pub mod store;
 pub mod sync;
 
+// The FFI form of the records and enums the app sees (feature `uniffi`,
+// enabled by fushi-ffi); see `ffi.rs`.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("fushi_core");
+#[cfg(feature = "uniffi")]
+mod ffi;
+
 pub use error::{Error, Result};
 pub use model::tables::Table;
 pub use store::{Store, StoreConfig};

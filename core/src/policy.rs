@@ -30,6 +30,7 @@ use uuid::Uuid;
 /// A user's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Role {
     /// A resident (居民).
     Resident,

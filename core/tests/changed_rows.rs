@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use fushi_core::model::{ItemEdit, NewItem, NewStation, RowData};
 use fushi_core::policy::Role;
+use fushi_core::store::ChangedRow;
 use fushi_core::{Store, Table};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -18,8 +19,10 @@ type Heard = Arc<Mutex<Vec<Vec<(Table, Uuid)>>>>;
 fn listen(store: &Store) -> Heard {
     let heard: Heard = Arc::default();
     let h = heard.clone();
-    store.set_change_listener(Some(Arc::new(move |rows: &[(Table, Uuid)]| {
-        h.lock().unwrap().push(rows.to_vec());
+    store.set_change_listener(Some(Arc::new(move |rows: &[ChangedRow]| {
+        h.lock()
+            .unwrap()
+            .push(rows.iter().map(|r| (r.kind, r.id)).collect());
     })));
     heard
 }

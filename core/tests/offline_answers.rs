@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use fushi_core::geo::GeoPoint;
 use fushi_core::hours::{local_to_unix_ms, HolidayCalendar};
 use fushi_core::model::{NewItem, NewNeed, NewSkill, NewStation, StationEdit};
 use fushi_core::policy::Role;
@@ -436,8 +437,11 @@ fn filters_orders_and_pages_never_skip_or_repeat() {
         let mut seen = Vec::new();
         let mut q = SearchQuery {
             text: "水杯".into(),
-            near: Some(HERE),
-            sort,
+            near: Some(GeoPoint {
+                lat: HERE.0,
+                lon: HERE.1,
+            }),
+            sort: Some(sort),
             limit: 7,
             ..Default::default()
         };
@@ -460,9 +464,12 @@ fn filters_orders_and_pages_never_skip_or_repeat() {
         .search(&SearchQuery {
             text: "水杯".into(),
             kinds: vec![ListingKind::Item],
-            near: Some(HERE),
+            near: Some(GeoPoint {
+                lat: HERE.0,
+                lon: HERE.1,
+            }),
             within_m: Some(350.0),
-            sort: SortBy::Distance,
+            sort: Some(SortBy::Distance),
             ..Default::default()
         })
         .unwrap();

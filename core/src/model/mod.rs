@@ -8,6 +8,44 @@ use crate::crdt::Value;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// The four listing kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum ListingKind {
+    /// Idle items to give or swap.
+    Item,
+    /// Stations (cool stations first).
+    Station,
+    /// Skill offers.
+    Skill,
+    /// Needs.
+    Need,
+}
+
+impl ListingKind {
+    /// The table of this kind.
+    pub fn table(self) -> tables::Table {
+        match self {
+            ListingKind::Item => tables::Table::Item,
+            ListingKind::Station => tables::Table::Station,
+            ListingKind::Skill => tables::Table::Skill,
+            ListingKind::Need => tables::Table::Need,
+        }
+    }
+
+    /// The kind of a listing table (`None` for the record tables).
+    pub fn of(table: tables::Table) -> Option<ListingKind> {
+        match table {
+            tables::Table::Item => Some(ListingKind::Item),
+            tables::Table::Station => Some(ListingKind::Station),
+            tables::Table::Skill => Some(ListingKind::Skill),
+            tables::Table::Need => Some(ListingKind::Need),
+            _ => None,
+        }
+    }
+}
+
 /// A row read back from the store: its id and values by column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowData {
@@ -73,55 +111,73 @@ impl RowData {
 
 /// A new idle item.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewItem {
     /// Title, at most 60 characters.
     pub title: String,
     /// Description, at most 2000 characters.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// Category code from [`catalogue::ITEM_CATEGORIES`].
     pub category: String,
     /// Condition: new, like_new, good, fair, for_parts.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub condition: Option<String>,
     /// give or swap.
     pub mode: String,
     /// What the owner would like in a swap.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub swap_for: Option<String>,
     /// Pickup place at compound (小区) level, never a flat number.
     pub pickup_area: String,
     /// Compound centre latitude (WGS-84).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lat: Option<f64>,
     /// Compound centre longitude (WGS-84).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lon: Option<f64>,
     /// Photo references.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<String>,
 }
 
 /// Changes to an item; `None` leaves a field as it is, `Some("")` clears an
 /// optional text.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ItemEdit {
     /// New title.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub title: Option<String>,
     /// New description.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// New category.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub category: Option<String>,
     /// New condition.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub condition: Option<String>,
     /// New mode.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub mode: Option<String>,
     /// New swap wish.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub swap_for: Option<String>,
     /// New pickup area.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub pickup_area: Option<String>,
     /// Photos to add.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub add_photos: Vec<String>,
     /// Photos to remove.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub remove_photos: Vec<String>,
 }
 
 /// An idle item as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Item {
     /// Id.
     pub id: Uuid,
@@ -191,10 +247,12 @@ impl From<&RowData> for Item {
 
 /// A new station.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewStation {
     /// Name.
     pub name: String,
     /// Street address.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub address: Option<String>,
     /// Latitude (WGS-84).
     pub lat: f64,
@@ -203,46 +261,64 @@ pub struct NewStation {
     /// Kind code from [`catalogue::STATION_KINDS`].
     pub kind: String,
     /// Amenity codes from [`catalogue::AMENITIES`].
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub amenities: Vec<String>,
     /// Opening hours in OSM `opening_hours` syntax.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub opening_hours: Option<String>,
     /// Host organisation.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub host_org: Option<String>,
     /// The host organisation's contact number.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub contact: Option<String>,
     /// Free note.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub note: Option<String>,
 }
 
 /// Changes to a station.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StationEdit {
     /// New name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub name: Option<String>,
     /// New address.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub address: Option<String>,
     /// New latitude (give with longitude).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lat: Option<f64>,
     /// New longitude.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lon: Option<f64>,
     /// New kind.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub kind: Option<String>,
     /// Amenities to add.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub add_amenities: Vec<String>,
     /// Amenities to remove.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub remove_amenities: Vec<String>,
     /// New opening hours.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub opening_hours: Option<String>,
     /// New host organisation.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub host_org: Option<String>,
     /// New contact.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub contact: Option<String>,
     /// New note.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub note: Option<String>,
 }
 
 /// A station as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Station {
     /// Id.
     pub id: Uuid,
@@ -303,38 +379,50 @@ impl From<&RowData> for Station {
 
 /// A new skill offer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewSkill {
     /// Title.
     pub title: String,
     /// Description.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// Category code from [`catalogue::SKILL_CATEGORIES`].
     pub category: String,
     /// When the resident is available, free text.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub availability: Option<String>,
     /// Compound latitude.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lat: Option<f64>,
     /// Compound longitude.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lon: Option<f64>,
 }
 
 /// Changes to a skill offer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SkillEdit {
     /// New title.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub title: Option<String>,
     /// New description.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// New category.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub category: Option<String>,
     /// New availability.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub availability: Option<String>,
     /// active or paused.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub status: Option<String>,
 }
 
 /// A skill offer as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Skill {
     /// Id.
     pub id: Uuid,
@@ -386,36 +474,47 @@ impl From<&RowData> for Skill {
 
 /// A new need.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewNeed {
     /// Title.
     pub title: String,
     /// Description.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// item or skill.
     pub want: String,
     /// Optional item or skill category code.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub category: Option<String>,
     /// Compound latitude.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lat: Option<f64>,
     /// Compound longitude.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lon: Option<f64>,
 }
 
 /// Changes to a need.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NeedEdit {
     /// New title.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub title: Option<String>,
     /// New description.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// New category.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub category: Option<String>,
     /// open, fulfilled or closed.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub status: Option<String>,
 }
 
 /// A need as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Need {
     /// Id.
     pub id: Uuid,

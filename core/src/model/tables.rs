@@ -7,6 +7,8 @@ use crate::crdt::Value;
 /// A replicated table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "RowKind"))]
 pub enum Table {
     /// Idle items to give or swap.
     Item = 0,

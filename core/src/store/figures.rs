@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 /// A time range `[from_ms, to_ms)` in Unix milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Period {
     /// Start, included.
     pub from_ms: i64,
@@ -55,6 +56,7 @@ impl Period {
 
 /// A community's figures for a period.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Figures {
     /// Items posted.
     pub items_posted: u64,

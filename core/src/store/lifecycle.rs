@@ -40,6 +40,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Where an item is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ItemState {
     /// Offered; requests queue.
     Available,
@@ -54,6 +55,7 @@ pub enum ItemState {
 /// How close an item is to expiring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Expiry {
     /// More than [`EXPIRING_SOON_DAYS`] days left.
     Active,
@@ -65,6 +67,7 @@ pub enum Expiry {
 
 /// A request in an item's queue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueuedRequest {
     /// The request's id.
     pub request_id: Uuid,
@@ -74,12 +77,11 @@ pub struct QueuedRequest {
     pub note: Option<String>,
     /// Requested at (Unix ms, the requester's clock).
     pub created_at: i64,
-    /// The request's stamp: the queue order on every replica.
-    pub stamp: Stamp,
 }
 
 /// An item's state as every replica with the same records derives it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ItemLifecycle {
     /// The item.
     pub item_id: Uuid,
@@ -104,7 +106,7 @@ pub struct ItemLifecycle {
     /// Expiry state now.
     pub expiry: Expiry,
     /// The signed-in user's place in the queue (0 = next), if waiting.
-    pub my_position: Option<usize>,
+    pub my_position: Option<u32>,
 }
 
 /// The stamp of a record (every cell has the same) or of a listing's
@@ -155,17 +157,22 @@ fn lifecycle(c: &Connection, item_id: Uuid, now: i64, me: Option<Uuid>) -> Resul
         while let Some(r) = rows.next()? {
             let id: Vec<u8> = r.get(0)?;
             let clk: Vec<u8> = r.get(4)?;
-            requests.push(QueuedRequest {
-                request_id: Uuid::from_slice(&id)
-                    .map_err(|_| Error::Corrupt("bad row id".into()))?,
-                requester: parse_uuid(r.get(1)?)?,
-                note: r.get(2)?,
-                created_at: r.get::<_, Option<i64>>(3)?.unwrap_or_default(),
-                stamp: row_stamp(c, Table::ItemRequest, &clk, r.get(5)?)?,
-            });
+            let stamp = row_stamp(c, Table::ItemRequest, &clk, r.get(5)?)?;
+            requests.push((
+                stamp,
+                QueuedRequest {
+                    request_id: Uuid::from_slice(&id)
+                        .map_err(|_| Error::Corrupt("bad row id".into()))?,
+                    requester: parse_uuid(r.get(1)?)?,
+                    note: r.get(2)?,
+                    created_at: r.get::<_, Option<i64>>(3)?.unwrap_or_default(),
+                },
+            ));
         }
     }
-    requests.sort_by(|a, b| a.stamp.cmp(&b.stamp).then(a.request_id.cmp(&b.request_id)));
+    // Queue order: the request's stamp, the same on every replica.
+    requests.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.request_id.cmp(&b.1.request_id)));
+    let requests: Vec<QueuedRequest> = requests.into_iter().map(|(_, q)| q).collect();
 
     // Per request: (accepted, closed).
     let mut outcomes: HashMap<Uuid, (bool, bool)> = HashMap::new();
@@ -226,7 +233,9 @@ fn lifecycle(c: &Connection, item_id: Uuid, now: i64, me: Option<Uuid>) -> Resul
         .filter(|r| !closed(r) && !is_accepted(r))
         .filter(|r| accepted.as_ref().map(|a| a.request_id) != Some(r.request_id))
         .collect();
-    let my_position = me.and_then(|me| queue.iter().position(|r| r.requester == me));
+    let my_position = me
+        .and_then(|me| queue.iter().position(|r| r.requester == me))
+        .map(|p| u32::try_from(p).unwrap_or(u32::MAX));
     Ok(ItemLifecycle {
         item_id,
         owner: item.owner,

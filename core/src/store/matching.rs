@@ -15,10 +15,10 @@
 //! freshness rank matches, they never make one. Offers must be live, visible,
 //! available (items, unexpired) or active (skills), and not the need owner's.
 
-use super::search::ListingKind;
 use super::{ApplyReport, Store};
 use crate::geo::distance_m;
 use crate::model::tables::Table;
+use crate::model::ListingKind;
 use crate::model::Need;
 use crate::search::tokens::index_tokens;
 use crate::{Error, Result};
@@ -33,6 +33,7 @@ const FRESH_ZERO_DAYS: f64 = 30.0;
 
 /// Why an offer ranks where it does.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MatchScore {
     /// Words the need and the offer share.
     pub shared_words: u32,
@@ -52,6 +53,7 @@ pub struct MatchScore {
 
 /// An offer that may answer a need.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Match {
     /// The need.
     pub need_id: Uuid,

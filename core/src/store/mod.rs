@@ -20,16 +20,17 @@ pub mod schema;
 mod search;
 mod write;
 
+pub use crate::model::ListingKind;
 pub use accept::Rejection;
 pub use apply::{validate, ApplyReport, MAX_CELLS_PER_ROW};
 pub use changes::{wire_size, ChangePage, PageLimit, Position, Scope};
 pub use figures::{Figures, Period};
 pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
 pub use matching::{Match, MatchScore};
-pub use nearby::{NearbyQuery, NearbyStation, ReportView};
-pub use quarantine::{Credentials, Pusher, QuarantineDrop, Quarantined};
+pub use nearby::{NearbyQuery, NearbyStation, StationReport};
+pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
 pub use search::{
-    register_functions, ListingKind, SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES,
+    register_functions, SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES,
 };
 
 use crate::crdt::{Hlc, SiteId, Stamp, SystemClock, TimeSource};
@@ -176,8 +177,24 @@ impl SiteCache {
     }
 }
 
+/// A row that changed: what the app refreshes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ChangedRow {
+    /// What kind of row (its table).
+    pub kind: Table,
+    /// Its id.
+    pub id: Uuid,
+}
+
+impl From<(Table, Uuid)> for ChangedRow {
+    fn from((kind, id): (Table, Uuid)) -> Self {
+        ChangedRow { kind, id }
+    }
+}
+
 /// Hears the rows a committed write changed ([`Store::set_change_listener`]).
-pub type ChangeListener = Arc<dyn Fn(&[(Table, Uuid)]) + Send + Sync>;
+pub type ChangeListener = Arc<dyn Fn(&[ChangedRow]) + Send + Sync>;
 
 /// Rows in first-seen order, each once.
 fn dedup(rows: Vec<(Table, Uuid)>) -> Vec<(Table, Uuid)> {
@@ -513,7 +530,8 @@ impl Store {
     fn tell_listener(&self, changed: &[(Table, Uuid)]) {
         let listener = self.listener.read().ok().and_then(|l| l.clone());
         if let Some(l) = listener {
-            l(changed);
+            let rows: Vec<ChangedRow> = changed.iter().copied().map(ChangedRow::from).collect();
+            l(&rows);
         }
     }
 

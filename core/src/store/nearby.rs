@@ -94,21 +94,27 @@ impl HoursInner {
 
 /// What an outdoor worker asks: stations near a point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NearbyQuery {
     /// The worker's latitude (WGS-84, as GPS gives it). Used on the phone only.
     pub lat: f64,
     /// The worker's longitude (WGS-84).
     pub lon: f64,
     /// Search radius in metres (at most [`MAX_RADIUS_M`]).
+    #[cfg_attr(feature = "uniffi", uniffi(default = 3000.0))]
     pub radius_m: f64,
     /// How many stations at most (1–[`MAX_NEARBY`]).
-    pub limit: usize,
+    #[cfg_attr(feature = "uniffi", uniffi(default = 10))]
+    pub limit: u32,
     /// Amenity codes every station must have (all of them).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub amenities: Vec<String>,
     /// Only stations of this kind code.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub kind: Option<String>,
     /// Only stations open at this moment (Unix ms); pass now for "open now".
     /// Stations without (parseable) hours are then left out.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub open_at: Option<i64>,
 }
 
@@ -128,7 +134,8 @@ impl Default for NearbyQuery {
 
 /// A current report on a station.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReportView {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct StationReport {
     /// Report id.
     pub id: Uuid,
     /// Report kind code ([`catalogue::REPORT_KINDS`]).
@@ -143,6 +150,7 @@ pub struct ReportView {
 
 /// A station near the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NearbyStation {
     /// Station id.
     pub id: Uuid,
@@ -177,7 +185,7 @@ pub struct NearbyStation {
     /// The host organisation's contact number.
     pub contact: Option<String>,
     /// Current reports, oldest first (see the module notes).
-    pub reports: Vec<ReportView>,
+    pub reports: Vec<StationReport>,
 }
 
 /// A candidate: exact distance, id bytes and rid.
@@ -226,7 +234,8 @@ impl Store {
                 "must be between 0 and 100000 metres",
             ));
         }
-        if q.limit == 0 || q.limit > MAX_NEARBY {
+        let limit = q.limit as usize;
+        if limit == 0 || limit > MAX_NEARBY {
             return Err(Error::invalid("limit", "must be between 1 and 100"));
         }
         let mut mask = 0i64;
@@ -296,13 +305,13 @@ impl Store {
                         rid: row.get(0)?,
                     });
                 }
-                if found.len() >= q.limit || r >= q.radius_m {
+                if found.len() >= limit || r >= q.radius_m {
                     break;
                 }
                 r = (r * 4.0).min(q.radius_m);
             }
             found.sort_unstable_by(|a, b| a.dist.total_cmp(&b.dist).then(a.id.cmp(&b.id)));
-            found.truncate(q.limit);
+            found.truncate(limit);
             let mut out = Vec::with_capacity(found.len());
             for cand in &found {
                 out.push(station_view(c, cand, now, &mut hours)?);
@@ -328,7 +337,7 @@ impl Store {
     }
 
     /// The current reports on a station (see the module notes).
-    pub fn station_reports(&self, station_id: Uuid) -> Result<Vec<ReportView>> {
+    pub fn station_reports(&self, station_id: Uuid) -> Result<Vec<StationReport>> {
         let now = self.now_ms();
         self.read(|c| current_reports(c, &station_id.to_string(), now))
     }
@@ -385,7 +394,11 @@ fn station_view(
 }
 
 /// Unexpired reports on a station that are still news.
-fn current_reports(c: &rusqlite::Connection, station: &str, now: i64) -> Result<Vec<ReportView>> {
+fn current_reports(
+    c: &rusqlite::Connection,
+    station: &str,
+    now: i64,
+) -> Result<Vec<StationReport>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, kind, note, created_at, expires_at FROM station_report \
          WHERE station_id = ?1 AND expires_at > ?2 ORDER BY created_at, id",
@@ -399,7 +412,7 @@ fn current_reports(c: &rusqlite::Connection, station: &str, now: i64) -> Result<
             r.get::<_, i64>(4)?,
         ))
     })?;
-    let mut out: Vec<ReportView> = Vec::new();
+    let mut out: Vec<StationReport> = Vec::new();
     for row in rows {
         let (id, kind, note, created_at, expires_at) = row?;
         let id = Uuid::from_slice(&id).map_err(|_| Error::Corrupt("bad row id".into()))?;
@@ -409,7 +422,7 @@ fn current_reports(c: &rusqlite::Connection, station: &str, now: i64) -> Result<
             out.retain(|r| r.kind != "restocked");
         }
         out.retain(|r| r.kind != kind);
-        out.push(ReportView {
+        out.push(StationReport {
             id,
             kind,
             note,

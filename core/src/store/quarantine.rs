@@ -26,7 +26,8 @@ use uuid::Uuid;
 
 /// A change held in quarantine.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Quarantined {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct QuarantinedChange {
     /// Table of the row.
     pub table: String,
     /// Row id.
@@ -101,7 +102,7 @@ impl Store {
     }
 
     /// The changes held in quarantine.
-    pub fn quarantine(&self) -> Result<Vec<Quarantined>> {
+    pub fn quarantine(&self) -> Result<Vec<QuarantinedChange>> {
         self.read(|c| {
             let mut stmt =
                 c.prepare("SELECT change, wall_ms, received_at FROM crdt_quarantine ORDER BY qid")?;
@@ -116,7 +117,7 @@ impl Store {
             for row in rows {
                 let (json, wall, received_at) = row?;
                 let change: RowChange = serde_json::from_str(&json)?;
-                out.push(Quarantined {
+                out.push(QuarantinedChange {
                     table: change.table,
                     id: change.id,
                     clock_wall_ms: wall,

@@ -11,9 +11,9 @@
 //! staff may ask for the hidden ones of their own community.
 
 use super::Store;
-use crate::geo::{bounding_box, distance_m, validate_wgs84};
+use crate::geo::{bounding_box, distance_m, validate_wgs84, GeoPoint};
 use crate::model::catalogue;
-use crate::model::tables::Table;
+use crate::model::ListingKind;
 use crate::policy::Role;
 use crate::search::tokens::{index_tokens, match_query};
 use crate::{Error, Result};
@@ -90,35 +90,11 @@ pub fn register_functions(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// One of the three searchable listing kinds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ListingKind {
-    /// Idle items.
-    Item,
-    /// Skill offers.
-    Skill,
-    /// Needs.
-    Need,
-}
-
-impl ListingKind {
-    /// The table of this kind.
-    pub fn table(self) -> Table {
-        match self {
-            ListingKind::Item => Table::Item,
-            ListingKind::Skill => Table::Skill,
-            ListingKind::Need => Table::Need,
-        }
-    }
-
-    const ALL: [ListingKind; 3] = [ListingKind::Item, ListingKind::Skill, ListingKind::Need];
-}
-
 /// The order of search results. Every order ends with the listing id, so
 /// equal keys still come in one fixed order and pages never overlap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SortBy {
     /// Best text match first (FTS5 bm25, title weighted 5:1); newest first
     /// when there is no text.
@@ -132,36 +108,49 @@ pub enum SortBy {
 
 /// What a resident asks for.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SearchQuery {
     /// What they typed. Blank browses everything that passes the filters;
     /// text without any letter, digit or Chinese character finds nothing.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub text: String,
     /// Kinds to search; empty means all three.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub kinds: Vec<ListingKind>,
     /// Category code (item or skill catalogue, or a need's category).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub category: Option<String>,
     /// Status. `None`: items available or reserved, skills active, needs open.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub status: Option<String>,
     /// Item mode, `give` or `swap`; only items are returned when set.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub mode: Option<String>,
-    /// A WGS-84 point `(lat, lon)` for distance filter and order.
-    pub near: Option<(f64, f64)>,
+    /// A WGS-84 point for distance filter and order.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub near: Option<GeoPoint>,
     /// Only listings within this many metres of `near` (listings without a
     /// position are then left out).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub within_m: Option<f64>,
-    /// Order.
-    pub sort: SortBy,
+    /// Order; `None` means [`SortBy::Relevance`].
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub sort: Option<SortBy>,
     /// Hits to skip (offset paging).
-    pub offset: usize,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub offset: u32,
     /// Hits per page (1–[`MAX_PAGE`]; 0 means 20).
-    pub limit: usize,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub limit: u32,
     /// Grid staff only: include listings hidden by moderation (of their own
     /// community). Ignored for residents.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub include_hidden: bool,
 }
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SearchHit {
     /// Which kind.
     pub kind: ListingKind,
@@ -189,11 +178,12 @@ pub struct SearchHit {
 
 /// One page of hits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SearchPage {
     /// The hits, in order.
     pub hits: Vec<SearchHit>,
     /// The offset of the next page, if there are more hits.
-    pub next_offset: Option<usize>,
+    pub next_offset: Option<u32>,
 }
 
 /// Per-kind SQL bits.
@@ -208,9 +198,12 @@ struct KindSql {
     extra: &'static str,
 }
 
-fn kind_sql(kind: ListingKind) -> KindSql {
-    match kind {
-        ListingKind::Item => KindSql {
+/// The kinds search looks through, with their SQL: items, skills and needs
+/// (stations are found by [`Store::nearest_stations`]).
+const SEARCHABLE: [(ListingKind, KindSql); 3] = [
+    (
+        ListingKind::Item,
+        KindSql {
             table: "item",
             fts: "item_fts",
             mode: "t.mode",
@@ -218,7 +211,10 @@ fn kind_sql(kind: ListingKind) -> KindSql {
             default_status: "t.status IN ('available', 'reserved')",
             extra: "t.expires_at > :now",
         },
-        ListingKind::Skill => KindSql {
+    ),
+    (
+        ListingKind::Skill,
+        KindSql {
             table: "skill",
             fts: "skill_fts",
             mode: "NULL",
@@ -226,7 +222,10 @@ fn kind_sql(kind: ListingKind) -> KindSql {
             default_status: "t.status = 'active'",
             extra: "1",
         },
-        ListingKind::Need => KindSql {
+    ),
+    (
+        ListingKind::Need,
+        KindSql {
             table: "need",
             fts: "need_fts",
             mode: "NULL",
@@ -234,19 +233,12 @@ fn kind_sql(kind: ListingKind) -> KindSql {
             default_status: "t.status = 'open'",
             extra: "1",
         },
-    }
-}
+    ),
+];
 
 /// The SQL of one kind's search; parameters are named so one statement
 /// serves every combination of filters (a NULL parameter means "any").
-fn search_sql(
-    kind: ListingKind,
-    text: bool,
-    sort: SortBy,
-    default_status: bool,
-    window: bool,
-) -> String {
-    let k = kind_sql(kind);
+fn search_sql(k: &KindSql, text: bool, sort: SortBy, default_status: bool, window: bool) -> String {
     let (from, score) = if text {
         (
             format!(
@@ -321,21 +313,30 @@ impl Store {
     /// Errors name the field: `near` (bad coordinates), `within_m`,
     /// `limit`, `offset`, `sort` (distance order without `near`), `mode`.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
-        let limit = match q.limit {
+        if q.kinds.contains(&ListingKind::Station) {
+            return Err(Error::invalid(
+                "kinds",
+                "stations are found with nearest_stations, not search",
+            ));
+        }
+        let sort = q.sort.unwrap_or_default();
+        let near = q.near.map(|p| (p.lat, p.lon));
+        let offset = q.offset as usize;
+        let limit = match q.limit as usize {
             0 => 20,
             n if n <= MAX_PAGE => n,
             _ => return Err(Error::invalid("limit", "at most 100 hits per page")),
         };
-        if q.offset > MAX_OFFSET {
+        if offset > MAX_OFFSET {
             return Err(Error::invalid("offset", "pages too deep"));
         }
-        if let Some((lat, lon)) = q.near {
+        if let Some((lat, lon)) = near {
             validate_wgs84(lat, lon).map_err(|r| Error::invalid("near", r))?;
         }
-        if q.sort == SortBy::Distance && q.near.is_none() {
+        if sort == SortBy::Distance && near.is_none() {
             return Err(Error::invalid("sort", "distance order needs a point"));
         }
-        let within = match (q.within_m, q.near) {
+        let within = match (q.within_m, near) {
             (None, _) => None,
             (Some(_), None) => return Err(Error::invalid("within_m", "needs a point")),
             (Some(r), Some(_)) if !(r.is_finite() && r >= 0.0) => {
@@ -362,20 +363,20 @@ impl Store {
             .ok()
             .filter(|a| q.include_hidden && matches!(a.role, Role::GridStaff | Role::Admin))
             .map(|a| a.community);
-        let kinds: Vec<ListingKind> = ListingKind::ALL
-            .into_iter()
-            .filter(|k| q.kinds.is_empty() || q.kinds.contains(k))
-            .filter(|k| q.mode.is_none() || *k == ListingKind::Item)
+        let kinds: Vec<&(ListingKind, KindSql)> = SEARCHABLE
+            .iter()
+            .filter(|(k, _)| q.kinds.is_empty() || q.kinds.contains(k))
+            .filter(|(k, _)| q.mode.is_none() || *k == ListingKind::Item)
             .collect();
-        let want = q.offset + limit + 1;
+        let want = offset + limit + 1;
         let now = self.now_ms();
         let text = matcher.is_some();
         let mut hits = self.read(|c| {
             let mut hits: Vec<(Key, SearchHit)> = Vec::new();
             let mut plan = Plan::Exact;
-            if let (Some(m), true) = (&matcher, q.sort != SortBy::Distance) {
+            if let (Some(m), true) = (&matcher, sort != SortBy::Distance) {
                 for kind in &kinds {
-                    let fts = kind_sql(*kind).fts;
+                    let fts = kind.1.fts;
                     let n: i64 = c
                         .prepare_cached(&format!(
                             "SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ?1 LIMIT ?2)"
@@ -387,7 +388,7 @@ impl Store {
                 }
             }
             // (match expression, tier) passes.
-            let passes: Vec<(Option<String>, i64)> = match (&matcher, plan, q.sort) {
+            let passes: Vec<(Option<String>, i64)> = match (&matcher, plan, sort) {
                 (Some(m), Plan::Window, SortBy::Relevance) => vec![
                     (Some(format!("title : ({m})")), 0),
                     (Some(format!("({m}) NOT title : ({m})")), 1),
@@ -400,9 +401,9 @@ impl Store {
             {
                 let matcher = pass;
                 let sql = search_sql(
-                    *kind,
+                    &kind.1,
                     text,
-                    q.sort,
+                    sort,
                     q.status.is_none(),
                     plan == Plan::Window,
                 );
@@ -416,7 +417,7 @@ impl Store {
                     }
                     Ok(())
                 };
-                let (lat, lon) = q.near.map_or((None, None), |(a, b)| (Some(a), Some(b)));
+                let (lat, lon) = near.map_or((None, None), |(a, b)| (Some(a), Some(b)));
                 let bbox = within.map(|(r, (lat, lon))| bounding_box(lat, lon, r));
                 bind(&mut stmt, ":match", &matcher)?;
                 bind(&mut stmt, ":status", &q.status)?;
@@ -446,7 +447,7 @@ impl Store {
                     let distance_m: Option<f64> = r.get(7)?;
                     let score: f64 = r.get(8)?;
                     let rid: i64 = r.get(10)?;
-                    let key: Key = match (plan, q.sort, text) {
+                    let key: Key = match (plan, sort, text) {
                         (Plan::Window, _, _) => (*tier as f64, -rid, id),
                         (_, SortBy::Distance, _) => {
                             (distance_m.unwrap_or(f64::INFINITY), 0, id)
@@ -455,7 +456,7 @@ impl Store {
                         _ => (-(created_at as f64), 0, id),
                     };
                     hits.push((key, SearchHit {
-                        kind: *kind,
+                        kind: kind.0,
                         id,
                         title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                         category: r.get(2)?,
@@ -472,15 +473,15 @@ impl Store {
             Ok(hits)
         })?;
         hits.sort_by(|a, b| cmp_keys(&a.0, &b.0));
-        let more = hits.len() > q.offset + limit;
+        let more = hits.len() > offset + limit;
         let page: Vec<SearchHit> = hits
             .into_iter()
-            .skip(q.offset)
+            .skip(offset)
             .take(limit)
             .map(|(_, h)| h)
             .collect();
         Ok(SearchPage {
-            next_offset: more.then_some(q.offset + limit),
+            next_offset: more.then(|| u32::try_from(offset + limit).unwrap_or(u32::MAX)),
             hits: page,
         })
     }

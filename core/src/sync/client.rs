@@ -18,8 +18,9 @@ use super::wire::{
 };
 use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};
 use crate::crdt::SystemClock;
+use crate::store::ChangedRow;
 use crate::store::{schema::SCHEMA_VERSION, PageLimit, Store};
-use crate::{Error, Result, Table};
+use crate::{Error, Result};
 use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -61,35 +62,37 @@ impl SyncConfig {
 
 /// What one sync did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Row changes sent.
-    pub pushed: usize,
+    pub pushed: u32,
     /// Of those, refused by the server (and rolled back here).
-    pub rejected: usize,
+    pub rejected: u32,
     /// Row changes received.
-    pub pulled: usize,
+    pub pulled: u32,
     /// Pull pages received.
-    pub pull_pages: usize,
+    pub pull_pages: u32,
     /// Whether the pull stopped before catching up (`max_pull_pages`).
     pub more: bool,
     /// Received changes held back here because their clock runs ahead.
-    pub quarantined: usize,
+    pub quarantined: u32,
     /// The clock correction in force after this sync (ms), if this client
     /// corrects a clock.
     pub clock_offset_ms: Option<i64>,
     /// Unsent local cells re-stamped because they were written while this
     /// phone's clock ran ahead (see [`Store::restamp_ahead`]).
-    pub restamped: usize,
+    pub restamped: u32,
     /// Rows whose content changed here, in order: pulled changes applied,
     /// and our own rows rolled back to the server's word. What an app
     /// refreshes after a sync (and what [`Store::new_matches`] looks at).
     #[serde(skip)]
-    pub changed: Vec<(Table, Uuid)>,
+    pub changed: Vec<ChangedRow>,
 }
 
 /// A change the server refused, as kept for the app to show.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RejectionRecord {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncRejection {
     /// Table of the row.
     pub table: String,
     /// Row id.
@@ -193,7 +196,7 @@ impl SyncClient {
     }
 
     /// The changes the server refused, newest first.
-    pub fn rejections(&self) -> Result<Vec<RejectionRecord>> {
+    pub fn rejections(&self) -> Result<Vec<SyncRejection>> {
         self.store.sync_rejections()
     }
 
@@ -233,7 +236,7 @@ impl SyncClient {
             let _: serde_json::Value = self.send(http.get(self.url("/v1/health"))).await?;
             // Everything above the floor may still be unsent.
             let floor = self.store.push_position()?.floor;
-            report.restamped = self.blocking(move |s| s.restamp_ahead(floor)).await?;
+            report.restamped = count(self.blocking(move |s| s.restamp_ahead(floor)).await?);
         }
         self.push(http, &mut report).await?;
         self.pull(http, &mut report).await?;
@@ -292,11 +295,13 @@ impl SyncClient {
                     let rolled = self
                         .blocking(move |s| s.roll_back(&rejections, mark, &state()))
                         .await?;
-                    report.changed.extend(rolled.changed);
+                    report
+                        .changed
+                        .extend(rolled.changed.into_iter().map(ChangedRow::from));
                     tracing::info!(rejected = refused, "server refused changes; rolled back");
                 }
-                report.pushed += page.changes.len();
-                report.rejected += refused;
+                report.pushed += count(page.changes.len());
+                report.rejected += count(refused);
             }
             pos = next;
             if !page.more || pos.after >= end {
@@ -313,7 +318,7 @@ impl SyncClient {
             if self
                 .config
                 .max_pull_pages
-                .is_some_and(|m| report.pull_pages >= m)
+                .is_some_and(|m| report.pull_pages as usize >= m)
             {
                 report.more = true;
                 break;
@@ -335,10 +340,12 @@ impl SyncClient {
                     )
                 })
                 .await?;
-            report.pulled += n;
+            report.pulled += count(n);
             report.pull_pages += 1;
-            report.quarantined += applied.quarantined;
-            report.changed.extend(applied.changed);
+            report.quarantined += count(applied.quarantined);
+            report
+                .changed
+                .extend(applied.changed.iter().copied().map(ChangedRow::from));
             if !page.more || next == cursor {
                 break;
             }
@@ -467,4 +474,9 @@ fn build_http(config: &SyncConfig) -> Result<reqwest::Client> {
         .gzip(true)
         .build()
         .map_err(|e| Error::Offline(format!("could not set up the HTTP client: {e}")))
+}
+
+/// A count for the report (saturating: a sync never moves 4 billion rows).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

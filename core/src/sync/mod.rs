@@ -13,7 +13,7 @@ pub mod cursor;
 mod status;
 pub mod wire;
 
-pub use client::{RejectionRecord, SyncClient, SyncConfig, SyncReport};
+pub use client::{SyncClient, SyncConfig, SyncRejection, SyncReport};
 
 use crate::store::Store;
 use crate::Result;
@@ -64,7 +64,7 @@ impl Store {
 
     /// The changes the server refused, newest first: what the app shows as
     /// "this edit was not accepted" with the reason.
-    pub fn sync_rejections(&self) -> Result<Vec<RejectionRecord>> {
+    pub fn sync_rejections(&self) -> Result<Vec<SyncRejection>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT tbl, id, code, reason, at_ms FROM sync_rejection ORDER BY at_ms DESC, batch_mark DESC",
@@ -81,7 +81,7 @@ impl Store {
             let mut out = Vec::new();
             for row in rows {
                 let (table, id, code, reason, at_ms) = row?;
-                out.push(RejectionRecord {
+                out.push(SyncRejection {
                     table,
                     id: Uuid::from_slice(&id)
                         .map_err(|_| crate::Error::Corrupt("bad row id".into()))?,

@@ -37,7 +37,7 @@ final class ApiBasicsTests: XCTestCase {
         XCTAssertTrue(phone.removeObserver(id: idA))
         XCTAssertFalse(phone.removeObserver(id: idA))
         let second = try phone.postItem(item: bicycle("婴儿车"))
-        XCTAssertEqual(a.changes, [ChangedListing(kind: .item, id: first)])
+        XCTAssertEqual(a.changes, [ChangedRow(kind: .item, id: first)])
         XCTAssertEqual(b.changes.map(\.id), [first, second])
     }
 

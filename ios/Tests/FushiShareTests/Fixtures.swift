@@ -42,13 +42,13 @@ func bicycle(_ title: String = "儿童自行车 八成新") -> NewItem {
 /// Records every call from Rust (any thread).
 final class Recorder: ListingObserver, @unchecked Sendable {
     private let lock = NSLock()
-    private var _changes: [ChangedListing] = []
+    private var _changes: [ChangedRow] = []
     private var _matches: [Match] = []
 
-    var changes: [ChangedListing] { lock.lock(); defer { lock.unlock() }; return _changes }
+    var changes: [ChangedRow] { lock.lock(); defer { lock.unlock() }; return _changes }
     var matches: [Match] { lock.lock(); defer { lock.unlock() }; return _matches }
 
-    func onChanged(changes: [ChangedListing]) {
+    func onChanged(changes: [ChangedRow]) {
         lock.lock(); defer { lock.unlock() }
         _changes += changes
     }

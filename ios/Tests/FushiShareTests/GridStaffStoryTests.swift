@@ -80,7 +80,7 @@ final class GridStaffStoryTests: XCTestCase {
             station: NewStation(name: "假驿站", lat: 22.27, lon: 113.54, kind: "cool_station"))
         let report = try phone.syncBlocking()
         XCTAssertEqual(report.rejected, 1)
-        XCTAssertTrue(report.changed.contains(ChangedListing(kind: .station, id: id)))
+        XCTAssertTrue(report.changed.contains(ChangedRow(kind: .station, id: id)))
         assertFushiError(try phone.station(id: id), isNotFound)
 
         let rejection = try XCTUnwrap(try phone.syncRejections().first)

@@ -142,7 +142,7 @@ final class ResidentStoryTests: XCTestCase {
         XCTAssertTrue(pushed.pushed >= 1 && pushed.rejected == 0)
 
         let pulled = try await seekerPhone.sync()
-        XCTAssertTrue(pulled.changed.contains(ChangedListing(kind: .item, id: item)))
+        XCTAssertTrue(pulled.changed.contains(ChangedRow(kind: .item, id: item)))
         XCTAssertTrue(heard.heard(.item, item))
         XCTAssertTrue(heard.matches.contains { $0.needId == need && $0.offerId == item })
         XCTAssertEqual(try seekerPhone.item(id: item).title, "儿童自行车 八成新")

@@ -235,7 +235,7 @@ async fn all_at_once(
             tokio::spawn(async move {
                 let t = Instant::now();
                 let r = c.sync().await.unwrap();
-                (t.elapsed().as_secs_f64(), r.pulled)
+                (t.elapsed().as_secs_f64(), r.pulled as usize)
             })
         })
         .collect();

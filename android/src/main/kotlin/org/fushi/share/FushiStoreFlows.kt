@@ -8,6 +8,7 @@
 // hear of a write on the thread that made it.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
@@ -21,7 +22,7 @@ import kotlinx.coroutines.withContext
 /** What a [FushiStore] tells its observers. */
 sealed interface ListingEvent {
     /** Rows changed by a local write or a sync: refresh what shows them. */
-    data class Changed(val changes: List<ChangedListing>) : ListingEvent
+    data class Changed(val changes: List<ChangedRow>) : ListingEvent
 
     /** Offers that arrived with a sync and match one of the user's open needs. */
     data class NewMatches(val matches: List<Match>) : ListingEvent
@@ -34,7 +35,7 @@ sealed interface ListingEvent {
  */
 fun FushiStore.events(): Flow<ListingEvent> = callbackFlow {
     val observer = object : ListingObserver {
-        override fun onChanged(changes: List<ChangedListing>) {
+        override fun onChanged(changes: List<ChangedRow>) {
             trySend(ListingEvent.Changed(changes))
         }
 
@@ -47,7 +48,7 @@ fun FushiStore.events(): Flow<ListingEvent> = callbackFlow {
 }.buffer(Channel.UNLIMITED)
 
 /** The rows changed by each local write or sync. */
-fun FushiStore.changes(): Flow<List<ChangedListing>> =
+fun FushiStore.changes(): Flow<List<ChangedRow>> =
     events().filterIsInstance<ListingEvent.Changed>().map { it.changes }
 
 /** The offers that newly match the signed-in user's needs, after each sync. */

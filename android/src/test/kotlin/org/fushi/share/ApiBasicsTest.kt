@@ -1,6 +1,7 @@
 // The plain functions, the observer registry and the Kotlin face (Flow).
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
@@ -50,7 +51,7 @@ class ApiBasicsTest {
             assertTrue(phone.removeObserver(idA))
             assertFalse(phone.removeObserver(idA))
             val second = phone.postItem(bicycle("婴儿车"))
-            assertEquals(listOf(ChangedListing(RowKind.ITEM, first)), a.changes)
+            assertEquals(listOf(ChangedRow(RowKind.ITEM, first)), a.changes)
             assertEquals(listOf(first, second), b.changes.map { it.id })
         }
     }

@@ -3,6 +3,7 @@
 // ledger); and syncing every phone until nothing moves.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import java.util.Collections
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicInteger

@@ -2,6 +2,7 @@
 // library: bad input names the field; no personal data in any message.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlinx.coroutines.runBlocking
 import org.fushi.share.testing.Test
 import java.io.File

@@ -3,6 +3,7 @@
 // loopback (the binary scripts/kotlin-test.sh builds; -Dfushi.server.bin).
 package org.fushi.share
 
+import org.fushi.share.core.*
 import java.io.BufferedReader
 import java.io.File
 import java.io.InputStreamReader
@@ -46,10 +47,10 @@ fun bicycle(title: String = "儿童自行车 八成新"): NewItem = NewItem(
 
 /** Records every call from Rust (any thread). */
 class Recorder : ListingObserver {
-    val changes: MutableList<ChangedListing> = Collections.synchronizedList(mutableListOf())
+    val changes: MutableList<ChangedRow> = Collections.synchronizedList(mutableListOf())
     val matches: MutableList<Match> = Collections.synchronizedList(mutableListOf())
 
-    override fun onChanged(changes: List<ChangedListing>) {
+    override fun onChanged(changes: List<ChangedRow>) {
         check(changes.isNotEmpty()) { "onChanged with an empty list" }
         this.changes += changes
     }

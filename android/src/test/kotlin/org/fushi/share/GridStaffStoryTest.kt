@@ -2,6 +2,7 @@
 // once both keep their edits), moderate listings, see the programme figures.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlinx.coroutines.runBlocking
 import org.fushi.share.testing.Test
 import java.time.ZoneId

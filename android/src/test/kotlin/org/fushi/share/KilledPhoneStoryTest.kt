@@ -4,6 +4,7 @@
 // confirmed, sends it, and ends up equal to a neighbour's phone.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import org.fushi.share.testing.Test
 import java.io.File
 import java.util.concurrent.CompletableFuture

@@ -5,6 +5,7 @@
 // confirmed is there, and a new install of an old account equals the old phone.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import org.fushi.share.testing.Test
 import java.io.File
 import java.util.Collections

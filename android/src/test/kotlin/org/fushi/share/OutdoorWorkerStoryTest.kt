@@ -2,6 +2,7 @@
 // has water, on the map in GCJ-02; "out of water" reports and check-ins.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlinx.coroutines.runBlocking
 import org.fushi.share.testing.Test
 import kotlin.math.abs

@@ -8,6 +8,7 @@
 // (a push batch was acknowledged), and `synced` when a sync finished.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlin.system.exitProcess
 
 fun main(args: Array<String>) {

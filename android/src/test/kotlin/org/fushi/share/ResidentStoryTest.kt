@@ -2,6 +2,7 @@
 // item and hand it over; offer skills, post needs, search and find matches.
 package org.fushi.share
 
+import org.fushi.share.core.*
 import kotlinx.coroutines.runBlocking
 import org.fushi.share.testing.Test
 import kotlin.test.assertEquals

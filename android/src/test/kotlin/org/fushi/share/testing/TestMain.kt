@@ -13,6 +13,7 @@
 // only the tests whose `Class.method` name contains the substring.
 package org.fushi.share.testing
 
+import org.fushi.share.core.*
 import java.io.File
 import java.lang.reflect.InvocationTargetException
 import java.lang.reflect.Method
