@@ -1,5 +1,6 @@
 // Android library: the Rust core (fushi-ffi) as .so files per ABI, plus the
-// uniffi-generated Kotlin bindings (package org.fushi.share).
+// uniffi-generated Kotlin bindings (the store in package org.fushi.share, the core's
+// records and enums in org.fushi.share.core).
 //
 // Needs, besides the Android SDK + NDK (ANDROID_NDK_HOME or ndk.dir):
 //   cargo install cargo-ndk
@@ -88,7 +89,7 @@ val cargoBuildAndroid by tasks.registering(Exec::class) {
 
 /**
  * Generates the Kotlin bindings from the arm64 library (the metadata is the same in
- * every ABI). Package and library names come from bindings/uniffi.toml.
+ * every ABI). Package and library names come from bindings/uniffi.toml and core/uniffi.toml.
  */
 val generateUniffiBindings by tasks.registering(Exec::class) {
     group = "rust"
@@ -105,6 +106,7 @@ val generateUniffiBindings by tasks.registering(Exec::class) {
     )
     inputs.file(library)
     inputs.file(repoRoot.resolve("bindings/uniffi.toml"))
+    inputs.file(repoRoot.resolve("core/uniffi.toml"))
     outputs.dir(generatedKotlinDir)
     doFirst { delete(generatedKotlinDir) }
 }
