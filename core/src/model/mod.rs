@@ -2,6 +2,7 @@
 //! records, their fields, categories and validation.
 
 pub mod catalogue;
+pub mod columns;
 pub mod tables;
 
 use crate::crdt::Value;
@@ -223,24 +224,24 @@ impl From<&RowData> for Item {
     fn from(r: &RowData) -> Item {
         Item {
             id: r.id,
-            owner: r.uuid("owner").unwrap_or_default(),
-            community: r.text_or_empty("community"),
-            created_at: r.int("created_at").unwrap_or_default(),
-            title: r.text_or_empty("title"),
-            description: r.text("description"),
-            category: r.text_or_empty("category"),
-            condition: r.text("condition"),
-            mode: r.text_or_empty("mode"),
-            status: r.text_or_empty("status"),
-            swap_for: r.text("swap_for"),
-            pickup_area: r.text_or_empty("pickup_area"),
-            lat: r.real("lat"),
-            lon: r.real("lon"),
-            expires_at: r.int("expires_at").unwrap_or_default(),
-            photos: r.set("photos"),
-            reserved_for: r.uuid("reserved_for"),
-            hidden: r.flag("hidden"),
-            deleted: r.flag("deleted"),
+            owner: r.uuid(columns::OWNER).unwrap_or_default(),
+            community: r.text_or_empty(columns::COMMUNITY),
+            created_at: r.int(columns::CREATED_AT).unwrap_or_default(),
+            title: r.text_or_empty(columns::TITLE),
+            description: r.text(columns::DESCRIPTION),
+            category: r.text_or_empty(columns::CATEGORY),
+            condition: r.text(columns::CONDITION),
+            mode: r.text_or_empty(columns::MODE),
+            status: r.text_or_empty(columns::STATUS),
+            swap_for: r.text(columns::SWAP_FOR),
+            pickup_area: r.text_or_empty(columns::PICKUP_AREA),
+            lat: r.real(columns::LAT),
+            lon: r.real(columns::LON),
+            expires_at: r.int(columns::EXPIRES_AT).unwrap_or_default(),
+            photos: r.set(columns::PHOTOS),
+            reserved_for: r.uuid(columns::RESERVED_FOR),
+            hidden: r.flag(columns::HIDDEN),
+            deleted: r.flag(columns::DELETED),
         }
     }
 }
@@ -358,21 +359,21 @@ impl From<&RowData> for Station {
     fn from(r: &RowData) -> Station {
         Station {
             id: r.id,
-            owner: r.uuid("owner").unwrap_or_default(),
-            community: r.text_or_empty("community"),
-            created_at: r.int("created_at").unwrap_or_default(),
-            name: r.text_or_empty("name"),
-            address: r.text("address"),
-            lat: r.real("lat").unwrap_or_default(),
-            lon: r.real("lon").unwrap_or_default(),
-            kind: r.text_or_empty("kind"),
-            amenities: r.set("amenities"),
-            opening_hours: r.text("opening_hours"),
-            host_org: r.text("host_org"),
-            contact: r.text("contact"),
-            note: r.text("note"),
-            hidden: r.flag("hidden"),
-            deleted: r.flag("deleted"),
+            owner: r.uuid(columns::OWNER).unwrap_or_default(),
+            community: r.text_or_empty(columns::COMMUNITY),
+            created_at: r.int(columns::CREATED_AT).unwrap_or_default(),
+            name: r.text_or_empty(columns::NAME),
+            address: r.text(columns::ADDRESS),
+            lat: r.real(columns::LAT).unwrap_or_default(),
+            lon: r.real(columns::LON).unwrap_or_default(),
+            kind: r.text_or_empty(columns::KIND),
+            amenities: r.set(columns::AMENITIES),
+            opening_hours: r.text(columns::OPENING_HOURS),
+            host_org: r.text(columns::HOST_ORG),
+            contact: r.text(columns::CONTACT),
+            note: r.text(columns::NOTE),
+            hidden: r.flag(columns::HIDDEN),
+            deleted: r.flag(columns::DELETED),
         }
     }
 }
@@ -456,18 +457,18 @@ impl From<&RowData> for Skill {
     fn from(r: &RowData) -> Skill {
         Skill {
             id: r.id,
-            owner: r.uuid("owner").unwrap_or_default(),
-            community: r.text_or_empty("community"),
-            created_at: r.int("created_at").unwrap_or_default(),
-            title: r.text_or_empty("title"),
-            description: r.text("description"),
-            category: r.text_or_empty("category"),
-            availability: r.text("availability"),
-            status: r.text_or_empty("status"),
-            lat: r.real("lat"),
-            lon: r.real("lon"),
-            hidden: r.flag("hidden"),
-            deleted: r.flag("deleted"),
+            owner: r.uuid(columns::OWNER).unwrap_or_default(),
+            community: r.text_or_empty(columns::COMMUNITY),
+            created_at: r.int(columns::CREATED_AT).unwrap_or_default(),
+            title: r.text_or_empty(columns::TITLE),
+            description: r.text(columns::DESCRIPTION),
+            category: r.text_or_empty(columns::CATEGORY),
+            availability: r.text(columns::AVAILABILITY),
+            status: r.text_or_empty(columns::STATUS),
+            lat: r.real(columns::LAT),
+            lon: r.real(columns::LON),
+            hidden: r.flag(columns::HIDDEN),
+            deleted: r.flag(columns::DELETED),
         }
     }
 }
@@ -548,18 +549,18 @@ impl From<&RowData> for Need {
     fn from(r: &RowData) -> Need {
         Need {
             id: r.id,
-            owner: r.uuid("owner").unwrap_or_default(),
-            community: r.text_or_empty("community"),
-            created_at: r.int("created_at").unwrap_or_default(),
-            title: r.text_or_empty("title"),
-            description: r.text("description"),
-            want: r.text_or_empty("want"),
-            category: r.text("category"),
-            status: r.text_or_empty("status"),
-            lat: r.real("lat"),
-            lon: r.real("lon"),
-            hidden: r.flag("hidden"),
-            deleted: r.flag("deleted"),
+            owner: r.uuid(columns::OWNER).unwrap_or_default(),
+            community: r.text_or_empty(columns::COMMUNITY),
+            created_at: r.int(columns::CREATED_AT).unwrap_or_default(),
+            title: r.text_or_empty(columns::TITLE),
+            description: r.text(columns::DESCRIPTION),
+            want: r.text_or_empty(columns::WANT),
+            category: r.text(columns::CATEGORY),
+            status: r.text_or_empty(columns::STATUS),
+            lat: r.real(columns::LAT),
+            lon: r.real(columns::LON),
+            hidden: r.flag(columns::HIDDEN),
+            deleted: r.flag(columns::DELETED),
         }
     }
 }

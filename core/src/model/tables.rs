@@ -2,6 +2,7 @@
 //! its checks, used for local writes, remote changes and the server alike.
 
 use super::catalogue::{self, Category};
+use super::columns;
 use crate::crdt::Value;
 
 /// A replicated table.
@@ -145,15 +146,29 @@ use Check as K;
 use Rule::*;
 use Ty::*;
 
-const OWNER: Column = col("owner", Text, Immutable, false, true, K::Uuid);
-const COMMUNITY: Column = col("community", Text, Immutable, false, true, K::Community);
-const CREATED: Column = col("created_at", Int, Immutable, false, true, K::Time);
-const HIDDEN: Column = col("hidden", Bool, Lww, false, false, K::None);
-const DELETED: Column = col("deleted", Bool, Tombstone, false, false, K::None);
-const TITLE: Column = col("title", Text, Lww, true, true, K::MaxChars(60));
-const DESCRIPTION: Column = col("description", Text, Lww, true, false, K::MaxChars(2000));
-const LAT: Column = col("lat", Real, Lww, true, false, K::Latitude);
-const LON: Column = col("lon", Real, Lww, true, false, K::Longitude);
+const OWNER: Column = col(columns::OWNER, Text, Immutable, false, true, K::Uuid);
+const COMMUNITY: Column = col(
+    columns::COMMUNITY,
+    Text,
+    Immutable,
+    false,
+    true,
+    K::Community,
+);
+const CREATED: Column = col(columns::CREATED_AT, Int, Immutable, false, true, K::Time);
+const HIDDEN: Column = col(columns::HIDDEN, Bool, Lww, false, false, K::None);
+const DELETED: Column = col(columns::DELETED, Bool, Tombstone, false, false, K::None);
+const TITLE: Column = col(columns::TITLE, Text, Lww, true, true, K::MaxChars(60));
+const DESCRIPTION: Column = col(
+    columns::DESCRIPTION,
+    Text,
+    Lww,
+    true,
+    false,
+    K::MaxChars(2000),
+);
+const LAT: Column = col(columns::LAT, Real, Lww, true, false, K::Latitude);
+const LON: Column = col(columns::LON, Real, Lww, true, false, K::Longitude);
 
 /// Item conditions.
 pub const CONDITIONS: &[&str] = &["new", "like_new", "good", "fair", "for_parts"];
@@ -190,23 +205,37 @@ pub static ITEM: TableDef = TableDef {
         TITLE,
         DESCRIPTION,
         col(
-            "category",
+            columns::CATEGORY,
             Text,
             Lww,
             false,
             true,
             K::OneOf(catalogue::ITEM_CATEGORIES),
         ),
-        col("condition", Text, Lww, false, false, K::Words(CONDITIONS)),
-        col("mode", Text, Lww, false, true, K::Words(MODES)),
-        col("status", Text, Lww, false, true, K::Words(ITEM_STATUSES)),
-        col("pickup_area", Text, Lww, true, true, K::MaxChars(60)),
+        col(
+            columns::CONDITION,
+            Text,
+            Lww,
+            false,
+            false,
+            K::Words(CONDITIONS),
+        ),
+        col(columns::MODE, Text, Lww, false, true, K::Words(MODES)),
+        col(
+            columns::STATUS,
+            Text,
+            Lww,
+            false,
+            true,
+            K::Words(ITEM_STATUSES),
+        ),
+        col(columns::PICKUP_AREA, Text, Lww, true, true, K::MaxChars(60)),
         LAT,
         LON,
-        col("expires_at", Int, Lww, false, true, K::Time),
-        col("photos", Text, Set, true, false, K::MaxChars(200)),
-        col("swap_for", Text, Lww, true, false, K::MaxChars(200)),
-        col("reserved_for", Text, Lww, false, false, K::Uuid),
+        col(columns::EXPIRES_AT, Int, Lww, false, true, K::Time),
+        col(columns::PHOTOS, Text, Set, true, false, K::MaxChars(200)),
+        col(columns::SWAP_FOR, Text, Lww, true, false, K::MaxChars(200)),
+        col(columns::RESERVED_FOR, Text, Lww, false, false, K::Uuid),
         HIDDEN,
         DELETED,
     ],
@@ -221,12 +250,12 @@ pub static STATION: TableDef = TableDef {
         OWNER,
         COMMUNITY,
         CREATED,
-        col("name", Text, Lww, true, true, K::MaxChars(60)),
-        col("address", Text, Lww, true, false, K::MaxChars(120)),
-        col("lat", Real, Lww, true, true, K::Latitude),
-        col("lon", Real, Lww, true, true, K::Longitude),
+        col(columns::NAME, Text, Lww, true, true, K::MaxChars(60)),
+        col(columns::ADDRESS, Text, Lww, true, false, K::MaxChars(120)),
+        col(columns::LAT, Real, Lww, true, true, K::Latitude),
+        col(columns::LON, Real, Lww, true, true, K::Longitude),
         col(
-            "kind",
+            columns::KIND,
             Text,
             Lww,
             false,
@@ -234,17 +263,24 @@ pub static STATION: TableDef = TableDef {
             K::OneOf(catalogue::STATION_KINDS),
         ),
         col(
-            "amenities",
+            columns::AMENITIES,
             Text,
             Set,
             true,
             false,
             K::OneOf(catalogue::AMENITIES),
         ),
-        col("opening_hours", Text, Lww, true, false, K::MaxChars(255)),
-        col("host_org", Text, Lww, true, false, K::MaxChars(80)),
-        col("contact", Text, Lww, true, false, K::MaxChars(40)),
-        col("note", Text, Lww, true, false, K::MaxChars(500)),
+        col(
+            columns::OPENING_HOURS,
+            Text,
+            Lww,
+            true,
+            false,
+            K::MaxChars(255),
+        ),
+        col(columns::HOST_ORG, Text, Lww, true, false, K::MaxChars(80)),
+        col(columns::CONTACT, Text, Lww, true, false, K::MaxChars(40)),
+        col(columns::NOTE, Text, Lww, true, false, K::MaxChars(500)),
         HIDDEN,
         DELETED,
     ],
@@ -262,15 +298,29 @@ pub static SKILL: TableDef = TableDef {
         TITLE,
         DESCRIPTION,
         col(
-            "category",
+            columns::CATEGORY,
             Text,
             Lww,
             false,
             true,
             K::OneOf(catalogue::SKILL_CATEGORIES),
         ),
-        col("availability", Text, Lww, true, false, K::MaxChars(120)),
-        col("status", Text, Lww, false, true, K::Words(SKILL_STATUSES)),
+        col(
+            columns::AVAILABILITY,
+            Text,
+            Lww,
+            true,
+            false,
+            K::MaxChars(120),
+        ),
+        col(
+            columns::STATUS,
+            Text,
+            Lww,
+            false,
+            true,
+            K::Words(SKILL_STATUSES),
+        ),
         LAT,
         LON,
         HIDDEN,
@@ -289,9 +339,16 @@ pub static NEED: TableDef = TableDef {
         CREATED,
         TITLE,
         DESCRIPTION,
-        col("want", Text, Lww, false, true, K::Words(NEED_WANTS)),
-        col("category", Text, Lww, false, false, K::MaxChars(40)),
-        col("status", Text, Lww, false, true, K::Words(NEED_STATUSES)),
+        col(columns::WANT, Text, Lww, false, true, K::Words(NEED_WANTS)),
+        col(columns::CATEGORY, Text, Lww, false, false, K::MaxChars(40)),
+        col(
+            columns::STATUS,
+            Text,
+            Lww,
+            false,
+            true,
+            K::Words(NEED_STATUSES),
+        ),
         LAT,
         LON,
         HIDDEN,
@@ -309,11 +366,11 @@ pub static ITEM_REQUEST: TableDef = TableDef {
     name: "item_request",
     kind: TableKind::Record,
     columns: &[
-        rec("item_id", Text, true, K::Ref(Table::Item)),
-        rec("requester", Text, true, K::Uuid),
+        rec(columns::ITEM_ID, Text, true, K::Ref(Table::Item)),
+        rec(columns::REQUESTER, Text, true, K::Uuid),
         COMMUNITY,
         CREATED,
-        rec("note", Text, false, K::MaxChars(200)),
+        rec(columns::NOTE, Text, false, K::MaxChars(200)),
     ],
 };
 
@@ -323,10 +380,10 @@ pub static REQUEST_OUTCOME: TableDef = TableDef {
     name: "request_outcome",
     kind: TableKind::Record,
     columns: &[
-        rec("request_id", Text, true, K::Ref(Table::ItemRequest)),
-        rec("item_id", Text, true, K::Ref(Table::Item)),
-        rec("by_user", Text, true, K::Uuid),
-        rec("outcome", Text, true, K::Words(OUTCOMES)),
+        rec(columns::REQUEST_ID, Text, true, K::Ref(Table::ItemRequest)),
+        rec(columns::ITEM_ID, Text, true, K::Ref(Table::Item)),
+        rec(columns::BY_USER, Text, true, K::Uuid),
+        rec(columns::OUTCOME, Text, true, K::Words(OUTCOMES)),
         COMMUNITY,
         CREATED,
     ],
@@ -338,12 +395,12 @@ pub static STATION_REPORT: TableDef = TableDef {
     name: "station_report",
     kind: TableKind::Record,
     columns: &[
-        rec("station_id", Text, true, K::Ref(Table::Station)),
-        rec("kind", Text, true, K::OneOf(catalogue::REPORT_KINDS)),
-        rec("note", Text, false, K::MaxChars(200)),
+        rec(columns::STATION_ID, Text, true, K::Ref(Table::Station)),
+        rec(columns::KIND, Text, true, K::OneOf(catalogue::REPORT_KINDS)),
+        rec(columns::NOTE, Text, false, K::MaxChars(200)),
         COMMUNITY,
         CREATED,
-        rec("expires_at", Int, true, K::Time),
+        rec(columns::EXPIRES_AT, Int, true, K::Time),
     ],
 };
 
@@ -353,7 +410,7 @@ pub static STATION_CHECKIN: TableDef = TableDef {
     name: "station_checkin",
     kind: TableKind::Record,
     columns: &[
-        rec("station_id", Text, true, K::Ref(Table::Station)),
+        rec(columns::STATION_ID, Text, true, K::Ref(Table::Station)),
         COMMUNITY,
         CREATED,
     ],
@@ -365,10 +422,10 @@ pub static HANDOVER: TableDef = TableDef {
     name: "handover",
     kind: TableKind::Record,
     columns: &[
-        rec("item_id", Text, true, K::Ref(Table::Item)),
-        rec("request_id", Text, true, K::Ref(Table::ItemRequest)),
-        rec("by_user", Text, true, K::Uuid),
-        rec("side", Text, true, K::Words(HANDOVER_SIDES)),
+        rec(columns::ITEM_ID, Text, true, K::Ref(Table::Item)),
+        rec(columns::REQUEST_ID, Text, true, K::Ref(Table::ItemRequest)),
+        rec(columns::BY_USER, Text, true, K::Uuid),
+        rec(columns::SIDE, Text, true, K::Words(HANDOVER_SIDES)),
         COMMUNITY,
         CREATED,
     ],
@@ -381,12 +438,12 @@ pub static SKILL_SESSION: TableDef = TableDef {
     name: "skill_session",
     kind: TableKind::Record,
     columns: &[
-        rec("skill_id", Text, true, K::Ref(Table::Skill)),
-        rec("provider", Text, true, K::Uuid),
-        rec("by_user", Text, true, K::Uuid),
+        rec(columns::SKILL_ID, Text, true, K::Ref(Table::Skill)),
+        rec(columns::PROVIDER, Text, true, K::Uuid),
+        rec(columns::BY_USER, Text, true, K::Uuid),
         COMMUNITY,
         CREATED,
-        rec("note", Text, false, K::MaxChars(200)),
+        rec(columns::NOTE, Text, false, K::MaxChars(200)),
     ],
 };
 
@@ -597,7 +654,7 @@ mod tests {
 
     #[test]
     fn lengths_are_counted_in_characters() {
-        let title = ITEM.columns[ITEM.column_index("title").unwrap()];
+        let title = ITEM.columns[ITEM.column_index(columns::TITLE).unwrap()];
         assert!(check_value(&title, &Value::from("儿".repeat(60))).is_ok());
         assert_eq!(
             check_value(&title, &Value::from("儿".repeat(61))),
@@ -644,11 +701,11 @@ mod tests {
 
     #[test]
     fn coordinates_and_enums() {
-        let lat = STATION.columns[STATION.column_index("lat").unwrap()];
+        let lat = STATION.columns[STATION.column_index(columns::LAT).unwrap()];
         assert!(check_value(&lat, &Value::Real(22.27)).is_ok());
         assert!(check_value(&lat, &Value::Real(91.0)).is_err());
         assert!(check_value(&lat, &Value::Real(f64::NAN)).is_err());
-        let am = STATION.columns[STATION.column_index("amenities").unwrap()];
+        let am = STATION.columns[STATION.column_index(columns::AMENITIES).unwrap()];
         assert!(check_value(&am, &Value::from("drinking_water")).is_ok());
         assert!(check_value(&am, &Value::from("jacuzzi")).is_err());
         let comm = ITEM.columns[1];

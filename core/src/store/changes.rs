@@ -37,6 +37,7 @@
 use super::Store;
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
+use crate::model::columns;
 use crate::model::tables::{Rule, Table, TABLES};
 use crate::Result;
 use rusqlite::{Connection, OptionalExtension};
@@ -140,14 +141,16 @@ impl Scope {
         floor: i64,
     ) -> (bool, i64) {
         let def = table.def();
-        let Some(h) = def.column_index("hidden") else {
+        let Some(h) = def.column_index(columns::HIDDEN) else {
             return (false, floor);
         };
         let Some(reader) = self.hide_hidden_content else {
             return (false, floor);
         };
         let hidden = vals[h].as_i64() == Some(1);
-        let own = def.column_index("owner").and_then(|o| vals[o].as_str())
+        let own = def
+            .column_index(columns::OWNER)
+            .and_then(|o| vals[o].as_str())
             == Some(reader.to_string().as_str());
         if hidden {
             (!own, floor)

@@ -11,6 +11,7 @@
 use super::Store;
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::Hlc;
+use crate::model::columns;
 use crate::model::tables::TABLES;
 use crate::Result;
 
@@ -55,7 +56,7 @@ impl Store {
                     // creation's own value: it comes back with the stamp
                     // (the server refuses a creation time far from its clock).
                     let created_ahead = def
-                        .column_index("created_at")
+                        .column_index(columns::CREATED_AT)
                         .is_some_and(|i| clocks.cells[i].as_ref().is_some_and(ahead));
                     let stamp = ctx.stamp();
                     let s = ctx.next_seq();

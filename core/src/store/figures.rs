@@ -17,6 +17,7 @@
 
 use super::Store;
 use crate::hours::local_to_unix_ms;
+use crate::model::columns;
 use crate::model::tables::Table;
 use crate::policy::{Denial, Role};
 use crate::{Error, Result};
@@ -157,11 +158,11 @@ impl Store {
         self.record(
             Table::SkillSession,
             vec![
-                ("skill_id", skill_id.to_string().into()),
-                ("provider", skill.owner.to_string().into()),
-                ("by_user", actor.user.to_string().into()),
-                ("community", skill.community.into()),
-                ("note", note.filter(|n| !n.is_empty()).into()),
+                (columns::SKILL_ID, skill_id.to_string().into()),
+                (columns::PROVIDER, skill.owner.to_string().into()),
+                (columns::BY_USER, actor.user.to_string().into()),
+                (columns::COMMUNITY, skill.community.into()),
+                (columns::NOTE, note.filter(|n| !n.is_empty()).into()),
             ],
         )
     }

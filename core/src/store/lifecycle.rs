@@ -25,6 +25,7 @@ use super::write::Edit;
 use super::{Store, WriteCtx};
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Stamp, Value};
+use crate::model::columns;
 use crate::model::tables::Table;
 use crate::policy::{Actor, Denial};
 use crate::{Error, Result};
@@ -115,7 +116,7 @@ fn row_stamp(c: &Connection, table: Table, clk: &[u8], seq: i64) -> Result<Stamp
     let def = table.def();
     let clocks = RowClocks::decode(clk, def.columns.len(), seq)?;
     let meta = def
-        .column_index("created_at")
+        .column_index(columns::CREATED_AT)
         .and_then(|i| clocks.cells.get(i).copied().flatten())
         .or_else(|| clocks.cells.iter().flatten().next().copied())
         .ok_or_else(|| Error::Corrupt("row without clock".into()))?;
@@ -143,7 +144,7 @@ fn expiry(expires_at: i64, now: i64) -> Expiry {
 /// Derive an item's lifecycle from its row and records.
 fn lifecycle(c: &Connection, item_id: Uuid, now: i64, me: Option<Uuid>) -> Result<ItemLifecycle> {
     let row = super::listings::fetch_row(c, Table::Item, item_id)?
-        .filter(|r| !r.flag("deleted"))
+        .filter(|r| !r.flag(columns::DELETED))
         .ok_or(Error::NotFound("item"))?;
     let item = crate::model::Item::from(&row);
     let key = item_id.to_string();
@@ -351,12 +352,12 @@ impl Store {
                 act.record(
                     Table::Handover,
                     vec![
-                        ("item_id", item_id.to_string().into()),
-                        ("request_id", req.request_id.to_string().into()),
-                        ("by_user", me.to_string().into()),
-                        ("side", side.into()),
+                        (columns::ITEM_ID, item_id.to_string().into()),
+                        (columns::REQUEST_ID, req.request_id.to_string().into()),
+                        (columns::BY_USER, me.to_string().into()),
+                        (columns::SIDE, side.into()),
                         (
-                            "community",
+                            columns::COMMUNITY,
                             lc_community(&act.row(Table::Item, item_id)?).into(),
                         ),
                     ],
@@ -382,7 +383,7 @@ impl Store {
             act.write(
                 Table::Item,
                 item_id,
-                &[Edit::Set("expires_at", Value::Int(expires))],
+                &[Edit::Set(columns::EXPIRES_AT, Value::Int(expires))],
             )
         })
     }
@@ -390,7 +391,7 @@ impl Store {
 
 /// The community of a row, as written.
 fn lc_community(row: &crate::model::RowData) -> String {
-    row.text_or_empty("community")
+    row.text_or_empty(columns::COMMUNITY)
 }
 
 /// One user action inside its one write transaction: the checks read the
@@ -419,7 +420,7 @@ impl Act<'_, '_> {
     /// A live (not deleted) row, or not found.
     pub(crate) fn live(&self, table: Table, id: Uuid) -> Result<crate::model::RowData> {
         match super::listings::fetch_row(self.ctx.tx, table, id)? {
-            Some(r) if !r.flag("deleted") => Ok(r),
+            Some(r) if !r.flag(columns::DELETED) => Ok(r),
             _ => Err(Error::NotFound(table.name())),
         }
     }
@@ -438,7 +439,7 @@ impl Act<'_, '_> {
     ) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let mut edits: Vec<Edit> = fields.into_iter().map(|(c, v)| Edit::Set(c, v)).collect();
-        edits.push(Edit::Set("created_at", Value::Int(self.ctx.now_ms)));
+        edits.push(Edit::Set(columns::CREATED_AT, Value::Int(self.ctx.now_ms)));
         self.write(table, id, &edits)?;
         Ok(id)
     }
@@ -460,8 +461,8 @@ impl Act<'_, '_> {
     fn request(&self, request_id: Uuid) -> Result<(Uuid, Uuid)> {
         let req = super::listings::fetch_row(self.ctx.tx, Table::ItemRequest, request_id)?
             .ok_or(Error::NotFound("request"))?;
-        let item_id = req.uuid("item_id").ok_or(Error::NotFound("item"))?;
-        Ok((item_id, req.uuid("requester").unwrap_or_default()))
+        let item_id = req.uuid(columns::ITEM_ID).ok_or(Error::NotFound("item"))?;
+        Ok((item_id, req.uuid(columns::REQUESTER).unwrap_or_default()))
     }
 
     fn outcome(&mut self, lc: &ItemLifecycle, request_id: Uuid, outcome: &str) -> Result<Uuid> {
@@ -470,11 +471,11 @@ impl Act<'_, '_> {
         self.record(
             Table::RequestOutcome,
             vec![
-                ("request_id", request_id.to_string().into()),
-                ("item_id", lc.item_id.to_string().into()),
-                ("by_user", by.into()),
-                ("outcome", outcome.into()),
-                ("community", community.into()),
+                (columns::REQUEST_ID, request_id.to_string().into()),
+                (columns::ITEM_ID, lc.item_id.to_string().into()),
+                (columns::BY_USER, by.into()),
+                (columns::OUTCOME, outcome.into()),
+                (columns::COMMUNITY, community.into()),
             ],
         )
     }
@@ -489,9 +490,9 @@ impl Act<'_, '_> {
             Table::Item,
             item_id,
             &[
-                Edit::Set("status", Value::from(status)),
+                Edit::Set(columns::STATUS, Value::from(status)),
                 Edit::Set(
-                    "reserved_for",
+                    columns::RESERVED_FOR,
                     Value::from(reserved_for.map(|r| r.to_string())),
                 ),
             ],

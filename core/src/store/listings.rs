@@ -4,6 +4,7 @@
 use super::write::Edit;
 use super::Store;
 use crate::crdt::Value;
+use crate::model::columns;
 use crate::model::tables::Table;
 use crate::model::{
     check_need_category, Item, ItemEdit, Need, NeedEdit, NewItem, NewNeed, NewSkill, NewStation,
@@ -59,8 +60,8 @@ impl Edits {
 
 fn check_pair(lat: Option<f64>, lon: Option<f64>) -> Result<()> {
     match (lat, lon) {
-        (Some(_), None) => Err(Error::invalid("lon", "is required with lat")),
-        (None, Some(_)) => Err(Error::invalid("lat", "is required with lon")),
+        (Some(_), None) => Err(Error::invalid(columns::LON, "is required with lat")),
+        (None, Some(_)) => Err(Error::invalid(columns::LAT, "is required with lon")),
         _ => Ok(()),
     }
 }
@@ -70,10 +71,10 @@ impl Store {
         let actor = self.actor()?;
         let now = self.now_ms();
         let mut e = Edits::new(table);
-        e.set("owner", actor.user.to_string());
-        e.set("community", actor.community);
-        e.set("created_at", now);
-        e.set("deleted", false);
+        e.set(columns::OWNER, actor.user.to_string());
+        e.set(columns::COMMUNITY, actor.community);
+        e.set(columns::CREATED_AT, now);
+        e.set(columns::DELETED, false);
         Ok((e, now))
     }
 
@@ -95,7 +96,7 @@ impl Store {
     /// A live (not deleted) row, or not found.
     pub(crate) fn require_live(&self, table: Table, id: Uuid) -> Result<RowData> {
         match self.fetch_row(table, id)? {
-            Some(r) if !r.flag("deleted") => Ok(r),
+            Some(r) if !r.flag(columns::DELETED) => Ok(r),
             _ => Err(Error::NotFound(table.name())),
         }
     }
@@ -111,19 +112,22 @@ impl Store {
     /// The checked edits that post a new item (also used by the bulk post).
     pub(super) fn item_edits(&self, new: NewItem) -> Result<Edits> {
         let (mut e, now) = self.creation(Table::Item)?;
-        e.set("title", new.title);
-        e.maybe_text("description", new.description);
-        e.set("category", new.category);
-        e.maybe_text("condition", new.condition);
-        e.set("mode", new.mode);
-        e.maybe_text("swap_for", new.swap_for);
-        e.set("pickup_area", new.pickup_area);
+        e.set(columns::TITLE, new.title);
+        e.maybe_text(columns::DESCRIPTION, new.description);
+        e.set(columns::CATEGORY, new.category);
+        e.maybe_text(columns::CONDITION, new.condition);
+        e.set(columns::MODE, new.mode);
+        e.maybe_text(columns::SWAP_FOR, new.swap_for);
+        e.set(columns::PICKUP_AREA, new.pickup_area);
         check_pair(new.lat, new.lon)?;
-        e.set("lat", new.lat);
-        e.set("lon", new.lon);
-        e.set("status", "available");
-        e.set("expires_at", now + self.config().item_ttl_days * DAY_MS);
-        e.add("photos", new.photos);
+        e.set(columns::LAT, new.lat);
+        e.set(columns::LON, new.lon);
+        e.set(columns::STATUS, "available");
+        e.set(
+            columns::EXPIRES_AT,
+            now + self.config().item_ttl_days * DAY_MS,
+        );
+        e.add(columns::PHOTOS, new.photos);
         Ok(e)
     }
 
@@ -132,22 +136,22 @@ impl Store {
         self.require_live(Table::Item, id)?;
         let mut e = Edits::new(Table::Item);
         if let Some(t) = edit.title {
-            e.set("title", t);
+            e.set(columns::TITLE, t);
         }
-        e.maybe_text("description", edit.description);
+        e.maybe_text(columns::DESCRIPTION, edit.description);
         if let Some(c) = edit.category {
-            e.set("category", c);
+            e.set(columns::CATEGORY, c);
         }
-        e.maybe_text("condition", edit.condition);
+        e.maybe_text(columns::CONDITION, edit.condition);
         if let Some(m) = edit.mode {
-            e.set("mode", m);
+            e.set(columns::MODE, m);
         }
-        e.maybe_text("swap_for", edit.swap_for);
+        e.maybe_text(columns::SWAP_FOR, edit.swap_for);
         if let Some(p) = edit.pickup_area {
-            e.set("pickup_area", p);
+            e.set(columns::PICKUP_AREA, p);
         }
-        e.add("photos", edit.add_photos);
-        e.remove("photos", edit.remove_photos);
+        e.add(columns::PHOTOS, edit.add_photos);
+        e.remove(columns::PHOTOS, edit.remove_photos);
         self.commit_live(id, e)
     }
 
@@ -155,19 +159,20 @@ impl Store {
     pub fn post_station(&self, new: NewStation) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let (mut e, _) = self.creation(Table::Station)?;
-        e.set("name", new.name);
-        e.maybe_text("address", new.address);
-        e.set("lat", new.lat);
-        e.set("lon", new.lon);
-        e.set("kind", new.kind);
-        e.add("amenities", new.amenities);
+        e.set(columns::NAME, new.name);
+        e.maybe_text(columns::ADDRESS, new.address);
+        e.set(columns::LAT, new.lat);
+        e.set(columns::LON, new.lon);
+        e.set(columns::KIND, new.kind);
+        e.add(columns::AMENITIES, new.amenities);
         if let Some(h) = &new.opening_hours {
-            crate::hours::parse(h).map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
+            crate::hours::parse(h)
+                .map_err(|r| Error::invalid(columns::OPENING_HOURS, r.to_string()))?;
         }
-        e.maybe_text("opening_hours", new.opening_hours);
-        e.maybe_text("host_org", new.host_org);
-        e.maybe_text("contact", new.contact);
-        e.maybe_text("note", new.note);
+        e.maybe_text(columns::OPENING_HOURS, new.opening_hours);
+        e.maybe_text(columns::HOST_ORG, new.host_org);
+        e.maybe_text(columns::CONTACT, new.contact);
+        e.maybe_text(columns::NOTE, new.note);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -177,26 +182,27 @@ impl Store {
         self.require_live(Table::Station, id)?;
         let mut e = Edits::new(Table::Station);
         if let Some(n) = edit.name {
-            e.set("name", n);
+            e.set(columns::NAME, n);
         }
-        e.maybe_text("address", edit.address);
+        e.maybe_text(columns::ADDRESS, edit.address);
         check_pair(edit.lat, edit.lon)?;
         if let (Some(lat), Some(lon)) = (edit.lat, edit.lon) {
-            e.set("lat", lat);
-            e.set("lon", lon);
+            e.set(columns::LAT, lat);
+            e.set(columns::LON, lon);
         }
         if let Some(k) = edit.kind {
-            e.set("kind", k);
+            e.set(columns::KIND, k);
         }
-        e.add("amenities", edit.add_amenities);
-        e.remove("amenities", edit.remove_amenities);
+        e.add(columns::AMENITIES, edit.add_amenities);
+        e.remove(columns::AMENITIES, edit.remove_amenities);
         if let Some(h) = edit.opening_hours.as_deref().filter(|h| !h.is_empty()) {
-            crate::hours::parse(h).map_err(|r| Error::invalid("opening_hours", r.to_string()))?;
+            crate::hours::parse(h)
+                .map_err(|r| Error::invalid(columns::OPENING_HOURS, r.to_string()))?;
         }
-        e.maybe_text("opening_hours", edit.opening_hours);
-        e.maybe_text("host_org", edit.host_org);
-        e.maybe_text("contact", edit.contact);
-        e.maybe_text("note", edit.note);
+        e.maybe_text(columns::OPENING_HOURS, edit.opening_hours);
+        e.maybe_text(columns::HOST_ORG, edit.host_org);
+        e.maybe_text(columns::CONTACT, edit.contact);
+        e.maybe_text(columns::NOTE, edit.note);
         self.commit_live(id, e)
     }
 
@@ -204,14 +210,14 @@ impl Store {
     pub fn post_skill(&self, new: NewSkill) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let (mut e, _) = self.creation(Table::Skill)?;
-        e.set("title", new.title);
-        e.maybe_text("description", new.description);
-        e.set("category", new.category);
-        e.maybe_text("availability", new.availability);
-        e.set("status", "active");
+        e.set(columns::TITLE, new.title);
+        e.maybe_text(columns::DESCRIPTION, new.description);
+        e.set(columns::CATEGORY, new.category);
+        e.maybe_text(columns::AVAILABILITY, new.availability);
+        e.set(columns::STATUS, "active");
         check_pair(new.lat, new.lon)?;
-        e.set("lat", new.lat);
-        e.set("lon", new.lon);
+        e.set(columns::LAT, new.lat);
+        e.set(columns::LON, new.lon);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -221,15 +227,15 @@ impl Store {
         self.require_live(Table::Skill, id)?;
         let mut e = Edits::new(Table::Skill);
         if let Some(t) = edit.title {
-            e.set("title", t);
+            e.set(columns::TITLE, t);
         }
-        e.maybe_text("description", edit.description);
+        e.maybe_text(columns::DESCRIPTION, edit.description);
         if let Some(c) = edit.category {
-            e.set("category", c);
+            e.set(columns::CATEGORY, c);
         }
-        e.maybe_text("availability", edit.availability);
+        e.maybe_text(columns::AVAILABILITY, edit.availability);
         if let Some(s) = edit.status {
-            e.set("status", s);
+            e.set(columns::STATUS, s);
         }
         self.commit_live(id, e)
     }
@@ -238,17 +244,17 @@ impl Store {
     pub fn post_need(&self, new: NewNeed) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let (mut e, _) = self.creation(Table::Need)?;
-        e.set("title", new.title);
-        e.maybe_text("description", new.description);
-        e.set("want", new.want.clone());
+        e.set(columns::TITLE, new.title);
+        e.maybe_text(columns::DESCRIPTION, new.description);
+        e.set(columns::WANT, new.want.clone());
         if let Some(c) = &new.category {
-            check_need_category(&new.want, c).map_err(|r| Error::invalid("category", r))?;
+            check_need_category(&new.want, c).map_err(|r| Error::invalid(columns::CATEGORY, r))?;
         }
-        e.maybe_text("category", new.category);
-        e.set("status", "open");
+        e.maybe_text(columns::CATEGORY, new.category);
+        e.set(columns::STATUS, "open");
         check_pair(new.lat, new.lon)?;
-        e.set("lat", new.lat);
-        e.set("lon", new.lon);
+        e.set(columns::LAT, new.lat);
+        e.set(columns::LON, new.lon);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -258,16 +264,16 @@ impl Store {
         let row = self.require_live(Table::Need, id)?;
         let mut e = Edits::new(Table::Need);
         if let Some(t) = edit.title {
-            e.set("title", t);
+            e.set(columns::TITLE, t);
         }
-        e.maybe_text("description", edit.description);
+        e.maybe_text(columns::DESCRIPTION, edit.description);
         if let Some(c) = edit.category.as_deref().filter(|c| !c.is_empty()) {
-            check_need_category(&row.text_or_empty("want"), c)
-                .map_err(|r| Error::invalid("category", r))?;
+            check_need_category(&row.text_or_empty(columns::WANT), c)
+                .map_err(|r| Error::invalid(columns::CATEGORY, r))?;
         }
-        e.maybe_text("category", edit.category);
+        e.maybe_text(columns::CATEGORY, edit.category);
         if let Some(s) = edit.status {
-            e.set("status", s);
+            e.set(columns::STATUS, s);
         }
         self.commit_live(id, e)
     }
@@ -276,13 +282,16 @@ impl Store {
     pub fn withdraw_item(&self, id: Uuid) -> Result<()> {
         self.act(|act| {
             let row = act.live(Table::Item, id)?;
-            if row.text("status").as_deref() == Some("given") {
-                return Err(Error::invalid("status", "a given item cannot be withdrawn"));
+            if row.text(columns::STATUS).as_deref() == Some("given") {
+                return Err(Error::invalid(
+                    columns::STATUS,
+                    "a given item cannot be withdrawn",
+                ));
             }
             act.write(
                 Table::Item,
                 id,
-                &[Edit::Set("status", Value::from("withdrawn"))],
+                &[Edit::Set(columns::STATUS, Value::from("withdrawn"))],
             )
         })
     }
@@ -295,7 +304,7 @@ impl Store {
         }
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
-        e.set("deleted", true);
+        e.set(columns::DELETED, true);
         self.commit_live(id, e)
     }
 
@@ -306,7 +315,7 @@ impl Store {
         }
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
-        e.set("hidden", hidden);
+        e.set(columns::HIDDEN, hidden);
         self.commit_live(id, e)
     }
 
@@ -316,7 +325,7 @@ impl Store {
         for (c, v) in fields {
             e.set(c, v);
         }
-        e.set("created_at", self.now_ms());
+        e.set(columns::CREATED_AT, self.now_ms());
         self.commit(id, e)?;
         Ok(id)
     }
@@ -335,7 +344,7 @@ impl Store {
         for (c, v) in fields {
             e.set(c, v);
         }
-        e.set("created_at", now - now.rem_euclid(granularity_ms));
+        e.set(columns::CREATED_AT, now - now.rem_euclid(granularity_ms));
         self.write_anonymous(table, id, &e.edits, granularity_ms)?;
         Ok(id)
     }
@@ -344,22 +353,28 @@ impl Store {
     pub fn request_item(&self, item_id: Uuid, note: Option<String>) -> Result<Uuid> {
         self.act(|act| {
             let item = act.live(Table::Item, item_id)?;
-            if item.text("status").as_deref() != Some("available")
-                && item.text("status").as_deref() != Some("reserved")
+            if item.text(columns::STATUS).as_deref() != Some("available")
+                && item.text(columns::STATUS).as_deref() != Some("reserved")
             {
                 return Err(Error::invalid("item", "the item is no longer offered"));
             }
-            if item.int("expires_at").is_some_and(|t| t <= act.ctx.now_ms) {
+            if item
+                .int(columns::EXPIRES_AT)
+                .is_some_and(|t| t <= act.ctx.now_ms)
+            {
                 return Err(Error::invalid("item", "the item has expired"));
             }
             let requester = act.actor.user.to_string();
             act.record(
                 Table::ItemRequest,
                 vec![
-                    ("item_id", item_id.to_string().into()),
-                    ("requester", requester.into()),
-                    ("community", item.text_or_empty("community").into()),
-                    ("note", note.filter(|n| !n.is_empty()).into()),
+                    (columns::ITEM_ID, item_id.to_string().into()),
+                    (columns::REQUESTER, requester.into()),
+                    (
+                        columns::COMMUNITY,
+                        item.text_or_empty(columns::COMMUNITY).into(),
+                    ),
+                    (columns::NOTE, note.filter(|n| !n.is_empty()).into()),
                 ],
             )
         })
@@ -383,11 +398,14 @@ impl Store {
         self.anonymous_record(
             Table::StationReport,
             vec![
-                ("station_id", station_id.to_string().into()),
-                ("kind", kind.into()),
-                ("note", note.filter(|n| !n.is_empty()).into()),
-                ("community", st.text_or_empty("community").into()),
-                ("expires_at", expires.into()),
+                (columns::STATION_ID, station_id.to_string().into()),
+                (columns::KIND, kind.into()),
+                (columns::NOTE, note.filter(|n| !n.is_empty()).into()),
+                (
+                    columns::COMMUNITY,
+                    st.text_or_empty(columns::COMMUNITY).into(),
+                ),
+                (columns::EXPIRES_AT, expires.into()),
             ],
             MINUTE_MS,
         )
@@ -401,8 +419,11 @@ impl Store {
         self.anonymous_record(
             Table::StationCheckin,
             vec![
-                ("station_id", station_id.to_string().into()),
-                ("community", st.text_or_empty("community").into()),
+                (columns::STATION_ID, station_id.to_string().into()),
+                (
+                    columns::COMMUNITY,
+                    st.text_or_empty(columns::COMMUNITY).into(),
+                ),
             ],
             60 * MINUTE_MS,
         )
