@@ -9,7 +9,7 @@
 
 use crate::data::ItemData;
 use fushi_core::model::tables::ITEM;
-use fushi_core::store::schema::{plain_table_sql, ITEM_SEARCH_SQL};
+use fushi_core::store::baseline::{plain_table_sql, register_functions, ITEM_SEARCH_SQL};
 use rusqlite::{params, Connection};
 use std::path::Path;
 use uuid::Uuid;
@@ -23,8 +23,7 @@ CREATE INDEX item_created ON item(created_at);
 /// The store's own SQL functions (the search triggers call them), so the
 /// baseline indexes exactly as the store does.
 fn register(conn: &Connection) -> rusqlite::Result<()> {
-    fushi_core::store::register_functions(conn)
-        .map_err(|e| rusqlite::Error::UserFunctionError(e.to_string().into()))
+    register_functions(conn).map_err(|e| rusqlite::Error::UserFunctionError(e.to_string().into()))
 }
 
 /// A plain database of items.

@@ -68,15 +68,6 @@ impl FushiError {
     }
 }
 
-/// The reason of a SQLite failure: its error code only. SQLite's own
-/// messages may quote SQL or values.
-fn sqlite_reason(e: &rusqlite::Error) -> String {
-    match e.sqlite_error_code() {
-        Some(code) => format!("SQLite error {code:?}"),
-        None => "the local database failed".to_string(),
-    }
-}
-
 impl From<CoreError> for FushiError {
     fn from(e: CoreError) -> Self {
         match e {
@@ -93,8 +84,9 @@ impl From<CoreError> for FushiError {
                 FushiError::UpgradeRequired
             }
             CoreError::Corrupt(reason) => FushiError::Storage { reason },
+            // The core's storage error names SQLite's result code only.
             CoreError::Storage(e) => FushiError::Storage {
-                reason: sqlite_reason(&e),
+                reason: e.to_string(),
             },
             // serde_json messages may quote the data they failed on.
             CoreError::Json(_) => FushiError::Storage {

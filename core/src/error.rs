@@ -36,7 +36,7 @@ pub enum Error {
     Corrupt(String),
     /// SQLite failed.
     #[error("storage error: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(StorageError),
     /// JSON could not be encoded or decoded.
     #[error("bad JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -63,6 +63,55 @@ impl Error {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// A SQLite failure. Its message is SQLite's result code only: SQLite's
+/// own messages may quote SQL or values. The failure itself is the
+/// [`std::error::Error::source`].
+#[derive(Debug)]
+pub struct StorageError(rusqlite::Error);
+
+impl StorageError {
+    /// The name of SQLite's result code (`"DatabaseBusy"`, `"DiskFull"`, …),
+    /// if SQLite gave one.
+    pub fn code(&self) -> Option<String> {
+        self.0.sqlite_error_code().map(|c| format!("{c:?}"))
+    }
+
+    /// The database was locked by another connection for longer than the
+    /// busy timeout: trying again later may work.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.0.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+
+    /// The failure as SQLite reported it (crate-internal: it may quote SQL).
+    pub(crate) fn sqlite(&self) -> &rusqlite::Error {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.code() {
+            Some(code) => write!(f, "SQLite error {code}"),
+            None => f.write_str("the local database failed"),
+        }
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Storage(StorageError(e))
     }
 }
 

@@ -99,8 +99,11 @@ pub struct RowFacts {
 
 /// Looks up existing rows for the checker.
 pub trait Facts {
+    /// Why a lookup failed (the store's error).
+    type Error;
+
     /// The facts of a row, or `None` if it does not exist.
-    fn row(&self, table: Table, id: Uuid) -> crate::Result<Option<RowFacts>>;
+    fn row(&self, table: Table, id: Uuid) -> Result<Option<RowFacts>, Self::Error>;
 
     /// The present tags `(element, stamp)` of a set column of a row (none
     /// for a row that does not exist).
@@ -109,7 +112,7 @@ pub trait Facts {
         table: Table,
         id: Uuid,
         column: usize,
-    ) -> crate::Result<Vec<(String, Stamp)>>;
+    ) -> Result<Vec<(String, Stamp)>, Self::Error>;
 }
 
 /// How many set cells (adds and removes) one row change may carry, as a
@@ -245,11 +248,11 @@ fn created_at_is_own(change: &RowChange) -> bool {
 
 /// Check one row change for `actor`. The change's table must be known (the
 /// caller validated it).
-pub fn check_change(
+pub fn check_change<F: Facts + ?Sized>(
     actor: &Actor,
     change: &RowChange,
-    facts: &dyn Facts,
-) -> crate::Result<Result<(), Denial>> {
+    facts: &F,
+) -> Result<Result<(), Denial>, F::Error> {
     let Some(table) = Table::from_name(&change.table) else {
         return Ok(Err(Denial::Malformed("unknown table".into())));
     };
@@ -369,11 +372,11 @@ fn check_listing(
 /// Every set column the change touches stays within its limit once the
 /// change is merged: present tags, less those the change removes, plus
 /// those it adds.
-fn check_set_limits(
+fn check_set_limits<F: Facts + ?Sized>(
     table: Table,
     change: &RowChange,
-    facts: &dyn Facts,
-) -> crate::Result<Result<(), Denial>> {
+    facts: &F,
+) -> Result<Result<(), Denial>, F::Error> {
     let def = table.def();
     let mut done = 0u64;
     for cell in &change.cells {
@@ -423,12 +426,12 @@ fn check_set_limits(
     Ok(Ok(()))
 }
 
-fn check_record(
+fn check_record<F: Facts + ?Sized>(
     actor: &Actor,
     table: Table,
     change: &RowChange,
-    facts: &dyn Facts,
-) -> crate::Result<Result<(), Denial>> {
+    facts: &F,
+) -> Result<Result<(), Denial>, F::Error> {
     let community = text_of(change, "community").unwrap_or_default();
     let self_field = match table {
         Table::ItemRequest => Some("requester"),
@@ -450,7 +453,7 @@ fn check_record(
     if !station_record && community != actor.community && !actor.is_admin() {
         return Ok(Err(Denial::OtherCommunity));
     }
-    let item_of = |id: Option<Uuid>| -> crate::Result<Result<RowFacts, Denial>> {
+    let item_of = |id: Option<Uuid>| -> Result<Result<RowFacts, Denial>, F::Error> {
         let Some(id) = id else {
             return Ok(Err(Denial::Malformed("missing item_id".into())));
         };
@@ -460,7 +463,7 @@ fn check_record(
             None => Err(Denial::UnknownTarget("item")),
         })
     };
-    let request_of = |id: Option<Uuid>| -> crate::Result<Result<RowFacts, Denial>> {
+    let request_of = |id: Option<Uuid>| -> Result<Result<RowFacts, Denial>, F::Error> {
         let Some(id) = id else {
             return Ok(Err(Denial::Malformed("missing request_id".into())));
         };

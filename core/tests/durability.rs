@@ -116,6 +116,6 @@ fn a_file_of_the_first_metadata_version_is_upgraded_in_place() {
     assert_eq!(store.held_records().unwrap(), 0);
     assert_eq!(
         store.state_get("meta_version").unwrap(),
-        Some(rusqlite::types::Value::Integer(2))
+        Some(fushi_core::store::StateValue::Int(2))
     );
 }

@@ -6,7 +6,7 @@ use crate::storage::{PushOutcome, SyncStorage, TokenStatus};
 use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
 use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{
-    schema::SCHEMA_VERSION, ChangePage, Credentials, PageLimit, Position, Pusher, Scope,
+    ChangePage, Credentials, PageLimit, Position, Pusher, Scope, StateValue, SCHEMA_VERSION,
 };
 use fushi_core::{Error, Result, Store, StoreConfig};
 use rusqlite::{Connection, OptionalExtension};
@@ -76,14 +76,14 @@ impl SqliteStorage {
         let config = tweak(SqliteStorage::server_config());
         let store = Store::open_with(db, time.clone(), config)?;
         let epoch = match store.state_get(STATE_EPOCH)? {
-            Some(rusqlite::types::Value::Integer(e)) => e as u64,
+            Some(StateValue::Int(e)) => e as u64,
             _ => {
                 let mut bytes = [0u8; 8];
                 getrandom::fill(&mut bytes)
                     .map_err(|_| Error::Corrupt("no randomness for the database epoch".into()))?;
                 // Never 0: that is the start cursor's epoch.
                 let e = u64::from_le_bytes(bytes) | 1;
-                store.set_state(&[(STATE_EPOCH, rusqlite::types::Value::Integer(e as i64))])?;
+                store.set_state(&[(STATE_EPOCH, StateValue::Int(e as i64))])?;
                 e
             }
         };

@@ -209,7 +209,7 @@ pub fn raw(
         .header("Fushi-Protocol", "1")
         .header(
             "Fushi-Schema",
-            fushi_core::store::schema::SCHEMA_VERSION.to_string(),
+            fushi_core::store::SCHEMA_VERSION.to_string(),
         )
 }
 

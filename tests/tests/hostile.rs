@@ -637,7 +637,7 @@ async fn slow_clients_are_cut_off_and_a_stop_drains_within_its_bound() {
         "POST /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
          Fushi-Protocol: 1\r\nFushi-Schema: {}\r\nContent-Type: application/json\r\n\
          Content-Length: 100\r\n\r\n{{\"sites\":",
-        fushi_core::store::schema::SCHEMA_VERSION
+        fushi_core::store::SCHEMA_VERSION
     );
     let (_, answer) = closed_within(addr, head.as_bytes(), bound).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
@@ -663,7 +663,7 @@ async fn slow_clients_are_cut_off_and_a_stop_drains_within_its_bound() {
         "POST /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
          Fushi-Protocol: 1\r\nFushi-Schema: {}\r\nContent-Type: application/json\r\n\
          Content-Length: 100\r\n\r\n{{\"sites\":",
-        fushi_core::store::schema::SCHEMA_VERSION
+        fushi_core::store::SCHEMA_VERSION
     );
     conn.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -25,7 +25,7 @@ async fn a_push_under_way_is_finished_before_the_server_stops() {
         "POST /v1/push HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Fushi-Protocol: 1\r\nFushi-Schema: {}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
-        fushi_core::store::schema::SCHEMA_VERSION,
+        fushi_core::store::SCHEMA_VERSION,
         body.len()
     );
     conn.write_all(head.as_bytes()).await.unwrap();

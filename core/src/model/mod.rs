@@ -4,8 +4,10 @@
 pub mod catalogue;
 pub mod columns;
 pub mod tables;
+mod value;
 
-use crate::crdt::Value;
+pub use value::Value;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

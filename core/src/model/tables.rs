@@ -3,7 +3,7 @@
 
 use super::catalogue::{self, Category};
 use super::columns;
-use crate::crdt::Value;
+use super::Value;
 
 /// A replicated table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -9,12 +9,12 @@
 use super::apply::{validate, ApplyReport, Origin};
 use super::changes::row_state;
 use super::quarantine::{publish_due, receive, release_due, Credentials, Pusher};
+use super::state::{set_state_in, StateValue};
 use super::{Store, TxFacts, WriteCtx, MIN_CLOCK_MS};
 use crate::crdt::{CellOp, RowChange, Value};
 use crate::model::tables::Table;
 use crate::policy::{self, Actor, Denial, Role};
 use crate::Result;
-use rusqlite::types::Value as SqlValue;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -128,7 +128,7 @@ impl Store {
     pub fn apply_remote_with_state(
         &self,
         changes: &[RowChange],
-        state: &[(&str, SqlValue)],
+        state: &[(&str, StateValue)],
     ) -> Result<ApplyReport> {
         Ok(self.receive_batch(changes, None, state)?.0)
     }
@@ -141,7 +141,7 @@ impl Store {
         &self,
         changes: &[RowChange],
         pushed: Option<(&Pusher, Option<&dyn Credentials>)>,
-        state: &[(&str, SqlValue)],
+        state: &[(&str, StateValue)],
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
         let tables = changes
             .iter()
@@ -184,7 +184,7 @@ impl Store {
                     });
                 }
             }
-            set_state(ctx.tx, state)?;
+            set_state_in(ctx.tx, state)?;
             Ok((report, rejections))
         })
     }
@@ -200,7 +200,7 @@ impl Store {
         &self,
         rejections: &[Rejection],
         batch_mark: i64,
-        state: &[(&str, SqlValue)],
+        state: &[(&str, StateValue)],
     ) -> Result<ApplyReport> {
         for r in rejections {
             if let Some(w) = &r.winning {
@@ -253,21 +253,8 @@ impl Store {
                 ctx.changed.push((table, r.id));
                 report.changed.push((table, r.id));
             }
-            set_state(ctx.tx, state)?;
+            set_state_in(ctx.tx, state)?;
             Ok(report)
         })
     }
-
-    /// Set small sync settings in one transaction.
-    pub fn set_state(&self, state: &[(&str, SqlValue)]) -> Result<()> {
-        self.write_tx(|ctx| set_state(ctx.tx, state))
-    }
-}
-
-pub(crate) fn set_state(tx: &rusqlite::Connection, state: &[(&str, SqlValue)]) -> Result<()> {
-    for (k, v) in state {
-        tx.prepare_cached("INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)")?
-            .execute(rusqlite::params![k, v])?;
-    }
-    Ok(())
 }

@@ -12,12 +12,14 @@ mod changes;
 mod clockfix;
 mod figures;
 mod lifecycle;
-pub mod listings;
+mod listings;
 mod matching;
 mod nearby;
 mod quarantine;
-pub mod schema;
+mod schema;
 mod search;
+mod sql_value;
+mod state;
 mod write;
 
 pub use crate::model::ListingKind;
@@ -29,9 +31,19 @@ pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SO
 pub use matching::{Match, MatchScore};
 pub use nearby::{NearbyQuery, NearbyStation, StationReport};
 pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
-pub use search::{
-    register_functions, SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES,
-};
+pub use schema::SCHEMA_VERSION;
+pub use search::{SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES};
+pub use state::StateValue;
+
+/// What the benchmarks' plain-SQLite baseline shares with the store (feature
+/// `bench-baseline`, for `fushi-bench` only): the item table's shape without
+/// merge metadata, the item search index and the SQL functions its triggers
+/// call, so the baseline indexes exactly as the store does.
+#[cfg(feature = "bench-baseline")]
+pub mod baseline {
+    pub use super::schema::{plain_table_sql, ITEM_SEARCH_SQL};
+    pub use super::search::register_functions;
+}
 
 use crate::crdt::{Hlc, SiteId, Stamp, SystemClock, TimeSource};
 use crate::model::tables::Table;
@@ -225,11 +237,20 @@ impl std::fmt::Debug for Store {
 }
 
 fn map_open_error(e: rusqlite::Error) -> Error {
+    open_error(Error::from(e))
+}
+
+/// A failure while opening: a file that is no database, or a damaged one,
+/// is [`Error::Corrupt`].
+fn open_error(e: Error) -> Error {
     use rusqlite::ErrorCode;
-    match e.sqlite_error_code() {
+    let Error::Storage(s) = e else {
+        return e;
+    };
+    match s.sqlite().sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => Error::Corrupt("not a SQLite database".into()),
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt("SQLite reports corruption".into()),
-        _ => Error::Storage(e),
+        _ => Error::Storage(s),
     }
 }
 
@@ -304,10 +325,7 @@ impl Store {
         // commit ran a checkpoint with its fsync.
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         search::register_functions(&conn)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
-            Error::Storage(e) => map_open_error(e),
-            other => other,
-        })?;
+        schema::migrate(&mut conn).map_err(open_error)?;
 
         let site_bytes: Option<Vec<u8>> = conn
             .query_row(
@@ -403,7 +421,7 @@ impl Store {
     /// query made of several statements never mixes states from before and
     /// after a sync page that commits meanwhile. Readers never block the
     /// writer (WAL).
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = {
             let mut pool = self
                 .readers
@@ -491,7 +509,7 @@ impl Store {
                         }
                         Ok(v)
                     }
-                    Err(e) => Err(Error::Storage(e)),
+                    Err(e) => Err(Error::from(e)),
                 }
             }
             Err(e) => {
@@ -533,18 +551,6 @@ impl Store {
             let rows: Vec<ChangedRow> = changed.iter().copied().map(ChangedRow::from).collect();
             l(&rows);
         }
-    }
-
-    /// Read a small setting.
-    pub fn state_get(&self, key: &str) -> Result<Option<rusqlite::types::Value>> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT value FROM crdt_state WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
-        })
     }
 }
 
@@ -623,6 +629,8 @@ pub(crate) fn site_uuid(conn: &Connection, idx: u32) -> Result<SiteId> {
 pub(crate) struct TxFacts<'a>(pub(crate) &'a Connection);
 
 impl Facts for TxFacts<'_> {
+    type Error = Error;
+
     fn row(&self, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
         row_facts(self.0, table, id)
     }
@@ -659,7 +667,7 @@ impl Facts for TxFacts<'_> {
 }
 
 /// The policy facts of one row.
-pub fn row_facts(conn: &Connection, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
+pub(crate) fn row_facts(conn: &Connection, table: Table, id: Uuid) -> Result<Option<RowFacts>> {
     let row = conn
         .prepare_cached(facts_sql(table))?
         .query_row([id.as_bytes()], |r| {

@@ -30,7 +30,7 @@ pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
 
 /// The `CREATE TABLE` statement of a replicated table: its plain shape plus
 /// the merge metadata (`_clk`, `_seq` and the `_seq` index).
-pub fn create_table_sql(def: &TableDef) -> String {
+pub(crate) fn create_table_sql(def: &TableDef) -> String {
     let mut sql = plain_table_columns(def);
     sql.push_str(",\n  _clk BLOB NOT NULL,\n  _seq INTEGER NOT NULL\n);\n");
     sql.push_str(&format!("CREATE INDEX {0}_seq ON {0}(_seq);\n", def.name));
@@ -39,6 +39,7 @@ pub fn create_table_sql(def: &TableDef) -> String {
 
 /// The same table with no merge metadata: what plain SQLite would hold
 /// (the benchmark's baseline).
+#[cfg(feature = "bench-baseline")]
 pub fn plain_table_sql(def: &TableDef) -> String {
     let mut sql = plain_table_columns(def);
     sql.push_str("\n);\n");
@@ -66,7 +67,7 @@ fn plain_table_columns(def: &TableDef) -> String {
 
 /// Bring the database to [`SCHEMA_VERSION`]. Refuses (without writing) a
 /// database from a newer version.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(Error::SchemaTooNew {

@@ -19,9 +19,8 @@ use super::wire::{
 use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};
 use crate::crdt::SystemClock;
 use crate::store::ChangedRow;
-use crate::store::{schema::SCHEMA_VERSION, PageLimit, Store};
+use crate::store::{PageLimit, StateValue, Store, SCHEMA_VERSION};
 use crate::{Error, Result};
-use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::Arc;
@@ -241,7 +240,7 @@ impl SyncClient {
         self.push(http, &mut report).await?;
         self.pull(http, &mut report).await?;
         if !report.more {
-            self.blocking(|s| s.set_state(&[(STATE_LAST_SUCCESS, SqlValue::Integer(s.now_ms()))]))
+            self.blocking(|s| s.set_state(&[(STATE_LAST_SUCCESS, StateValue::Int(s.now_ms()))]))
                 .await?;
         }
         report.clock_offset_ms = self.clock.as_ref().map(|c| c.offset_ms());
@@ -271,8 +270,8 @@ impl SyncClient {
             let next = pos.after_page(&page);
             let state = move || {
                 [
-                    (STATE_PUSHED, SqlValue::Integer(next.after)),
-                    (STATE_PUSH_FLOOR, SqlValue::Integer(next.floor)),
+                    (STATE_PUSHED, StateValue::Int(next.after)),
+                    (STATE_PUSH_FLOOR, StateValue::Int(next.floor)),
                 ]
             };
             if page.changes.is_empty() {
@@ -336,7 +335,7 @@ impl SyncClient {
                 .blocking(move |s| {
                     s.apply_remote_with_state(
                         &changes,
-                        &[(STATE_CURSOR, SqlValue::Text(page.next))],
+                        &[(STATE_CURSOR, StateValue::Text(page.next))],
                     )
                 })
                 .await?;

@@ -15,7 +15,7 @@ pub mod wire;
 
 pub use client::{SyncClient, SyncConfig, SyncRejection, SyncReport};
 
-use crate::store::Store;
+use crate::store::{StateValue, Store};
 use crate::Result;
 use uuid::Uuid;
 
@@ -34,10 +34,10 @@ pub const STATE_LAST_SUCCESS: &str = "sync.last_success_ms";
 impl Store {
     /// An integer sync setting (0 if unset).
     pub(crate) fn state_int(&self, key: &str) -> Result<i64> {
-        Ok(match self.state_get(key)? {
-            Some(rusqlite::types::Value::Integer(i)) => i,
-            _ => 0,
-        })
+        Ok(self
+            .state_get(key)?
+            .and_then(|v| v.as_int())
+            .unwrap_or_default())
     }
 
     /// The outbox position of the push under way (or of the last one).
@@ -45,7 +45,7 @@ impl Store {
         let after = self.state_int(STATE_PUSHED)?;
         // A store from before the floor was kept: its last push caught up.
         let floor = match self.state_get(STATE_PUSH_FLOOR)? {
-            Some(rusqlite::types::Value::Integer(f)) => f,
+            Some(StateValue::Int(f)) => f,
             _ => after,
         };
         Ok(crate::store::Position { floor, after })
@@ -54,7 +54,7 @@ impl Store {
     /// The pull cursor stored by the last page applied.
     pub(crate) fn pull_cursor(&self) -> Result<cursor::PullCursor> {
         match self.state_get(STATE_CURSOR)? {
-            Some(rusqlite::types::Value::Text(t)) => cursor::PullCursor::parse(&t),
+            Some(StateValue::Text(t)) => cursor::PullCursor::parse(&t),
             // A number from before cursors carried an epoch: no server can
             // vouch for it, so the feed starts over (safe, the merge is
             // idempotent).
