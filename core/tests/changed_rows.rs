@@ -6,9 +6,11 @@
 
 mod common;
 use common::*;
-use fushi_core::model::{ItemEdit, NewItem, NewStation, RowData};
+use fushi_core::model::{
+    ItemEdit, NeedEdit, NewItem, NewNeed, NewSkill, NewStation, RowData, SkillEdit, StationEdit,
+};
 use fushi_core::policy::Role;
-use fushi_core::store::ChangedRow;
+use fushi_core::store::{ChangedRow, Rejection};
 use fushi_core::{Store, Table};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -37,8 +39,8 @@ fn state(store: &Store) -> HashMap<(Table, Uuid), RowData> {
 }
 
 /// Run `action` and check that the listener heard, in one call per
-/// transaction, exactly the rows whose content changed and the rows new
-/// records refer to.
+/// transaction, exactly the rows whose content changed or that are gone, and
+/// the rows new records refer to.
 fn check<T>(store: &Store, heard: &Heard, what: &str, action: impl FnOnce() -> T) -> T {
     let before = state(store);
     heard.lock().unwrap().clear();
@@ -62,6 +64,8 @@ fn check<T>(store: &Store, heard: &Heard, what: &str, action: impl FnOnce() -> T
             }
         }
     }
+    // A row that is gone (a refused row rolled back) changed too.
+    expected.extend(before.keys().filter(|k| !after.contains_key(k)));
     let calls = heard.lock().unwrap().clone();
     let got: BTreeSet<(Table, Uuid)> = calls.iter().flatten().copied().collect();
     assert_eq!(got, expected, "{what}: rows heard");
@@ -175,4 +179,142 @@ fn every_action_reports_exactly_the_rows_it_changed() {
     // A write that changes nothing is heard by nobody.
     check(s, &heard, "pulled again", || deliver(&staff, &[&owner]));
     assert!(heard.lock().unwrap().is_empty());
+}
+
+#[test]
+fn staff_skill_and_need_actions_and_refusals_rolled_back_report_exactly_their_rows() {
+    let staff = phone(&actor(Role::GridStaff));
+    let resident = phone(&actor(Role::Resident));
+    let neighbour = phone(&actor(Role::Resident));
+    let heard = listen(&staff.store);
+    let s = &staff.store;
+
+    let st = check(s, &heard, "post station", || {
+        s.post_station(NewStation {
+            name: "福石驿站".into(),
+            lat: 22.25,
+            lon: 113.52,
+            kind: "cool_station".into(),
+            amenities: vec!["drinking_water".into()],
+            ..Default::default()
+        })
+        .unwrap()
+    });
+    check(s, &heard, "edit station", || {
+        s.edit_station(
+            st,
+            StationEdit {
+                add_amenities: vec!["seating".into()],
+                remove_amenities: vec!["drinking_water".into()],
+                opening_hours: Some("Mo-Su 07:00-21:00".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    });
+
+    // A resident's skill and need reach staff, who hide the need.
+    let heard_r = listen(&resident.store);
+    let r = &resident.store;
+    let skill = check(r, &heard_r, "post skill", || {
+        r.post_skill(NewSkill {
+            title: "修电风扇".into(),
+            category: "appliance_repair".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    });
+    check(r, &heard_r, "edit skill", || {
+        r.edit_skill(
+            skill,
+            SkillEdit {
+                availability: Some("周末下午".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    });
+    let need = check(r, &heard_r, "post need", || {
+        r.post_need(NewNeed {
+            title: "想借一个梯子".into(),
+            want: "item".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    });
+    check(r, &heard_r, "edit need", || {
+        r.edit_need(
+            need,
+            NeedEdit {
+                status: Some("fulfilled".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    });
+    check(s, &heard, "pulled skill and need", || {
+        deliver(&resident, &[&staff])
+    });
+    check(s, &heard, "hide", || {
+        s.hide_listing(Table::Need, need, true).unwrap()
+    });
+
+    // A neighbour confirms the skill was delivered to them.
+    deliver(&resident, &[&neighbour]);
+    let heard_n = listen(&neighbour.store);
+    let n = &neighbour.store;
+    check(n, &heard_n, "confirm skill session", || {
+        n.confirm_skill_session(skill, Some("风扇修好了".into()))
+            .unwrap()
+    });
+
+    // The server refuses two of the resident's rows: one it holds (it sends
+    // its state back), one it never saw (our copy goes). Rolling back is one
+    // write that reports both rows.
+    let server_state = s.row_state(Table::Skill, skill).unwrap().unwrap();
+    r.edit_skill(
+        skill,
+        SkillEdit {
+            title: Some("修电风扇和空调".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let unseen = r
+        .post_need(NewNeed {
+            title: "求一张书桌".into(),
+            want: "item".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let refusals = [
+        Rejection {
+            index: 0,
+            table: "skill".into(),
+            id: skill,
+            code: "not_owner".into(),
+            reason: "only the owner may change this".into(),
+            winning: Some(server_state),
+        },
+        Rejection {
+            index: 1,
+            table: "need".into(),
+            id: unseen,
+            code: "not_owner".into(),
+            reason: "only the owner may change this".into(),
+            winning: None,
+        },
+    ];
+    check(r, &heard_r, "refusals rolled back", || {
+        r.roll_back(&refusals, 1, &[]).unwrap()
+    });
+    assert_eq!(
+        r.skill(skill).unwrap().title,
+        "修电风扇",
+        "the server's word"
+    );
+    assert!(
+        r.need(unseen).is_err(),
+        "a row the server never saw is gone"
+    );
 }

@@ -17,13 +17,10 @@
 
 use super::Store;
 use crate::hours::local_to_unix_ms;
-use crate::model::columns;
-use crate::model::tables::Table;
 use crate::policy::{Denial, Role};
 use crate::{Error, Result};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A time range `[from_ms, to_ms)` in Unix milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,28 +139,5 @@ impl Store {
             f.people_served = people + f.check_ins;
             Ok(f)
         })
-    }
-
-    /// A resident confirms that a neighbour's skill was delivered to them
-    /// ("she fixed my fan"): one skill session, counted in the figures.
-    pub fn confirm_skill_session(&self, skill_id: Uuid, note: Option<String>) -> Result<Uuid> {
-        let actor = self.actor()?;
-        let skill = self.skill(skill_id)?;
-        if skill.owner == actor.user {
-            return Err(Error::invalid(
-                "skill",
-                "a session of your own skill cannot be confirmed",
-            ));
-        }
-        self.record(
-            Table::SkillSession,
-            vec![
-                (columns::SKILL_ID, skill_id.to_string().into()),
-                (columns::PROVIDER, skill.owner.to_string().into()),
-                (columns::BY_USER, actor.user.to_string().into()),
-                (columns::COMMUNITY, skill.community.into()),
-                (columns::NOTE, note.filter(|n| !n.is_empty()).into()),
-            ],
-        )
     }
 }

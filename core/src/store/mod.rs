@@ -4,6 +4,15 @@
 //! holds the materialized row, its packed clock metadata and the outbox mark
 //! (the row's sequence number). The same store, told to sequence every change,
 //! is the sync server's SQLite backend.
+//!
+//! One concept a file: `schema` (tables, migrations), `write` (local cell
+//! writes), `listings` (posting and editing the four kinds), `lifecycle` (an
+//! item's queue and hand-over), `skill_sessions`, `nearby` (stations near a
+//! worker), `search`, `matching` (needs and offers), `figures`, `changes`
+//! (the numbered feed, pages), `outbox` (this phone's unsent changes),
+//! `apply` (merging remote changes), `accept` (receiving pushes and pages,
+//! refusals), `quarantine` (changes held back), `clockfix`, `bulk`,
+//! `state` (small settings), `sql_value` (how a cell is stored).
 
 mod accept;
 mod apply;
@@ -15,9 +24,11 @@ mod lifecycle;
 mod listings;
 mod matching;
 mod nearby;
+mod outbox;
 mod quarantine;
 mod schema;
 mod search;
+mod skill_sessions;
 mod sql_value;
 mod state;
 mod write;
