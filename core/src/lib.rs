@@ -18,4 +18,4 @@ pub mod sync;
 
 pub use error::{Error, Result};
 pub use model::tables::Table;
-pub use store::{Store, StoreConfig};
+pub use store::{Store, StoreConfig, StoreRole};

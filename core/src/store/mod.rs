@@ -2,8 +2,9 @@
 //!
 //! Every local write and every batch of remote changes is one transaction that
 //! holds the materialized row, its packed clock metadata and the outbox mark
-//! (the row's sequence number). The same store, told to sequence every change,
-//! is the sync server's SQLite backend.
+//! (the row's sequence number). The same store, told to sequence every change
+//! and opened as [`StoreRole::Server`] (no search or map index), is the sync
+//! server's SQLite backend.
 
 mod accept;
 mod apply;
@@ -55,9 +56,40 @@ pub const DEFAULT_MAX_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
 /// ([`crate::policy::Denial::ClockTooOld`]): no phone of this app wrote then.
 pub const MIN_CLOCK_MS: i64 = 1_577_836_800_000;
 
+/// Which kind of replica a store is, and so what it keeps besides the rows,
+/// their merge metadata and the sync bookkeeping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StoreRole {
+    /// A phone: also keeps the indexes of the offline queries, maintained by
+    /// triggers on every write (full text of items, skills and needs; the
+    /// stations' R*Tree and amenity mask; the recency and period indexes).
+    #[default]
+    Phone,
+    /// The sync server: none of the phone's query indexes, so a push
+    /// maintains only what the server reads. The phone-only queries
+    /// ([`Store::search`], [`Store::nearest_stations`],
+    /// [`Store::matches_for_need`]) answer [`Error::PhoneOnly`]. A file
+    /// that held them (a phone's, or a server's from before the roles)
+    /// loses them when opened as a server, and gets them back, rebuilt from
+    /// its rows, when opened as a phone.
+    Server,
+}
+
+impl StoreRole {
+    /// The role's name as kept in the file (`crdt_state`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreRole::Phone => "phone",
+            StoreRole::Server => "server",
+        }
+    }
+}
+
 /// Settings of a store.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
+    /// A phone's store or the server's (see [`StoreRole`]).
+    pub role: StoreRole,
     /// Quarantine remote changes whose clock is further ahead than this.
     pub skew_bound_ms: i64,
     /// Number every remotely applied change with a fresh sequence (the server),
@@ -97,6 +129,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            role: StoreRole::Phone,
             skew_bound_ms: DEFAULT_SKEW_BOUND_MS,
             sequence_remote: false,
             readers: 4,
@@ -287,7 +320,7 @@ impl Store {
         // commit ran a checkpoint with its fsync.
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         search::register_functions(&conn)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
+        schema::migrate(&mut conn, config.role).map_err(|e| match e {
             Error::Storage(e) => map_open_error(e),
             other => other,
         })?;
@@ -357,6 +390,15 @@ impl Store {
     /// Current time in Unix milliseconds, from the store's time source.
     pub fn now_ms(&self) -> i64 {
         self.time.now_ms()
+    }
+
+    /// Refuse a query that reads the phone's indexes on a server's store
+    /// (it has none): `what` names the query.
+    pub(crate) fn phone_only(&self, what: &'static str) -> Result<()> {
+        match self.config.role {
+            StoreRole::Phone => Ok(()),
+            StoreRole::Server => Err(Error::PhoneOnly(what)),
+        }
     }
 
     /// Sign a user in: later writes are made, and checked, as this user.
