@@ -2,21 +2,25 @@
 //!
 //! - [`wire`]: the JSON shapes of the protocol (`docs/PROTOCOL.md`) and the
 //!   compact form of row changes.
-//! - [`client`]: the phone's side, [`SyncClient`].
+//! - `client`: the phone's side, `SyncClient` (feature `client`, on by
+//!   default; the server builds without it, and so without an HTTP client).
 //!
 //! What a phone keeps for sync lives beside its data: the outbox mark, the
 //! pull cursor and the time of the last good sync in `crdt_state`; the
 //! changes the server refused in `sync_rejection`, so the app can show them.
 
+#[cfg(feature = "client")]
 pub mod client;
 pub mod cursor;
 mod status;
 pub mod wire;
 
-pub use client::{RejectionRecord, SyncClient, SyncConfig, SyncReport};
+#[cfg(feature = "client")]
+pub use client::{SyncClient, SyncConfig, SyncReport};
 
 use crate::store::Store;
 use crate::Result;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// State key: the outbox position the server has acknowledged up to (rows
@@ -31,6 +35,21 @@ pub const STATE_CURSOR: &str = "sync.cursor";
 /// State key: when the last sync finished (Unix ms, corrected clock).
 pub const STATE_LAST_SUCCESS: &str = "sync.last_success_ms";
 
+/// A change the server refused, as kept for the app to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RejectionRecord {
+    /// Table of the row.
+    pub table: String,
+    /// Row id.
+    pub id: Uuid,
+    /// Machine-readable reason (`not_owner`, `staff_only`, …).
+    pub code: String,
+    /// Human-readable reason.
+    pub reason: String,
+    /// When the refusal arrived (Unix ms).
+    pub at_ms: i64,
+}
+
 impl Store {
     /// An integer sync setting (0 if unset).
     pub(crate) fn state_int(&self, key: &str) -> Result<i64> {
@@ -41,6 +60,7 @@ impl Store {
     }
 
     /// The outbox position of the push under way (or of the last one).
+    #[cfg(feature = "client")]
     pub(crate) fn push_position(&self) -> Result<crate::store::Position> {
         let after = self.state_int(STATE_PUSHED)?;
         // A store from before the floor was kept: its last push caught up.
@@ -52,6 +72,7 @@ impl Store {
     }
 
     /// The pull cursor stored by the last page applied.
+    #[cfg(feature = "client")]
     pub(crate) fn pull_cursor(&self) -> Result<cursor::PullCursor> {
         match self.state_get(STATE_CURSOR)? {
             Some(rusqlite::types::Value::Text(t)) => cursor::PullCursor::parse(&t),
