@@ -4,6 +4,8 @@
 # Stages (fail fast, timing printed per stage):
 #   tools   install JNA (apt) and kotlinc (npm, cached in .tools/) if missing
 #   fmt     cargo fmt --all -- --check
+#   deps    the server builds fushi-core without its HTTP client (cargo tree; a
+#           clippy of fushi-core without default features)
 #   clippy  cargo clippy --workspace --all-targets -- -D warnings
 #   test    cargo test --workspace  (debug; dependencies built at opt-level 1)
 #   kotlin  scripts/kotlin-test.sh: Kotlin bindings + android/src/test/kotlin on the JVM
@@ -60,8 +62,41 @@ setup_tools() {
   echo "jna:     $JNA_JAR"
 }
 
+# fushi-server links fushi-core without the feature `client` (issue 11): no
+# HTTP client in the server at all, and none of the client's own dependencies
+# (flate2, tokio) reached through fushi-core. The server still gets flate2 for
+# its gzip bodies (tower-http) and opening-hours' calendar data, and tokio of
+# its own: those edges are not fushi-core's.
+server_deps() {
+  local out rc=0
+  out="$(cargo tree -p fushi-server -e normal -i reqwest 2>&1)" || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    echo "test.sh: ERROR: fushi-server depends on reqwest; the server must build fushi-core" >&2
+    echo "  with default-features = false (no feature 'client'):" >&2
+    echo "$out" >&2
+    return 1
+  elif ! grep -q "did not match any packages" <<<"$out"; then
+    echo "test.sh: ERROR: cargo tree failed:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+  local dep
+  for dep in flate2 tokio; do
+    out="$(cargo tree -p fushi-server -e normal -i "$dep" --depth 1 --prefix none)"
+    if grep -q '^fushi-core ' <<<"$out"; then
+      echo "test.sh: ERROR: fushi-server gets $dep through fushi-core; the server must build" >&2
+      echo "  fushi-core with default-features = false (no feature 'client'):" >&2
+      echo "$out" >&2
+      return 1
+    fi
+  done
+  echo "fushi-server: no reqwest; fushi-core brings it neither flate2 nor tokio"
+  cargo clippy -p fushi-core --no-default-features --lib -- -D warnings
+}
+
 stage tools  setup_tools
 stage fmt    cargo fmt --all -- --check
+stage deps   server_deps
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage test   cargo test --workspace --exclude fushi-bench
 stage kotlin bash scripts/kotlin-test.sh

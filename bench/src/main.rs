@@ -103,7 +103,7 @@ fn run() -> BoxResult<()> {
             "--out" => out = PathBuf::from(it.next().ok_or("--out needs a file")?),
             "--only" => only = Some(it.next().ok_or("--only needs a section")?.clone()),
             "-h" | "--help" => {
-                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync hostile");
+                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync serverstore hostile");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),

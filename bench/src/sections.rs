@@ -7,10 +7,12 @@ use fushi_core::crdt::{RowChange, SiteId, SystemClock};
 use fushi_core::model::tables::CONDITIONS;
 use fushi_core::model::ItemEdit;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{ListingKind, NearbyQuery, PageLimit, Position, Scope, SearchQuery};
+use fushi_core::store::{
+    ListingKind, NearbyQuery, PageLimit, Position, Pusher, Scope, SearchQuery,
+};
 use fushi_core::sync::wire::{encode_rows, PullResponse, PushRequest, MAX_PUSH_ROWS};
 use fushi_core::sync::{SyncClient, SyncConfig};
-use fushi_core::{Store, StoreConfig};
+use fushi_core::{Store, StoreConfig, StoreRole};
 use fushi_server::storage::SyncStorage;
 use fushi_server::{RunningServer, SqliteStorage};
 use std::io::{BufRead, Write};
@@ -323,6 +325,9 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     );
     if want("sync") {
         sync_section(sizes, rep, &items)?;
+    }
+    if want("serverstore") {
+        server_store_section(sizes, rep, tmp.path(), &items)?;
     }
     if want("hostile") {
         crate::hostile::hostile_section(rep, tmp.path(), sizes.sync_community)?;
@@ -1327,4 +1332,113 @@ fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResul
         running.stop().await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     })
+}
+
+/// The pushes of the sync section's many phones (`sync_phones` phones,
+/// `sync_changes` new items each), applied straight to the server's SQLite
+/// storage through its push path (`SyncStorage::push`: policy check, merge,
+/// sequence, one transaction each), without HTTP: once with the server's
+/// store ([`StoreRole::Server`]) and once with a phone-shaped store told to
+/// number every change, which is what the server's store was before issue
+/// 11 (full text, R*Tree and query indexes kept on every push). Both
+/// durable as served (`synchronous=FULL`), and both without the fsyncs
+/// (`NORMAL`), which leaves the CPU and page writes of the indexes.
+fn server_store_section(
+    sizes: &Sizes,
+    rep: &mut Report,
+    dir: &Path,
+    items: &[ItemData],
+) -> BoxResult<()> {
+    let (np, nc) = (sizes.sync_phones, sizes.sync_changes);
+    eprintln!("serverstore: {np} pushes of {nc} new items each, applied to the server's storage");
+    let mut batches = Vec::with_capacity(np);
+    for k in 0..np {
+        let actor = Actor {
+            user: Uuid::now_v7(),
+            role: Role::Resident,
+            community: "fushi".into(),
+        };
+        let path = dir.join(format!("serverstore-phone-{k}.db"));
+        let phone = open_store(&path, &actor)?;
+        phone.post_items(
+            items
+                .iter()
+                .skip(k * nc)
+                .take(nc)
+                .map(ItemData::to_new_item)
+                .collect(),
+        )?;
+        let changes = phone
+            .changes_since(
+                Position::default(),
+                PageLimit::rows(MAX_PUSH_ROWS),
+                &Scope::default(),
+            )?
+            .changes;
+        drop(phone);
+        remove_db(&path);
+        let key = (k as u32).to_le_bytes().to_vec();
+        batches.push((Pusher { actor, key }, changes));
+    }
+    let total: usize = batches.iter().map(|b| b.1.len()).sum();
+    let kinds = [
+        ("server", StoreRole::Server, true),
+        ("phone_shaped", StoreRole::Phone, true),
+        ("server_nosync", StoreRole::Server, false),
+        ("phone_shaped_nosync", StoreRole::Phone, false),
+    ];
+    let mut runs = vec![Vec::new(); kinds.len()];
+    let mut sizes_bytes = vec![0u64; kinds.len()];
+    for r in 0..sizes.repeats {
+        // Alternate which goes first, so a drift of the machine does not
+        // favour one.
+        let mut order: Vec<usize> = (0..kinds.len()).collect();
+        if r % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (label, role, durable) = kinds[i];
+            let path = dir.join(format!("serverstore-{label}-{r}.db"));
+            let storage =
+                SqliteStorage::open_with_config(&path, SystemClock::new(), |c| StoreConfig {
+                    role,
+                    synchronous_full: durable,
+                    ..c
+                })?;
+            let t = Instant::now();
+            for (pusher, changes) in &batches {
+                let out = storage.push(pusher, changes)?;
+                if !out.rejections.is_empty() || out.accepted != changes.len() {
+                    return Err(format!("{label}: push refused {:?}", out.rejections).into());
+                }
+            }
+            runs[i].push(total as f64 / t.elapsed().as_secs_f64());
+            drop(storage);
+            checkpoint(&path)?;
+            sizes_bytes[i] = file_size(&path);
+            remove_db(&path);
+            remove_db(&fushi_server::sqlite::tokens_path(&path));
+        }
+    }
+    for (i, (label, _, _)) in kinds.iter().enumerate() {
+        rep.put(
+            &format!("server_store_push_{label}_changes_per_s"),
+            median(std::mem::take(&mut runs[i])),
+        );
+        rep.put(
+            &format!("server_store_{label}_file_bytes"),
+            sizes_bytes[i] as f64,
+        );
+    }
+    rep.ratio(
+        "ratio_server_store_push_vs_phone_shaped",
+        "server_store_push_server_changes_per_s",
+        "server_store_push_phone_shaped_changes_per_s",
+    );
+    rep.ratio(
+        "ratio_server_store_push_vs_phone_shaped_nosync",
+        "server_store_push_server_nosync_changes_per_s",
+        "server_store_push_phone_shaped_nosync_changes_per_s",
+    );
+    Ok(())
 }

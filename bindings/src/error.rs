@@ -94,6 +94,10 @@ impl From<CoreError> for FushiError {
             },
             CoreError::Offline(_) => FushiError::Offline,
             CoreError::Server { code, reason } => FushiError::Rejected { code, reason },
+            // Only a server's store refuses these; the app opens a phone's.
+            CoreError::PhoneOnly(query) => FushiError::Storage {
+                reason: format!("{query} is not kept in this store"),
+            },
         }
     }
 }

@@ -54,6 +54,11 @@ pub enum Error {
     /// The server speaks a newer protocol: the app must be updated.
     #[error("upgrade required: {0}")]
     UpgradeRequired(String),
+    /// A query that reads the phone's offline indexes (search, nearby
+    /// stations, need matching) was asked of the sync server's store, which
+    /// keeps none of them ([`crate::store::StoreRole::Server`]). Names the query.
+    #[error("{0} is answered on phones only: the server's store keeps no search or map index")]
+    PhoneOnly(&'static str),
 }
 
 impl Error {

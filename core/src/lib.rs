@@ -25,4 +25,4 @@ mod ffi;
 
 pub use error::{Error, Result};
 pub use model::tables::Table;
-pub use store::{Store, StoreConfig};
+pub use store::{Store, StoreConfig, StoreRole};

@@ -9,7 +9,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod import;

@@ -1,4 +1,6 @@
-//! `fushi-server`: serve, manage tokens, import stations, or run the demo.
+//! `fushi-server`: serve, manage tokens, or import stations. (The demo is
+//! its own program, `fushi-demo`: it runs phones, and the server is built
+//! without the phones' HTTP client.)
 
 use clap::{Parser, Subcommand};
 use fushi_core::policy::{Actor, Role};
@@ -58,12 +60,12 @@ enum Command {
         /// The file (`.csv` is read as CSV, anything else as GeoJSON).
         file: PathBuf,
     },
-    /// Seed sample Fushi data, run three phones through their stories against
-    /// a real server on loopback, and print what each sees.
+    /// Moved: the demo is `fushi-demo` (`cargo run --release -p fushi-demo`).
+    #[command(hide = true)]
     Demo {
-        /// Keep the data in this file instead of a temporary one.
-        #[arg(long)]
-        db: Option<PathBuf>,
+        /// Whatever was given; only the pointer to `fushi-demo` is printed.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -224,10 +226,10 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Demo { db } => {
-            init_logs("warn");
-            fushi_server::demo::run(db).map_err(|e| e.to_string())
-        }
+        Command::Demo { .. } => Err(
+            "the demo is its own program now: cargo run --release -p fushi-demo [-- --db FILE]"
+                .into(),
+        ),
     }
 }
 

@@ -8,7 +8,7 @@ use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{
     ChangePage, Credentials, PageLimit, Position, Pusher, Scope, StateValue, SCHEMA_VERSION,
 };
-use fushi_core::{Error, Result, Store, StoreConfig};
+use fushi_core::{Error, Result, Store, StoreConfig, StoreRole};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -55,11 +55,14 @@ impl SqliteStorage {
         SqliteStorage::open_with_config(db, time, |c| c)
     }
 
-    /// The server's store settings: every change numbered, commits durable
-    /// through power loss, and whatever `tweak` changes (such as the window
-    /// of station records, `record_window_ms`).
+    /// The server's store settings: the server's role (none of the phone's
+    /// search and map indexes, which a push would otherwise maintain for
+    /// nobody), every change numbered, commits durable through power loss.
+    /// [`SqliteStorage::open_with_config`] passes them through its `tweak`
+    /// (such as the window of station records, `record_window_ms`).
     pub fn server_config() -> StoreConfig {
         StoreConfig {
+            role: StoreRole::Server,
             sequence_remote: true,
             synchronous_full: true,
             ..StoreConfig::default()

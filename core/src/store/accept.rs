@@ -3,10 +3,10 @@
 //! The server checks every pushed change against the pushing user with the
 //! same policy the phone used, applies the allowed ones and sequences them in
 //! one transaction, and answers refusals with the row's winning state. The
-//! phone applies pulled pages together with its new cursor, and rolls back
-//! what the server refused.
+//! phone applies pulled pages together with its new cursor (rolling back what
+//! the server refused is sync's bookkeeping: `sync::state`).
 
-use super::apply::{validate, ApplyReport, Origin};
+use super::apply::{validate, ApplyReport};
 use super::changes::row_state;
 use super::quarantine::{publish_due, receive, release_due, Credentials, Pusher};
 use super::state::{set_state_in, StateValue};
@@ -15,7 +15,6 @@ use crate::crdt::{CellOp, RowChange, Value};
 use crate::model::tables::Table;
 use crate::policy::{self, Actor, Denial, Role};
 use crate::Result;
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -186,75 +185,6 @@ impl Store {
             }
             set_state_in(ctx.tx, state)?;
             Ok((report, rejections))
-        })
-    }
-
-    /// Roll our copies back to the server's word after it refused our
-    /// changes, and keep a record of each refusal for the app to show: rows
-    /// the server holds take its state (every cell with its stamp), rows it
-    /// does not hold are removed here. The records, keyed by `batch_mark`
-    /// (the outbox mark the refused batch was read from, so a batch sent
-    /// again records nothing twice), and `state` are written in the same
-    /// transaction.
-    pub fn roll_back(
-        &self,
-        rejections: &[Rejection],
-        batch_mark: i64,
-        state: &[(&str, StateValue)],
-    ) -> Result<ApplyReport> {
-        for r in rejections {
-            if let Some(w) = &r.winning {
-                validate(w)?;
-            }
-        }
-        self.write_tx(|ctx| {
-            let mut report = ApplyReport::default();
-            for r in rejections {
-                ctx.tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO sync_rejection (batch_mark, tbl, id, code, reason, at_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?
-                    .execute(rusqlite::params![
-                        batch_mark,
-                        r.table,
-                        r.id.as_bytes(),
-                        r.code,
-                        r.reason,
-                        ctx.now_ms
-                    ])?;
-                let Some(table) = Table::from_name(&r.table) else {
-                    continue;
-                };
-                // Our copy goes entirely, so nothing the server refused is
-                // pushed again; its state then arrives like any pulled row.
-                let rid: Option<i64> = ctx
-                    .tx
-                    .query_row(
-                        &format!("SELECT rid FROM {} WHERE id = ?1", table.name()),
-                        [r.id.as_bytes()],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
-                if let Some(rid) = rid {
-                    ctx.tx.execute(
-                        "DELETE FROM crdt_tag WHERE tbl = ?1 AND rid = ?2",
-                        rusqlite::params![table as i64, rid],
-                    )?;
-                    ctx.tx.execute(
-                        &format!("DELETE FROM {} WHERE rid = ?1", table.name()),
-                        [rid],
-                    )?;
-                }
-                if let Some(w) = &r.winning {
-                    super::apply::apply_row(ctx, table, w, Origin::Remote)?;
-                }
-                // Changed even when nothing replaced it: our copy is gone.
-                ctx.changed.push((table, r.id));
-                report.changed.push((table, r.id));
-            }
-            set_state_in(ctx.tx, state)?;
-            Ok(report)
         })
     }
 }

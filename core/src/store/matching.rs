@@ -236,7 +236,9 @@ fn ranked(mut matches: Vec<Match>) -> Vec<Match> {
 
 impl Store {
     /// Offers that may answer a need, best first (ties by id), at most `limit`.
+    /// On the server's store: [`crate::Error::PhoneOnly`].
     pub fn matches_for_need(&self, need_id: Uuid, limit: usize) -> Result<Vec<Match>> {
+        self.phone_only("need matching")?;
         let need = self.need(need_id)?;
         let Some(kind) = offer_kind(&need.want) else {
             return Ok(Vec::new());

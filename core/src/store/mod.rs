@@ -2,8 +2,9 @@
 //!
 //! Every local write and every batch of remote changes is one transaction that
 //! holds the materialized row, its packed clock metadata and the outbox mark
-//! (the row's sequence number). The same store, told to sequence every change,
-//! is the sync server's SQLite backend.
+//! (the row's sequence number). The same store, told to sequence every change
+//! and opened as [`StoreRole::Server`] (no search or map index), is the sync
+//! server's SQLite backend.
 //!
 //! One concept a file: `schema` (tables, migrations), `write` (local cell
 //! writes), `listings` (posting and editing the four kinds), `lifecycle` (an
@@ -35,6 +36,7 @@ mod write;
 
 pub use crate::model::ListingKind;
 pub use accept::Rejection;
+pub(crate) use apply::{apply_row, Origin};
 pub use apply::{validate, ApplyReport, MAX_CELLS_PER_ROW};
 pub use changes::{wire_size, ChangePage, PageLimit, Position, Scope};
 pub use figures::{Figures, Period};
@@ -44,6 +46,7 @@ pub use nearby::{NearbyQuery, NearbyStation, StationReport};
 pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
 pub use schema::SCHEMA_VERSION;
 pub use search::{SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES};
+pub(crate) use state::set_state_in;
 pub use state::StateValue;
 
 /// What the benchmarks' plain-SQLite baseline shares with the store (feature
@@ -79,9 +82,40 @@ pub const DEFAULT_MAX_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
 /// ([`crate::policy::Denial::ClockTooOld`]): no phone of this app wrote then.
 pub const MIN_CLOCK_MS: i64 = 1_577_836_800_000;
 
+/// Which kind of replica a store is, and so what it keeps besides the rows,
+/// their merge metadata and the sync bookkeeping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StoreRole {
+    /// A phone: also keeps the indexes of the offline queries, maintained by
+    /// triggers on every write (full text of items, skills and needs; the
+    /// stations' R*Tree and amenity mask; the recency and period indexes).
+    #[default]
+    Phone,
+    /// The sync server: none of the phone's query indexes, so a push
+    /// maintains only what the server reads. The phone-only queries
+    /// ([`Store::search`], [`Store::nearest_stations`],
+    /// [`Store::matches_for_need`]) answer [`Error::PhoneOnly`]. A file
+    /// that held them (a phone's, or a server's from before the roles)
+    /// loses them when opened as a server, and gets them back, rebuilt from
+    /// its rows, when opened as a phone.
+    Server,
+}
+
+impl StoreRole {
+    /// The role's name as kept in the file (`crdt_state`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreRole::Phone => "phone",
+            StoreRole::Server => "server",
+        }
+    }
+}
+
 /// Settings of a store.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
+    /// A phone's store or the server's (see [`StoreRole`]).
+    pub role: StoreRole,
     /// Quarantine remote changes whose clock is further ahead than this.
     pub skew_bound_ms: i64,
     /// Number every remotely applied change with a fresh sequence (the server),
@@ -121,6 +155,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            role: StoreRole::Phone,
             skew_bound_ms: DEFAULT_SKEW_BOUND_MS,
             sequence_remote: false,
             readers: 4,
@@ -336,7 +371,7 @@ impl Store {
         // commit ran a checkpoint with its fsync.
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         search::register_functions(&conn)?;
-        schema::migrate(&mut conn).map_err(open_error)?;
+        schema::migrate(&mut conn, config.role).map_err(open_error)?;
 
         let site_bytes: Option<Vec<u8>> = conn
             .query_row(
@@ -403,6 +438,15 @@ impl Store {
     /// Current time in Unix milliseconds, from the store's time source.
     pub fn now_ms(&self) -> i64 {
         self.time.now_ms()
+    }
+
+    /// Refuse a query that reads the phone's indexes on a server's store
+    /// (it has none): `what` names the query.
+    pub(crate) fn phone_only(&self, what: &'static str) -> Result<()> {
+        match self.config.role {
+            StoreRole::Phone => Ok(()),
+            StoreRole::Server => Err(Error::PhoneOnly(what)),
+        }
     }
 
     /// Sign a user in: later writes are made, and checked, as this user.

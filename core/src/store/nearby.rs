@@ -226,7 +226,9 @@ impl Store {
 
     /// Stations near a point, nearest first (ties by id), with distance, open
     /// status and current reports. Offline; the position never leaves the phone.
+    /// On the server's store: [`Error::PhoneOnly`].
     pub fn nearest_stations(&self, q: &NearbyQuery) -> Result<Vec<NearbyStation>> {
+        self.phone_only("nearest stations")?;
         validate_wgs84(q.lat, q.lon).map_err(|r| Error::invalid("position", r))?;
         if !(q.radius_m.is_finite() && q.radius_m > 0.0 && q.radius_m <= MAX_RADIUS_M) {
             return Err(Error::invalid(

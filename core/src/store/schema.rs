@@ -3,7 +3,14 @@
 //! The replicated tables are generated from their definitions in
 //! [`crate::model::tables`], so the SQL and the merge code cannot disagree;
 //! the rest (merge metadata, indexes, search) lives in `.sql` files.
+//!
+//! What a file holds also depends on its [`StoreRole`]: a phone's keeps the
+//! indexes of the offline queries (`search.sql`, `search_items.sql`), the
+//! server's does not. The role is recorded in `crdt_state`; opening a file in
+//! the other role drops those indexes or rebuilds them from the rows (they
+//! are derived data, never sent), after the versioned migrations.
 
+use super::StoreRole;
 use crate::model::tables::{Rule, TableDef, Ty, TABLES};
 use crate::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -27,6 +34,22 @@ const STATE_META: &str = "meta_version";
 /// The full-text index of items and its triggers (part of the schema; public
 /// so a baseline can build the very same index).
 pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
+/// What a phone's file holds and the server's does not: the indexes of the
+/// offline queries and the triggers that keep them.
+const PHONE_SQL: [&str; 2] = [SEARCH_SQL, ITEM_SEARCH_SQL];
+/// Removes all of [`PHONE_SQL`] but the station's `amenity_mask` column
+/// (see [`drop_phone_indexes`]).
+const PHONE_DROP_SQL: &str = include_str!("sql/search_drop.sql");
+/// Fills the phone's indexes from the rows of a file that had none: each
+/// statement sets a column to itself, which fires the triggers of
+/// [`PHONE_SQL`] just as a write of the row would.
+const PHONE_FILL_SQL: &str = "UPDATE station SET amenities = amenities, deleted = deleted;
+UPDATE item SET deleted = deleted;
+UPDATE skill SET deleted = deleted;
+UPDATE need SET deleted = deleted;";
+/// `crdt_state` key of the file's role; a file without it has the phone's
+/// shape (every file from before the roles, the server's included).
+const STATE_ROLE: &str = "store_role";
 
 /// The `CREATE TABLE` statement of a replicated table: its plain shape plus
 /// the merge metadata (`_clk`, `_seq` and the `_seq` index).
@@ -65,9 +88,9 @@ fn plain_table_columns(def: &TableDef) -> String {
     sql
 }
 
-/// Bring the database to [`SCHEMA_VERSION`]. Refuses (without writing) a
-/// database from a newer version.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+/// Bring the database to [`SCHEMA_VERSION`] and the newest metadata, in the
+/// shape of `role`. Refuses (without writing) a database from a newer version.
+pub(crate) fn migrate(conn: &mut Connection, role: StoreRole) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(Error::SchemaTooNew {
@@ -78,7 +101,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     if found < SCHEMA_VERSION {
         let tx = conn.transaction()?;
         if found < 1 {
-            v1(&tx)?;
+            v1(&tx, role)?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
@@ -88,7 +111,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
             "database schema migrated"
         );
     }
-    migrate_meta(conn)
+    migrate_meta(conn)?;
+    // After the metadata steps, which therefore must never depend on the
+    // phone's indexes (a server's file has none).
+    migrate_role(conn, role)
 }
 
 /// Bring the metadata to the newest of [`META_MIGRATIONS`], each step in
@@ -127,7 +153,81 @@ fn migrate_meta(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-fn v1(tx: &Transaction<'_>) -> Result<()> {
+/// The role recorded in the file (the phone's shape if none is).
+fn recorded_role(conn: &Connection) -> Result<(StoreRole, bool)> {
+    let found: Option<String> = conn
+        .query_row(
+            "SELECT value FROM crdt_state WHERE key = ?1",
+            [STATE_ROLE],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match found.as_deref() {
+        None => Ok((StoreRole::Phone, false)),
+        Some(r) if r == StoreRole::Phone.as_str() => Ok((StoreRole::Phone, true)),
+        Some(r) if r == StoreRole::Server.as_str() => Ok((StoreRole::Server, true)),
+        Some(_) => Err(Error::Corrupt("unknown store role".into())),
+    }
+}
+
+fn record_role(tx: &Transaction<'_>, role: StoreRole) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
+        rusqlite::params![STATE_ROLE, role.as_str()],
+    )?;
+    Ok(())
+}
+
+/// Give the file the shape of `role`, in one transaction with the role it
+/// records: a file opened as the server loses the phone's indexes; one
+/// opened as a phone after serving gets them back, filled from its rows.
+fn migrate_role(conn: &mut Connection, role: StoreRole) -> Result<()> {
+    let (found, recorded) = recorded_role(conn)?;
+    if found == role {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    match role {
+        StoreRole::Server => drop_phone_indexes(&tx)?,
+        StoreRole::Phone => {
+            for sql in PHONE_SQL {
+                tx.execute_batch(sql)?;
+            }
+            tx.execute_batch(PHONE_FILL_SQL)?;
+        }
+    }
+    record_role(&tx, role)?;
+    tx.commit()?;
+    tracing::info!(
+        from = found.as_str(),
+        to = role.as_str(),
+        recorded,
+        "store role changed: phone indexes {}",
+        if role == StoreRole::Server {
+            "dropped"
+        } else {
+            "rebuilt"
+        }
+    );
+    Ok(())
+}
+
+/// Drop everything [`PHONE_SQL`] created: triggers, virtual tables,
+/// indexes, and the station's `amenity_mask` column.
+fn drop_phone_indexes(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(PHONE_DROP_SQL)?;
+    let has_mask: bool = tx.query_row(
+        "SELECT count(*) FROM pragma_table_info('station') WHERE name = 'amenity_mask'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_mask {
+        tx.execute_batch("ALTER TABLE station DROP COLUMN amenity_mask")?;
+    }
+    Ok(())
+}
+
+fn v1(tx: &Transaction<'_>, role: StoreRole) -> Result<()> {
     let user_tables: i64 = tx.query_row(
         "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
         [],
@@ -143,7 +243,10 @@ fn v1(tx: &Transaction<'_>) -> Result<()> {
     }
     tx.execute_batch(META_SQL)?;
     tx.execute_batch(INDEXES_SQL)?;
-    tx.execute_batch(SEARCH_SQL)?;
-    tx.execute_batch(ITEM_SEARCH_SQL)?;
-    Ok(())
+    if role == StoreRole::Phone {
+        for sql in PHONE_SQL {
+            tx.execute_batch(sql)?;
+        }
+    }
+    record_role(tx, role)
 }

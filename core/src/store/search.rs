@@ -312,7 +312,9 @@ impl Store {
     ///
     /// Errors name the field: `near` (bad coordinates), `within_m`,
     /// `limit`, `offset`, `sort` (distance order without `near`), `mode`.
+    /// On the server's store: [`Error::PhoneOnly`].
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
+        self.phone_only("search")?;
         if q.kinds.contains(&ListingKind::Station) {
             return Err(Error::invalid(
                 "kinds",

@@ -16,6 +16,7 @@ use super::wire::{
     self, ErrorBody, PullResponse, PushRequest, PushResponse, HEADER_PROTOCOL, HEADER_SCHEMA,
     MAX_PULL_LIMIT, MAX_PUSH_BATCH_BYTES, MAX_PUSH_ROWS, PROTOCOL_VERSION,
 };
+pub use super::SyncRejection;
 use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};
 use crate::crdt::SystemClock;
 use crate::store::ChangedRow;
@@ -25,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use uuid::Uuid;
 
 /// How to reach the server.
 #[derive(Clone, Debug)]
@@ -86,22 +86,6 @@ pub struct SyncReport {
     /// refreshes after a sync (and what [`Store::new_matches`] looks at).
     #[serde(skip)]
     pub changed: Vec<ChangedRow>,
-}
-
-/// A change the server refused, as kept for the app to show.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct SyncRejection {
-    /// Table of the row.
-    pub table: String,
-    /// Row id.
-    pub id: Uuid,
-    /// Machine-readable reason (`not_owner`, `staff_only`, …).
-    pub code: String,
-    /// Human-readable reason.
-    pub reason: String,
-    /// When the refusal arrived (Unix ms).
-    pub at_ms: i64,
 }
 
 /// Syncs one phone's store with the server.

@@ -1,6 +1,6 @@
 //! Sync status read from the store alone, for an app that has no sync client
 //! yet (signed out, or no server configured): how many changes wait to be
-//! sent, and when the last sync finished. [`super::SyncClient`] answers the
+//! sent, and when the last sync finished. `SyncClient` answers the
 //! same questions for a configured phone.
 
 use super::{STATE_LAST_SUCCESS, STATE_PUSHED};

@@ -1,4 +1,4 @@
-//! `fushi-server demo`: the project in one command. Seeds a server with
+//! `fushi-demo`: the project in one command. Seeds a server with
 //! SAMPLE stations around Qianshan (invented, labelled as such), starts it on
 //! loopback, and runs three phones through their stories against it:
 //!
@@ -11,16 +11,17 @@
 //!    phone that claims more rights than its token gives is refused and
 //!    rolled back.
 //!
-//! Each phone is a real SQLite file; the server is the real HTTP server.
+//! Each phone is a real SQLite file with the real sync client; the server is
+//! the real HTTP server (`fushi-server`'s library).
 
-use crate::storage::SyncStorage;
-use crate::{import, tokens, RunningServer, SqliteStorage};
 use fushi_core::crdt::SystemClock;
 use fushi_core::model::{NewItem, NewSkill, Station, StationEdit};
 use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{ListingKind, NearbyQuery, SearchQuery};
 use fushi_core::sync::{SyncClient, SyncConfig};
 use fushi_core::{Error, Result, Store, StoreConfig, Table};
+use fushi_server::storage::SyncStorage;
+use fushi_server::{import, tokens, RunningServer, SqliteStorage};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
