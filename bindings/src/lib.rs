@@ -15,7 +15,7 @@
 //!   positions WGS-84 unless named GCJ-02, codes the catalogue's strings
 //!   ([`catalogue`]).
 //! - Free functions: [`core_version`], [`wgs84_to_gcj02`], [`gcj02_to_wgs84`],
-//!   [`catalogue`], [`month_period`].
+//!   [`catalogue`], [`catalogue_label`], [`month_period`].
 //!
 //! # Threading
 //!
@@ -71,6 +71,19 @@ pub fn gcj02_to_wgs84(point: GeoPoint) -> GeoPoint {
 #[uniffi::export]
 pub fn catalogue(kind: CatalogueKind) -> Vec<Category> {
     kind.entries().iter().map(Category::from).collect()
+}
+
+/// The labels of `code` in one catalogue. A code this version does not know
+/// (added in a newer version and received from the server: such values are
+/// kept, never refused) gets the fallback "其他" / "Other", with the code kept.
+#[uniffi::export]
+pub fn catalogue_label(kind: CatalogueKind, code: String) -> Category {
+    let (zh, en) = fushi_core::model::catalogue::label(kind.entries(), &code);
+    Category {
+        code,
+        zh: zh.to_string(),
+        en: en.to_string(),
+    }
 }
 
 /// A calendar month in Beijing time, for [`FushiStore::figures`].

@@ -158,6 +158,14 @@ pub enum Denial {
     Revoked,
     /// A held change waited longer than the quarantine keeps one.
     Expired,
+    /// A value fails validation (the field and why, never the value): this
+    /// row is refused, the rest of the batch is not.
+    Invalid {
+        /// The field, as `table.column`.
+        field: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Denial {
@@ -179,6 +187,7 @@ impl Denial {
             Denial::QuarantineFull => "quarantine_full",
             Denial::Revoked => "revoked",
             Denial::Expired => "expired",
+            Denial::Invalid { .. } => "invalid",
         }
     }
 }
@@ -205,6 +214,7 @@ impl fmt::Display for Denial {
             }
             Denial::Revoked => f.write_str("the token was revoked before the change was applied"),
             Denial::Expired => f.write_str("the held change expired"),
+            Denial::Invalid { field, reason } => write!(f, "invalid {field}: {reason}"),
         }
     }
 }

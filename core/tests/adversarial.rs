@@ -621,7 +621,7 @@ proptest! {
 /// The attack of the issue, by hand: a column named twice to take a
 /// neighbour's item.
 #[test]
-fn a_column_named_twice_is_malformed_and_nothing_is_applied() {
+fn a_column_named_twice_is_refused_for_that_row_and_nothing_of_it_is_applied() {
     let mut w = World::new();
     let victim = w.tokens.actors[0].clone();
     let item = w.honest(&victim, 0, 0);
@@ -651,11 +651,24 @@ fn a_column_named_twice_is_malformed_and_nothing_is_applied() {
         actor: w.tokens.actors[1].clone(),
         key: vec![1],
     };
-    let err = w
+    // The row is refused (code `invalid`, naming the column), the batch is
+    // not failed, and nothing of the row is applied.
+    let (_, refused) = w
         .store
         .apply_pushed(&pusher, &[takeover], &w.tokens)
-        .unwrap_err();
-    assert!(err.to_string().contains("given twice"), "{err}");
+        .unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].code, "invalid");
+    assert!(
+        refused[0].reason.contains("item.owner"),
+        "{}",
+        refused[0].reason
+    );
+    assert!(
+        refused[0].reason.contains("given twice"),
+        "{}",
+        refused[0].reason
+    );
     assert_eq!(
         w.store.item(item.id).unwrap().owner,
         victim.user,

@@ -149,6 +149,12 @@ impl Phone {
         }
     }
 
+    /// The phone's SQLite file (for tests that write what the app never
+    /// would, bypassing the store).
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("phone.db")
+    }
+
     /// Another client over the same store (other URL or settings).
     pub fn client_with(&self, tweak: impl FnOnce(SyncConfig) -> SyncConfig) -> SyncClient {
         SyncClient::new(

@@ -115,8 +115,11 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
         "bad_body",
     );
 
-    // Unknown table, unknown column, a field too long, an unknown site:
-    // invalid_change naming the field, and the valid change beside it is not applied.
+    // Unknown table, unknown column, a field too long: refused row by row
+    // (`invalid`, naming the field); an unknown site index is a malformed
+    // request (400 `invalid_change`).
+    assert_eq!(server.storage.store().snapshot().unwrap(), before);
+    assert_eq!(server.storage.store().current_seq().unwrap(), seq_before);
     let good = forged(li.actor.clone(), |s| {
         s.post_item(item("好的物品")).unwrap();
     });
@@ -134,15 +137,34 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
             "item.title",
         ),
     ] {
+        // One bad row never fails the push (it would block the phone's
+        // outbox forever): it alone is refused, with code `invalid` and the
+        // field, and the good change beside it is applied.
         let mut batch = good.clone();
         batch.push(bad);
         let (status, body) = push_raw(&server.url, &li.token, &batch).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(body["code"], "invalid_change");
-        let msg = body["message"].as_str().unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["accepted"], good.len(), "{body}");
+        let refused = body["rejections"].as_array().unwrap();
+        assert_eq!(refused.len(), 1, "{body}");
+        assert_eq!(refused[0]["index"], good.len());
+        assert_eq!(refused[0]["code"], "invalid");
+        let msg = refused[0]["reason"].as_str().unwrap();
         assert!(msg.contains(field), "{msg}");
         assert!(!msg.contains("长长"), "no values in messages: {msg}");
     }
+    assert!(
+        server
+            .storage
+            .store()
+            .fetch_row(fushi_core::Table::Item, good[0].id)
+            .unwrap()
+            .is_some(),
+        "the good change beside the bad one is applied"
+    );
+    // From here on, every request is refused whole and changes nothing.
+    let before = server.storage.store().snapshot().unwrap();
+    let seq_before = server.storage.store().current_seq().unwrap();
     let bad_site = PushRequest {
         sites: vec![],
         rows: vec![WireRow(

@@ -80,6 +80,28 @@ pub fn find(list: &'static [Category], code: &str) -> Option<&'static Category> 
     list.iter().find(|c| c.code == code)
 }
 
+/// Whether `s` is shaped like a catalogue code: 1–40 of `a-z 0-9 _`.
+pub fn is_code(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The label of `code` in `list`, or, for a code this version does not know
+/// (added to the catalogue in a newer version, and received from the
+/// server), the fallback label "其他" / "Other" with the code kept.
+pub fn label(list: &'static [Category], code: &str) -> (&'static str, &'static str) {
+    match find(list, code) {
+        Some(c) => (c.zh, c.en),
+        None => (FALLBACK_ZH, FALLBACK_EN),
+    }
+}
+
+/// The Chinese label shown for a code this version does not know.
+pub const FALLBACK_ZH: &str = "其他";
+/// The English label shown for a code this version does not know.
+pub const FALLBACK_EN: &str = "Other";
+
 /// The bit mask of a set of amenity codes; unknown codes contribute nothing.
 pub fn amenity_mask<'a>(codes: impl IntoIterator<Item = &'a str>) -> i64 {
     codes

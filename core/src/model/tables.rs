@@ -494,7 +494,7 @@ impl TableDef {
     pub fn set_limit(&self, column: &str) -> Option<usize> {
         let col = self.columns.iter().find(|c| c.name == column)?;
         (col.rule == Rule::Set).then_some(match (self.table, column) {
-            (Table::Item, "photos") => MAX_PHOTOS,
+            (Table::Item, columns::PHOTOS) => MAX_PHOTOS,
             _ => MAX_AMENITIES,
         })
     }
@@ -508,6 +508,37 @@ impl TableDef {
 /// Check one value against its column. Returns the reason on failure; the
 /// reason never quotes the value (it may be personal data).
 pub fn check_value(col: &Column, v: &Value) -> Result<(), &'static str> {
+    check_value_with(col, v, check_content)
+}
+
+/// [`check_value`] for a value received from the server ([`check_received`]).
+pub fn check_value_received(col: &Column, v: &Value) -> Result<(), &'static str> {
+    check_value_with(col, v, check_received)
+}
+
+/// [`check_content`] for a value received from the server: a catalogue code
+/// this version does not know (a category, amenity, station kind or report
+/// kind added in a newer version) passes if it is shaped like a code (1–40
+/// of `a-z 0-9 _`). It is kept, and shown with a fallback label
+/// ([`catalogue::label`]); it never blocks the page it came in.
+pub fn check_received(check: Check, v: &Value) -> Result<(), &'static str> {
+    match (check, v) {
+        (K::OneOf(_), Value::Text(s)) => {
+            if catalogue::is_code(s) {
+                Ok(())
+            } else {
+                Err("is not a category code")
+            }
+        }
+        _ => check_content(check, v),
+    }
+}
+
+fn check_value_with(
+    col: &Column,
+    v: &Value,
+    content: fn(Check, &Value) -> Result<(), &'static str>,
+) -> Result<(), &'static str> {
     if matches!(v, Value::Null) {
         return if col.required {
             Err("is required")
@@ -525,7 +556,7 @@ pub fn check_value(col: &Column, v: &Value) -> Result<(), &'static str> {
         (Ty::Int, _) => return Err("must be an integer"),
         (Ty::Real, _) => return Err("must be a number"),
     }
-    check_content(col.check, v)
+    content(col.check, v)
 }
 
 /// Check a value (already of the right type) against a [`Check`].

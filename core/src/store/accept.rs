@@ -6,15 +6,17 @@
 //! phone applies pulled pages together with its new cursor (rolling back what
 //! the server refused is sync's bookkeeping: `sync::state`).
 
-use super::apply::{validate, ApplyReport};
+use super::apply::{validate, validate_received, ApplyReport};
 use super::changes::row_state;
-use super::quarantine::{publish_due, receive, release_due, Credentials, Pusher};
+use super::quarantine::{
+    hold_unreadable, publish_due, receive, release_due, retry_unreadable, Credentials, Pusher,
+};
 use super::state::{set_state_in, StateValue};
 use super::{Store, TxFacts, WriteCtx, MIN_CLOCK_MS};
 use crate::crdt::{CellOp, RowChange, Value};
 use crate::model::tables::Table;
 use crate::policy::{self, Actor, Denial, Role};
-use crate::Result;
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -142,17 +144,59 @@ impl Store {
         pushed: Option<(&Pusher, Option<&dyn Credentials>)>,
         state: &[(&str, StateValue)],
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
-        let tables = changes
+        // One invalid row never fails the batch: a pushed one is refused
+        // (code `invalid`, naming the field), a pulled one is kept aside
+        // until an upgraded app can read it.
+        let checked: Vec<std::result::Result<Table, Denial>> = changes
             .iter()
-            .map(validate)
-            .collect::<Result<Vec<Table>>>()?;
+            .map(|change| {
+                let valid = match pushed {
+                    Some(_) => validate(change),
+                    None => validate_received(change),
+                };
+                match valid {
+                    Ok(table) => Ok(Ok(table)),
+                    Err(Error::Invalid { field, reason }) => {
+                        Ok(Err(Denial::Invalid { field, reason }))
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .collect::<Result<_>>()?;
         self.write_tx(|ctx| {
             let mut report = release_due(ctx, pushed.and_then(|p| p.1))?;
             if pushed.is_some() {
                 report.absorb(publish_due(ctx)?);
+            } else {
+                report.absorb(retry_unreadable(ctx)?);
             }
             let mut rejections = Vec::new();
-            for (index, (change, table)) in changes.iter().zip(tables).enumerate() {
+            for (index, (change, checked)) in changes.iter().zip(&checked).enumerate() {
+                let table = match (checked, pushed) {
+                    (Ok(table), _) => *table,
+                    (Err(denial), None) => {
+                        hold_unreadable(ctx, change, denial)?;
+                        report.unreadable += 1;
+                        continue;
+                    }
+                    (Err(denial), Some((pusher, _))) => {
+                        tracing::info!(table = %change.table, code = denial.code(), "change rejected");
+                        let winning = match Table::from_name(&change.table) {
+                            Some(table) => row_state(ctx.tx, table, change.id)?
+                                .and_then(|w| readable(&pusher.actor, table, w)),
+                            None => None,
+                        };
+                        rejections.push(Rejection {
+                            index,
+                            table: change.table.clone(),
+                            id: change.id,
+                            code: denial.code().into(),
+                            reason: denial.to_string(),
+                            winning,
+                        });
+                        continue;
+                    }
+                };
                 let verdict = match pushed {
                     Some((pusher, _)) => match clock_denial(ctx, change) {
                         Some(d) => Err(d),

@@ -14,7 +14,7 @@
 //! The server also holds station reports and check-ins apart and publishes
 //! them in shuffled batches per time window (see [`publish_due`]).
 
-use super::apply::{apply_row, validate, ApplyReport, Origin};
+use super::apply::{apply_row, validate, validate_received, ApplyReport, Origin};
 use super::{Store, TxFacts, WriteCtx};
 use crate::crdt::{Hlc, RowChange};
 use crate::model::tables::{Table, TableKind};
@@ -321,7 +321,27 @@ pub(crate) fn release_due(
         ctx.tx
             .execute("DELETE FROM crdt_quarantine WHERE qid = ?1", [qid])?;
         let change: RowChange = serde_json::from_str(&json)?;
-        let table = validate(&change)?;
+        // Judged by this version's rules: a change it cannot read is
+        // dropped on the server, kept aside on a phone; it never blocks.
+        let valid = match pusher {
+            Some(_) => validate(&change),
+            None => validate_received(&change),
+        };
+        let table = match valid {
+            Ok(table) => table,
+            Err(crate::Error::Invalid { field, reason }) => {
+                let denial = Denial::Invalid { field, reason };
+                if pusher.is_some() {
+                    record_drop(ctx, &change, denial.code())?;
+                    report.dropped += 1;
+                } else {
+                    hold_unreadable(ctx, &change, &denial)?;
+                    report.unreadable += 1;
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let pusher = match pusher {
             None => None,
             Some(actor) => {
@@ -421,4 +441,64 @@ pub(crate) fn publish_due(ctx: &mut WriteCtx<'_>) -> Result<ApplyReport> {
         tracing::info!(rows = report.changed.len(), "station records published");
     }
     Ok(report)
+}
+
+/// Keep a received row this version cannot read (see `sync_unreadable`),
+/// rather than fail the page it came in.
+pub(crate) fn hold_unreadable(ctx: &WriteCtx<'_>, change: &RowChange, why: &Denial) -> Result<()> {
+    tracing::warn!(table = %change.table, code = why.code(), "received row this version cannot read: kept aside");
+    ctx.tx
+        .prepare_cached(
+            "INSERT INTO sync_unreadable (received_at, held_by, change) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![
+            ctx.now_ms,
+            env!("CARGO_PKG_VERSION"),
+            serde_json::to_string(change)?
+        ])?;
+    Ok(())
+}
+
+/// Apply the rows kept aside by an older version of the app that this one
+/// can read; the others wait, marked as tried by this version.
+pub(crate) fn retry_unreadable(ctx: &mut WriteCtx<'_>) -> Result<ApplyReport> {
+    let mut report = ApplyReport::default();
+    let version = env!("CARGO_PKG_VERSION");
+    let waiting: Vec<(i64, String)> = {
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT uid, change FROM sync_unreadable WHERE held_by <> ?1 ORDER BY uid",
+        )?;
+        let rows = stmt.query_map([version], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (uid, json) in waiting {
+        let change: RowChange = serde_json::from_str(&json)?;
+        match validate_received(&change) {
+            Ok(table) => {
+                ctx.tx
+                    .execute("DELETE FROM sync_unreadable WHERE uid = ?1", [uid])?;
+                // A received row is not judged again (the server judged it).
+                let _ = receive(ctx, table, &change, &mut report, None)?;
+            }
+            Err(crate::Error::Invalid { .. }) => {
+                ctx.tx.execute(
+                    "UPDATE sync_unreadable SET held_by = ?1 WHERE uid = ?2",
+                    params![version, uid],
+                )?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+impl Store {
+    /// How many received rows wait because this version cannot read them
+    /// (a value a newer version allows); applied after an upgrade.
+    pub fn unreadable_count(&self) -> Result<u64> {
+        self.read(|c| {
+            let n: i64 = c.query_row("SELECT count(*) FROM sync_unreadable", [], |r| r.get(0))?;
+            Ok(n as u64)
+        })
+    }
 }

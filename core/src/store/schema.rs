@@ -27,7 +27,10 @@ const SEARCH_SQL: &str = include_str!("sql/search.sql");
 /// (`user_version`, which phones and server must agree on, sent as
 /// `Fushi-Schema`), so that a server upgrade does not force every phone to
 /// upgrade when nothing on the wire changed.
-const META_MIGRATIONS: &[(i64, &str)] = &[(2, include_str!("sql/meta_v2.sql"))];
+const META_MIGRATIONS: &[(i64, &str)] = &[
+    (2, include_str!("sql/meta_v2.sql")),
+    (3, include_str!("sql/meta_v3.sql")),
+];
 /// The metadata version a new database starts at (what `v1` creates).
 const META_BASE: i64 = 1;
 const STATE_META: &str = "meta_version";

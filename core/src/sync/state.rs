@@ -5,7 +5,7 @@
 //! word.
 
 use crate::model::tables::Table;
-use crate::store::{validate, ApplyReport, Origin, Rejection, StateValue, Store};
+use crate::store::{validate_received, ApplyReport, Origin, Rejection, StateValue, Store};
 use crate::Result;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
@@ -125,11 +125,6 @@ impl Store {
         batch_mark: i64,
         state: &[(&str, StateValue)],
     ) -> Result<ApplyReport> {
-        for r in rejections {
-            if let Some(w) = &r.winning {
-                validate(w)?;
-            }
-        }
         self.write_tx(|ctx| {
             let mut report = ApplyReport::default();
             for r in rejections {
@@ -169,8 +164,24 @@ impl Store {
                         [rid],
                     )?;
                 }
+                // The server's word, if this version can read it; kept
+                // aside (not failing the rollback) if it cannot.
                 if let Some(w) = &r.winning {
-                    crate::store::apply_row(ctx, table, w, Origin::Remote)?;
+                    match validate_received(w) {
+                        Ok(t) if t == table => {
+                            crate::store::apply_row(ctx, table, w, Origin::Remote)?;
+                        }
+                        // A winning state of another row is the server's
+                        // mistake: our copy is gone, the row comes back
+                        // with a later pull.
+                        Ok(_) => tracing::warn!(table = %r.table, "refusal's winning state names another table: ignored"),
+                        Err(crate::Error::Invalid { field, reason }) => {
+                            let denial = crate::policy::Denial::Invalid { field, reason };
+                            crate::store::hold_unreadable(ctx, w, &denial)?;
+                            report.unreadable += 1;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 // Changed even when nothing replaced it: our copy is gone.
                 ctx.changed.push((table, r.id));

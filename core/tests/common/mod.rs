@@ -18,6 +18,14 @@ pub struct Phone {
     _dir: tempfile::TempDir,
 }
 
+impl Phone {
+    /// The phone's SQLite file, for tests that write what the app never would.
+    #[allow(dead_code)]
+    pub fn path(&self) -> std::path::PathBuf {
+        self._dir.path().join("phone.db")
+    }
+}
+
 pub fn actor(role: Role) -> Actor {
     Actor {
         user: Uuid::new_v4(),

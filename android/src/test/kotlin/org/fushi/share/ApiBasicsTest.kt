@@ -31,6 +31,10 @@ class ApiBasicsTest {
         }
         assertTrue(catalogue(CatalogueKind.AMENITIES).any { it.code == "drinking_water" && it.zh == "饮用水" })
         assertTrue(catalogue(CatalogueKind.REPORT_KINDS).any { it.code == "no_water" })
+        // A code this version does not know (from a newer app, via the server) is
+        // shown with the fallback label; a known one with its own.
+        assertEquals(Category("e_bike_parts", "其他", "Other"), catalogueLabel(CatalogueKind.ITEM_CATEGORIES, "e_bike_parts"))
+        assertEquals("饮用水", catalogueLabel(CatalogueKind.AMENITIES, "drinking_water").zh)
     }
 
     @Test
