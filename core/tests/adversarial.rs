@@ -27,7 +27,7 @@ use fushi_core::model::tables::{Check, Rule, Table, TableKind, Ty, TABLES};
 use fushi_core::model::RowData;
 use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{Credentials, Pusher};
-use fushi_core::{Store, StoreConfig};
+use fushi_core::{Store, StoreConfig, StoreRole};
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -163,6 +163,7 @@ impl World {
             dir.path().join("server.db"),
             time.clone(),
             StoreConfig {
+                role: StoreRole::Server,
                 sequence_remote: true,
                 ..StoreConfig::default()
             },

@@ -8,7 +8,7 @@ use fushi_core::crdt::ManualTime;
 use fushi_core::model::NewStation;
 use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{PageLimit, Position, Scope};
-use fushi_core::{Store, StoreConfig};
+use fushi_core::{Store, StoreConfig, StoreRole};
 use uuid::Uuid;
 
 fn station(name: &str) -> NewStation {
@@ -31,6 +31,7 @@ fn a_second_writer_on_the_servers_file_never_reuses_a_sequence_number() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.db");
     let config = StoreConfig {
+        role: StoreRole::Server,
         sequence_remote: true,
         synchronous_full: true,
         ..StoreConfig::default()
