@@ -816,6 +816,7 @@ fn pull_json(page: &[RowChange]) -> BoxResult<Vec<u8>> {
         rows,
         next: "7bfe0861d9582ca5.1234000.1234567".into(),
         more: true,
+        remaining: 0,
         server_time_ms: now_ms(),
     })?)
 }

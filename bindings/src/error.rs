@@ -49,6 +49,10 @@ pub enum FushiError {
     /// UI: ask the user to update the app.
     #[error("app upgrade required")]
     UpgradeRequired,
+    /// The sync was cancelled (`cancel_sync`, or the app's task was
+    /// cancelled). What it applied stays; the next sync goes on from there.
+    #[error("sync cancelled")]
+    Cancelled,
     /// The local store failed (disk full, damaged or foreign file, ...).
     /// UI: report; the file may need to be reset.
     #[error("storage error: {reason}")]
@@ -98,6 +102,7 @@ impl From<CoreError> for FushiError {
             CoreError::PhoneOnly(query) => FushiError::Storage {
                 reason: format!("{query} is not kept in this store"),
             },
+            CoreError::Cancelled => FushiError::Cancelled,
         }
     }
 }

@@ -36,7 +36,7 @@ mod store;
 mod types;
 
 pub use error::FushiError;
-pub use observer::ListingObserver;
+pub use observer::{ListingObserver, SyncProgressListener};
 pub use store::FushiStore;
 pub use types::*;
 

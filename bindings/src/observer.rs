@@ -1,7 +1,9 @@
-//! [`ListingObserver`], the app's listener for changed listings and new
-//! matches, and the registry a store keeps of them.
+//! The app's listeners: [`ListingObserver`] (changed listings, new
+//! matches) and [`SyncProgressListener`] (how far a sync has come), and the
+//! registry a store keeps of each.
 
 use fushi_core::store::{ChangedRow, Match};
+use fushi_core::sync::SyncProgress;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Hears which rows changed, after a local write or a sync, and which offers
@@ -22,30 +24,49 @@ pub trait ListingObserver: Send + Sync {
     fn on_new_matches(&self, matches: Vec<Match>);
 }
 
-/// The observers of one store.
-#[derive(Default)]
-pub(crate) struct Observers {
-    inner: Mutex<ObserverList>,
+/// Hears how far a running sync has come: after every batch sent and every
+/// page received (Kotlin: `FushiStore.syncProgress()`, a `Flow`). Called on
+/// the sync's thread; return quickly, do not throw.
+#[uniffi::export(with_foreign)]
+pub trait SyncProgressListener: Send + Sync {
+    /// Where the sync stands.
+    fn on_progress(&self, progress: SyncProgress);
 }
 
-#[derive(Default)]
-struct ObserverList {
+/// Listeners the app registered, by id: the observers of a store, its sync
+/// progress listeners.
+pub(crate) struct Registry<L: ?Sized> {
+    inner: Mutex<RegistryList<L>>,
+}
+
+struct RegistryList<L: ?Sized> {
     next_id: u64,
-    list: Vec<(u64, Arc<dyn ListingObserver>)>,
+    list: Vec<(u64, Arc<L>)>,
 }
 
-impl Observers {
+impl<L: ?Sized> Default for Registry<L> {
+    fn default() -> Self {
+        Registry {
+            inner: Mutex::new(RegistryList {
+                next_id: 0,
+                list: Vec::new(),
+            }),
+        }
+    }
+}
+
+impl<L: ?Sized> Registry<L> {
     /// The list; a poisoned lock (a panic elsewhere) still yields it: it is
     /// only ever left consistent.
-    fn lock(&self) -> MutexGuard<'_, ObserverList> {
+    fn lock(&self) -> MutexGuard<'_, RegistryList<L>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn add(&self, observer: Arc<dyn ListingObserver>) -> u64 {
+    pub(crate) fn add(&self, listener: Arc<L>) -> u64 {
         let mut l = self.lock();
         l.next_id += 1;
         let id = l.next_id;
-        l.list.push((id, observer));
+        l.list.push((id, listener));
         id
     }
 
@@ -56,16 +77,21 @@ impl Observers {
         l.list.len() != before
     }
 
-    /// A copy of the list, so callbacks run outside the lock (an observer
-    /// may add or remove observers from its callback).
-    fn snapshot(&self) -> Vec<Arc<dyn ListingObserver>> {
+    /// A copy of the list, so callbacks run outside the lock (a listener
+    /// may add or remove listeners from its callback).
+    fn snapshot(&self) -> Vec<Arc<L>> {
         self.lock()
             .list
             .iter()
             .map(|(_, o)| Arc::clone(o))
             .collect()
     }
+}
 
+/// The observers of one store.
+pub(crate) type Observers = Registry<dyn ListingObserver>;
+
+impl Registry<dyn ListingObserver> {
     pub(crate) fn changed(&self, changes: Vec<ChangedRow>) {
         if changes.is_empty() {
             return;
@@ -81,6 +107,17 @@ impl Observers {
         }
         for o in self.snapshot() {
             o.on_new_matches(matches.clone());
+        }
+    }
+}
+
+/// The sync progress listeners of one store.
+pub(crate) type ProgressListeners = Registry<dyn SyncProgressListener>;
+
+impl Registry<dyn SyncProgressListener> {
+    pub(crate) fn tell(&self, progress: SyncProgress) {
+        for l in self.snapshot() {
+            l.on_progress(progress);
         }
     }
 }

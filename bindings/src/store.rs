@@ -4,7 +4,7 @@
 //! maps the error; the core tells the observers which rows changed.
 
 use crate::error::FushiError;
-use crate::observer::{ListingObserver, Observers};
+use crate::observer::{ListingObserver, Observers, ProgressListeners, SyncProgressListener};
 use crate::types::{parse_id, size, SyncSettings, User};
 use fushi_core::crdt::SystemClock;
 use fushi_core::hours::HolidayCalendar;
@@ -16,7 +16,7 @@ use fushi_core::store::{
     ApplyReport, ChangedRow, Figures, ItemLifecycle, Match, NearbyQuery, NearbyStation, Period,
     QuarantinedChange, SearchPage, SearchQuery, StationReport,
 };
-use fushi_core::sync::{SyncClient, SyncConfig, SyncRejection, SyncReport};
+use fushi_core::sync::{ProgressListener, SyncClient, SyncConfig, SyncRejection, SyncReport};
 use fushi_core::{Store, StoreConfig};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -36,6 +36,7 @@ pub struct FushiStore {
     clock: Arc<SystemClock>,
     sync: RwLock<Option<Arc<SyncClient>>>,
     observers: Arc<Observers>,
+    progress: Arc<ProgressListeners>,
 }
 
 impl std::fmt::Debug for FushiStore {
@@ -63,9 +64,11 @@ impl FushiStore {
         if let Some(n) = settings.pull_limit {
             config.pull_limit = size(n);
         }
-        Ok(Arc::new(
-            SyncClient::new(Arc::clone(&self.store), config)?.with_clock(Arc::clone(&self.clock)),
-        ))
+        let client =
+            SyncClient::new(Arc::clone(&self.store), config)?.with_clock(Arc::clone(&self.clock));
+        let progress = Arc::clone(&self.progress);
+        client.set_progress_listener(Some(ProgressListener(Arc::new(move |p| progress.tell(p)))));
+        Ok(Arc::new(client))
     }
 
     /// Tell the observers what a sync matched (the rows it changed they
@@ -105,6 +108,7 @@ impl FushiStore {
             clock,
             sync: RwLock::new(None),
             observers,
+            progress: Arc::default(),
         };
         if let Some(settings) = sync {
             this.configure_sync(Some(settings))?;
@@ -398,6 +402,26 @@ impl FushiStore {
         let client = self.client()?;
         let report = client.sync().await?;
         self.synced(report)
+    }
+
+    /// Cancels the sync under way, if any: it answers `Cancelled` at its next
+    /// step. Whatever it applied stays consistent (each batch and page is
+    /// one transaction with its marks); the next sync goes on from there.
+    pub fn cancel_sync(&self) {
+        if let Ok(client) = self.client() {
+            client.cancel();
+        }
+    }
+
+    /// Registers a listener of sync progress (Kotlin: use the
+    /// `syncProgress()` Flow); returns its id.
+    pub fn add_sync_progress_listener(&self, listener: Arc<dyn SyncProgressListener>) -> u64 {
+        self.progress.add(listener)
+    }
+
+    /// Removes a sync progress listener; returns whether it was registered.
+    pub fn remove_sync_progress_listener(&self, id: u64) -> bool {
+        self.progress.remove(id)
     }
 
     /// How many changes wait to be sent.

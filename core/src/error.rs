@@ -59,6 +59,10 @@ pub enum Error {
     /// keeps none of them ([`crate::store::StoreRole::Server`]). Names the query.
     #[error("{0} is answered on phones only: the server's store keeps no search or map index")]
     PhoneOnly(&'static str),
+    /// The sync was cancelled ([`crate::sync::SyncClient::cancel`]). What it
+    /// had applied stays, consistent; the next sync goes on from there.
+    #[error("the sync was cancelled")]
+    Cancelled,
 }
 
 impl Error {

@@ -83,6 +83,10 @@ pub struct ChangePage {
     pub next: i64,
     /// Whether more changes wait after this page.
     pub more: bool,
+    /// How many rows (in the same scope) are numbered after this page, read
+    /// from the same snapshot: what a progress bar counts down. 0 for an
+    /// outbox batch.
+    pub remaining: u64,
 }
 
 /// How large a page may grow.
@@ -216,11 +220,41 @@ fn changes_since(
     scope: &Scope,
 ) -> Result<ChangePage> {
     let page = page_rows(c, pos, limit, scope)?;
+    let remaining = if page.more {
+        count_after(c, page.last, scope)?
+    } else {
+        0
+    };
     Ok(ChangePage {
         changes: page.rows.into_iter().map(|r| r.1).collect(),
         next: page.last,
         more: page.more,
+        remaining,
     })
+}
+
+/// How many rows in `scope` are numbered after `after` (from the `_seq`
+/// indexes).
+fn count_after(c: &Connection, after: i64, scope: &Scope) -> Result<u64> {
+    let mut n = 0u64;
+    for def in TABLES {
+        let k: i64 = match (&scope.community, city_wide(def.table)) {
+            (Some(community), false) => c
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM {} WHERE _seq > ?1 AND community = ?2",
+                    def.name
+                ))?
+                .query_row(rusqlite::params![after, community], |r| r.get(0))?,
+            _ => c
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM {} WHERE _seq > ?1",
+                    def.name
+                ))?
+                .query_row([after], |r| r.get(0))?,
+        };
+        n += k.max(0) as u64;
+    }
+    Ok(n)
 }
 
 /// The changes of one page with their sequence numbers.

@@ -49,6 +49,7 @@ impl Store {
                 changes: out,
                 next,
                 more,
+                remaining: 0,
             })
         })
     }

@@ -12,6 +12,7 @@
 //! sync runs carry higher sequence numbers and go with the next sync.
 
 use super::cursor::PullCursor;
+use super::progress::{ProgressListener, SyncProgress};
 use super::wire::{
     self, ErrorBody, PullResponse, PushRequest, PushResponse, HEADER_PROTOCOL, HEADER_SCHEMA,
     MAX_PULL_LIMIT, MAX_PUSH_BATCH_BYTES, MAX_PUSH_ROWS, PROTOCOL_VERSION,
@@ -24,6 +25,7 @@ use crate::store::{PageLimit, StateValue, Store, SCHEMA_VERSION};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +98,12 @@ pub struct SyncClient {
     http: reqwest::Client,
     clock: Option<Arc<SystemClock>>,
     running: tokio::sync::Mutex<()>,
+    /// Hears the progress of every sync.
+    progress: std::sync::RwLock<Option<ProgressListener>>,
+    /// Bumped by [`SyncClient::cancel`]; a sync stops when it changes.
+    cancels: AtomicU64,
+    /// Wakes the running sync when it is cancelled.
+    wake: tokio::sync::Notify,
 }
 
 /// How often one request is sent again after `429 rate_limited`.
@@ -150,6 +158,9 @@ impl SyncClient {
             http,
             clock: None,
             running: tokio::sync::Mutex::new(()),
+            progress: std::sync::RwLock::new(None),
+            cancels: AtomicU64::new(0),
+            wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -160,6 +171,40 @@ impl SyncClient {
     pub fn with_clock(mut self, clock: Arc<SystemClock>) -> SyncClient {
         self.clock = Some(clock);
         self
+    }
+
+    /// Hear the progress of every sync from now on (`None`: stop).
+    pub fn set_progress_listener(&self, listener: Option<ProgressListener>) {
+        *self
+            .progress
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = listener;
+    }
+
+    /// Cancel the sync under way, if any: it stops at its next step (the
+    /// request in flight is dropped) and answers [`Error::Cancelled`]. Each
+    /// batch and page is applied in one transaction together with its marks,
+    /// so whatever it applied stays consistent and the next sync goes on
+    /// from there. A sync started after this call is not affected.
+    pub fn cancel(&self) {
+        self.cancels.fetch_add(1, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    fn tell_progress(&self, report: &SyncReport, remaining: u64) {
+        let listener = self
+            .progress
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(l) = listener {
+            (l.0)(SyncProgress {
+                pushed: report.pushed,
+                pulled: report.pulled,
+                pull_pages: report.pull_pages,
+                remaining,
+            });
+        }
     }
 
     /// The store this client syncs.
@@ -211,6 +256,28 @@ impl SyncClient {
 
     async fn sync_with(&self, http: &reqwest::Client) -> Result<SyncReport> {
         let _one_at_a_time = self.running.lock().await;
+        let generation = self.cancels.load(Ordering::SeqCst);
+        let cancelled = async {
+            loop {
+                let woken = self.wake.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                if self.cancels.load(Ordering::SeqCst) != generation {
+                    return;
+                }
+                woken.await;
+            }
+        };
+        tokio::select! {
+            done = self.sync_steps(http) => done,
+            () = cancelled => {
+                tracing::info!("sync cancelled");
+                Err(Error::Cancelled)
+            }
+        }
+    }
+
+    async fn sync_steps(&self, http: &reqwest::Client) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         if self.clock.is_some() {
             // Learn the server's time before sending anything stamped by our
@@ -285,6 +352,7 @@ impl SyncClient {
                 }
                 report.pushed += count(page.changes.len());
                 report.rejected += count(refused);
+                self.tell_progress(report, 0);
             }
             pos = next;
             if !page.more || pos.after >= end {
@@ -315,6 +383,7 @@ impl SyncClient {
             })?;
             let changes = wire::decode_rows(&page.sites, &page.rows)?;
             let n = changes.len();
+            let remaining = page.remaining;
             let applied = self
                 .blocking(move |s| {
                     s.apply_remote_with_state(
@@ -326,6 +395,7 @@ impl SyncClient {
             report.pulled += count(n);
             report.pull_pages += 1;
             report.quarantined += count(applied.quarantined);
+            self.tell_progress(report, if page.more { remaining } else { 0 });
             report
                 .changed
                 .extend(applied.changed.iter().copied().map(ChangedRow::from));

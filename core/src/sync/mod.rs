@@ -14,6 +14,7 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod cursor;
+pub mod progress;
 mod state;
 mod status;
 pub mod wire;
@@ -21,4 +22,5 @@ pub mod wire;
 #[cfg(feature = "client")]
 pub use client::{SyncClient, SyncConfig, SyncReport};
 
+pub use progress::{ProgressListener, SyncProgress};
 pub use state::{SyncRejection, STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};

@@ -252,6 +252,11 @@ pub struct PullResponse {
     pub next: String,
     /// Whether more changes wait after this page.
     pub more: bool,
+    /// How many rows in this phone's scope wait after this page (0 from a
+    /// server that does not say): the estimate a progress bar counts down.
+    /// Rows that change meanwhile may be counted again on a later page.
+    #[serde(default)]
+    pub remaining: u64,
     /// The server's time (Unix ms) when it answered.
     pub server_time_ms: i64,
 }

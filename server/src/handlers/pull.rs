@@ -69,6 +69,7 @@ pub async fn pull(
         rows,
         next: next.to_string(),
         more: page.more,
+        remaining: page.remaining,
         server_time_ms: state.storage.now_ms(),
     }))
 }

@@ -70,6 +70,7 @@ async fn main() {
             rows,
             next: cursor.after_page(&page).after.to_string(),
             more: page.more,
+            remaining: page.remaining,
             server_time_ms: 0,
         })
         .unwrap();

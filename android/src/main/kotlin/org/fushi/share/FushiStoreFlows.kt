@@ -55,6 +55,23 @@ fun FushiStore.changes(): Flow<List<ChangedRow>> =
 fun FushiStore.newMatches(): Flow<List<Match>> =
     events().filterIsInstance<ListingEvent.NewMatches>().map { it.matches }
 
+/**
+ * How far each sync of this store has come while collected: after every batch
+ * sent and every page received. A progress bar shows
+ * `pulled / (pulled + remaining)`. Cancel a long sync with [FushiStore.cancelSync]
+ * (or by cancelling the coroutine that runs `sync()`): what it applied stays,
+ * and the next sync goes on from there.
+ */
+fun FushiStore.syncProgress(): Flow<SyncProgress> = callbackFlow {
+    val listener = object : SyncProgressListener {
+        override fun onProgress(progress: SyncProgress) {
+            trySend(progress)
+        }
+    }
+    val id = addSyncProgressListener(listener)
+    awaitClose { removeSyncProgressListener(id) }
+}.buffer(Channel.UNLIMITED)
+
 /** Runs blocking store calls on [Dispatchers.IO]: `store.onIo { postItem(item) }`. */
 suspend fun <T> FushiStore.onIo(block: FushiStore.() -> T): T =
     withContext(Dispatchers.IO) { block() }
