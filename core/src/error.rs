@@ -59,6 +59,14 @@ pub enum Error {
     /// keeps none of them ([`crate::store::StoreRole::Server`]). Names the query.
     #[error("{0} is answered on phones only: the server's store keeps no search or map index")]
     PhoneOnly(&'static str),
+    /// The secure connection to the sync server failed: its certificate was
+    /// refused (not issued by a trusted authority or the pinned CA,
+    /// expired, for another name) or the TLS handshake failed. Not
+    /// [`Error::Offline`]: retrying will not help until the server, the
+    /// configuration or the phone's date is fixed. The message names the
+    /// reason; it carries no token and no request.
+    #[error("secure connection to the sync server failed: {0}")]
+    Tls(String),
 }
 
 impl Error {
