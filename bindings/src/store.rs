@@ -16,9 +16,10 @@ use fushi_core::store::{
     ApplyReport, ChangedRow, Figures, ItemLifecycle, Match, NearbyQuery, NearbyStation, Period,
     QuarantinedChange, SearchPage, SearchQuery, StationReport,
 };
-use fushi_core::sync::{SyncClient, SyncConfig, SyncRejection, SyncReport};
+use fushi_core::sync::{SyncClient, SyncConfig, SyncRejection, SyncReport, Trust};
 use fushi_core::{Store, StoreConfig};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 type Result<T, E = FushiError> = std::result::Result<T, E>;
 
@@ -62,6 +63,23 @@ impl FushiStore {
         }
         if let Some(n) = settings.pull_limit {
             config.pull_limit = size(n);
+        }
+        config.trust = match settings.ca_certificate_pem {
+            Some(pem) => Trust::PinnedCa(pem),
+            None => {
+                crate::tls::check_platform_ready()?;
+                Trust::Platform
+            }
+        };
+        config.allow_cleartext = settings.allow_cleartext;
+        if let Some(ms) = settings.connect_timeout_ms {
+            config.connect_timeout = Duration::from_millis(u64::from(ms.max(1)));
+        }
+        if let Some(ms) = settings.request_timeout_ms {
+            config.request_timeout = Duration::from_millis(u64::from(ms.max(1)));
+        }
+        if let Some(n) = settings.max_attempts {
+            config.retry.max_attempts = n.max(1);
         }
         Ok(Arc::new(
             SyncClient::new(Arc::clone(&self.store), config)?.with_clock(Arc::clone(&self.clock)),
