@@ -7,9 +7,9 @@
 //!
 //! a JNI entry point (not a uniffi export: it takes an Android `Context`),
 //! which hands the context to `rustls_platform_verifier::android`. Until
-//! then a store that would sync with the platform's trust store gets
-//! [`FushiError::Certificate`] when sync is configured, instead of a panic
-//! inside the verifier. A pinned CA (`SyncSettings.ca_certificate_pem`) does
+//! then a sync with the platform's trust store fails with
+//! [`FushiError::Certificate`] (before any connection), instead of a panic
+//! inside the verifier; opening the store and configuring sync work. A pinned CA (`SyncSettings.ca_certificate_pem`) does
 //! not use the platform's verifier and needs no init. Elsewhere (iOS, the
 //! JVM tests on Linux) there is nothing to initialise.
 //!

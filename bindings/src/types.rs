@@ -51,7 +51,8 @@ pub struct SyncSettings {
     /// A deployment with its own CA pins it here (PEM, one or more
     /// `CERTIFICATE` blocks): the server's certificate must lead to it, and
     /// the platform's trust store is not consulted. `null`/`nil`: the
-    /// platform's store (on Android after `FushiTls.init(context)`).
+    /// platform's store (on Android a sync needs `FushiTls.init(context)`
+    /// first, or it fails with `Certificate`).
     #[uniffi(default)]
     pub ca_certificate_pem: Option<String>,
     /// Allow an `http://` server URL: cleartext, for loopback development

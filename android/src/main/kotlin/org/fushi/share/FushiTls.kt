@@ -12,7 +12,7 @@
 //         }
 //     }
 //
-// Until then, configuring sync with the platform's store fails with
+// Until then, a sync with the platform's store fails with
 // FushiException.Certificate. A pinned CA needs no init. The verifier's Kotlin
 // component must be in the app (Gradle dependency rustls:rustls-platform-verifier,
 // ProGuard rule in consumer-rules.pro): see android/README.md.
