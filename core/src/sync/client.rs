@@ -569,17 +569,21 @@ fn build_http(config: &SyncConfig) -> Result<reqwest::Client> {
         .map_err(|e| Error::Offline(format!("could not set up the HTTP client: {e}")))
 }
 
-/// `server_url` is `https://…`, or `http://…` where cleartext is allowed.
+/// `server_url` is an `https://` URL with a host, or `http://` where
+/// cleartext is allowed.
 fn check_url(config: &SyncConfig) -> Result<()> {
-    let url = config.server_url.trim();
-    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    match scheme.as_deref() {
-        Some("https") => Ok(()),
-        Some("http") if config.allow_cleartext => {
+    let url = reqwest::Url::parse(&config.server_url)
+        .map_err(|_| Error::invalid("server_url", "is not a valid URL"))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid("server_url", "names no host"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if config.allow_cleartext => {
             tracing::warn!("syncing over cleartext HTTP (allowed by the configuration)");
             Ok(())
         }
-        Some("http") => Err(Error::invalid(
+        "http" => Err(Error::invalid(
             "server_url",
             "is http:// (cleartext); use https://, or allow cleartext explicitly (loopback development, tests)",
         )),
@@ -623,7 +627,7 @@ mod tests {
         ));
         config.allow_cleartext = true;
         assert!(check_url(&config).is_ok());
-        for url in ["", "127.0.0.1:8080", "ftp://x", "HTTPS//x"] {
+        for url in ["", "127.0.0.1:8080", "ftp://x", "HTTPS//x", "https://"] {
             config.server_url = url.into();
             assert!(check_url(&config).is_err(), "{url}");
         }
