@@ -61,6 +61,13 @@ dependencies {
     // JNA native dispatch libraries for Android ABIs.
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // HTTPS with the platform's trust store (SyncSettings.caCertificatePem = null)
+    // needs the Kotlin component of rustls-platform-verifier, from the Maven
+    // repository that project publishes (add it to settings.gradle.kts), at the
+    // version of `rustls-platform-verifier-android` in Cargo.lock, and
+    // FushiTls.init(context) at app start. See android/README.md. Not verified
+    // here (no Android SDK on the development machine):
+    // implementation("rustls:rustls-platform-verifier:0.2.0")
     testImplementation(kotlin("test"))
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the Kotlin tests of the uniffi bindings on the JVM (no Android SDK, no Gradle):
-#   1. builds fushi-ffi and the fushi-server binary (debug, with the workspace's
-#      test features) and generates the Kotlin bindings from the .so;
+#   1. builds fushi-ffi, the fushi-server binary and fushi-test-certs (debug, with
+#      the workspace's test features) and generates the Kotlin bindings from the .so;
 #   2. checks that the tests call every exported function (see "coverage" below);
-#   3. compiles the bindings + android/src/main/kotlin/** (the Kotlin face) +
+#   3. compiles the bindings + android/src/main/kotlin/** (the Kotlin face; files
+#      that import android.* need the Android SDK and are left out) +
 #      android/src/test/kotlin/** with kotlinc (skipped when nothing changed);
 #   4. runs the tests with the JUnit-free runner org.fushi.share.testing.TestMainKt.
 #      Tests that need a sync server start target/debug/fushi-server on loopback
-#      (path in -Dfushi.server.bin).
+#      (path in -Dfushi.server.bin), over HTTPS with a certificate of a CA made by
+#      target/debug/fushi-test-certs (-Dfushi.certs.bin) that the phones pin.
 # Test discovery: classes named *Test with @Test methods (see TestMain.kt).
 # Environment: KOTLINC, KOTLIN_LIB, JNA_JAR (set by scripts/setup-tools.sh --print-env;
 # this script calls it when they are missing). Extra args are passed to `java` as
@@ -31,12 +33,14 @@ CLASSES="$OUT/classes"
 
 # Same feature set as `cargo test --workspace --exclude fushi-bench` (dev-dependencies included), so after
 # the test stage this is a no-op instead of a second build of the dependencies.
-echo "kotlin-test: cargo build --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server"
-cargo build --quiet --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server \
-  || die "cargo build of fushi-ffi / uniffi-bindgen / fushi-server failed"
+echo "kotlin-test: cargo build --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server --bin fushi-test-certs"
+cargo build --quiet --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server --bin fushi-test-certs \
+  || die "cargo build of fushi-ffi / uniffi-bindgen / fushi-server / fushi-test-certs failed"
 [[ -f "$LIB" ]] || die "$LIB not found after the build"
 SERVER_BIN="$TARGET_DIR/debug/fushi-server"
 [[ -x "$SERVER_BIN" ]] || die "$SERVER_BIN not found after the build"
+CERTS_BIN="$TARGET_DIR/debug/fushi-test-certs"
+[[ -x "$CERTS_BIN" ]] || die "$CERTS_BIN not found after the build"
 
 echo "kotlin-test: generating Kotlin bindings into $GEN"
 rm -rf "$GEN"
@@ -81,7 +85,10 @@ fi
 echo "kotlin-test: coverage: the tests call all ${#EXPORTED[@]} exported functions"
 
 CP="$JNA_JAR:$KOTLIN_LIB/kotlin-stdlib.jar:$KOTLIN_LIB/kotlin-test.jar:$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar"
-mapfile -t SOURCES < <(find "$GEN" "$ROOT/android/src/main/kotlin" "$TESTS_DIR" -name '*.kt' | sort)
+# Sources that import android.* (FushiTls.kt: the JNI init taking a Context)
+# compile only against the Android SDK, in the Gradle build.
+mapfile -t SOURCES < <(find "$GEN" "$ROOT/android/src/main/kotlin" "$TESTS_DIR" -name '*.kt' \
+  -exec grep -L '^import android\.' {} + | sort)
 
 # Recompile only when a source (or the compiler) changed: kotlinc costs ~10-20 s.
 stamp="$( { echo "$KOTLINC"; sha256sum "${SOURCES[@]}"; } | sha256sum | cut -d' ' -f1)"
@@ -99,5 +106,5 @@ fi
 version="$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$ROOT/bindings/Cargo.toml" | head -n1)"
 echo "kotlin-test: running tests"
 java -Djna.library.path="$TARGET_DIR/debug" -Dfushi.expectedVersion="$version" \
-  -Dfushi.server.bin="$SERVER_BIN" "$@" \
+  -Dfushi.server.bin="$SERVER_BIN" -Dfushi.certs.bin="$CERTS_BIN" "$@" \
   -cp "$CLASSES:$CP" org.fushi.share.testing.TestMainKt "$CLASSES"

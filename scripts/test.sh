@@ -5,7 +5,8 @@
 #   tools   install JNA (apt) and kotlinc (npm, cached in .tools/) if missing
 #   fmt     cargo fmt --all -- --check
 #   deps    the server builds fushi-core without its HTTP client (cargo tree; a
-#           clippy of fushi-core without default features)
+#           clippy of fushi-core without default features); no aws-lc in the
+#           server or fushi-ffi (TLS is rustls on ring)
 #   clippy  cargo clippy --workspace --all-targets -- -D warnings
 #   test    cargo test --workspace  (debug; dependencies built at opt-level 1)
 #   kotlin  scripts/kotlin-test.sh: Kotlin bindings + android/src/test/kotlin on the JVM
@@ -91,6 +92,19 @@ server_deps() {
     fi
   done
   echo "fushi-server: no reqwest; fushi-core brings it neither flate2 nor tokio"
+  # TLS (issue 12) is rustls on the ring provider: aws-lc needs cmake and
+  # complicates the Android and iOS builds.
+  local pkg
+  for pkg in fushi-server fushi-ffi; do
+    rc=0
+    out="$(cargo tree -p "$pkg" -i aws-lc-rs 2>&1)" || rc=$?
+    if [[ $rc -eq 0 ]] || ! grep -q "did not match any packages" <<<"$out"; then
+      echo "test.sh: ERROR: $pkg depends on aws-lc-rs (use rustls' ring provider):" >&2
+      echo "$out" >&2
+      return 1
+    fi
+  done
+  echo "fushi-server, fushi-ffi: no aws-lc"
   cargo clippy -p fushi-core --no-default-features --lib -- -D warnings
 }
 

@@ -1229,6 +1229,8 @@ fn sync_phone(url: &str, storage: &SqliteStorage, push_only: bool) -> BoxResult<
     )?);
     store.set_actor(Some(actor));
     let mut config = SyncConfig::new(url, token);
+    // The bench's server runs on loopback, over plain HTTP.
+    config.allow_cleartext = true;
     if push_only {
         config.max_pull_pages = Some(0);
     }

@@ -60,6 +60,17 @@ pub enum FushiError {
         /// What went wrong, without personal data.
         reason: String,
     },
+    /// The secure connection to the sync server failed: its certificate was
+    /// refused (not from a trusted authority or the pinned CA, expired, for
+    /// another name) or the TLS handshake failed; on Android also when
+    /// `FushiTls.init(context)` was not called. Not `Offline`: trying again
+    /// will not help. Nothing is lost; local work is kept.
+    /// UI: say the server could not be verified (and check the phone's date).
+    #[error("certificate error: {reason}")]
+    Certificate {
+        /// Why, e.g. "the server's certificate has expired".
+        reason: String,
+    },
 }
 
 impl FushiError {
@@ -103,6 +114,7 @@ impl From<CoreError> for FushiError {
                 reason: format!("{query} is not kept in this store"),
             },
             CoreError::Cancelled => FushiError::Cancelled,
+            CoreError::Tls(reason) => FushiError::Certificate { reason },
         }
     }
 }
@@ -144,6 +156,10 @@ mod tests {
         assert!(matches!(
             FushiError::from(CoreError::Corrupt("not a SQLite database".into())),
             FushiError::Storage { .. }
+        ));
+        assert!(matches!(
+            FushiError::from(CoreError::Tls("expired".into())),
+            FushiError::Certificate { .. }
         ));
     }
 

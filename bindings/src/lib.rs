@@ -16,6 +16,11 @@
 //!   ([`catalogue`]).
 //! - Free functions: [`core_version`], [`wgs84_to_gcj02`], [`gcj02_to_wgs84`],
 //!   [`catalogue`], [`catalogue_label`], [`month_period`].
+//! - TLS: syncing is HTTPS; the server's certificate is checked against the
+//!   platform's trust store, or a CA pinned in [`SyncSettings`]. On Android
+//!   the platform's verifier needs the app's `Context` once, through the JNI
+//!   entry point `FushiTls.init(context)` (not a uniffi export; see
+//!   `android/README.md`).
 //!
 //! # Threading
 //!
@@ -33,6 +38,7 @@
 mod error;
 mod observer;
 mod store;
+mod tls;
 mod types;
 
 pub use error::FushiError;

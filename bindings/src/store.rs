@@ -16,9 +16,12 @@ use fushi_core::store::{
     ApplyReport, ChangedRow, Figures, ItemLifecycle, Match, NearbyQuery, NearbyStation, Period,
     QuarantinedChange, SearchPage, SearchQuery, StationReport,
 };
-use fushi_core::sync::{ProgressListener, SyncClient, SyncConfig, SyncRejection, SyncReport};
+use fushi_core::sync::{
+    ProgressListener, SyncClient, SyncConfig, SyncRejection, SyncReport, Trust,
+};
 use fushi_core::{Store, StoreConfig};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 type Result<T, E = FushiError> = std::result::Result<T, E>;
 
@@ -34,7 +37,9 @@ pub struct FushiStore {
     store: Arc<Store>,
     /// The store's clock, corrected by the server's time on every sync.
     clock: Arc<SystemClock>,
-    sync: RwLock<Option<Arc<SyncClient>>>,
+    /// The sync client, and whether it trusts the platform's store (which
+    /// on Android needs `FushiTls.init(context)` before a sync).
+    sync: RwLock<Option<(Arc<SyncClient>, bool)>>,
     observers: Arc<Observers>,
     progress: Arc<ProgressListeners>,
 }
@@ -47,15 +52,20 @@ impl std::fmt::Debug for FushiStore {
 
 impl FushiStore {
     fn client(&self) -> Result<Arc<SyncClient>> {
-        self.sync
+        let (client, platform_trust) = self
+            .sync
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             // No server configured: the store works offline until one is.
-            .ok_or(FushiError::Offline)
+            .ok_or(FushiError::Offline)?;
+        if platform_trust {
+            crate::tls::check_platform_ready()?;
+        }
+        Ok(client)
     }
 
-    fn sync_client(&self, settings: SyncSettings) -> Result<Arc<SyncClient>> {
+    fn sync_client(&self, settings: SyncSettings) -> Result<(Arc<SyncClient>, bool)> {
         let mut config = SyncConfig::new(settings.server_url, settings.token);
         // Out-of-range values are clamped by the client (1..=its maximum).
         if let Some(n) = settings.push_batch {
@@ -64,11 +74,26 @@ impl FushiStore {
         if let Some(n) = settings.pull_limit {
             config.pull_limit = size(n);
         }
+        config.trust = match settings.ca_certificate_pem {
+            Some(pem) => Trust::PinnedCa(pem),
+            None => Trust::Platform,
+        };
+        let platform_trust = config.trust == Trust::Platform;
+        config.allow_cleartext = settings.allow_cleartext;
+        if let Some(ms) = settings.connect_timeout_ms {
+            config.connect_timeout = Duration::from_millis(u64::from(ms.max(1)));
+        }
+        if let Some(ms) = settings.request_timeout_ms {
+            config.request_timeout = Duration::from_millis(u64::from(ms.max(1)));
+        }
+        if let Some(n) = settings.max_attempts {
+            config.retry.max_attempts = n.max(1);
+        }
         let client =
             SyncClient::new(Arc::clone(&self.store), config)?.with_clock(Arc::clone(&self.clock));
         let progress = Arc::clone(&self.progress);
         client.set_progress_listener(Some(ProgressListener(Arc::new(move |p| progress.tell(p)))));
-        Ok(Arc::new(client))
+        Ok((Arc::new(client), platform_trust))
     }
 
     /// Tell the observers what a sync matched (the rows it changed they
@@ -91,7 +116,8 @@ impl FushiStore {
     /// without, it works offline until [`FushiStore::configure_sync`].
     ///
     /// Errors: `Storage` if the file is not a Fushi database or is damaged;
-    /// `UpgradeRequired` if a newer app wrote it.
+    /// `UpgradeRequired` if a newer app wrote it; `InvalidInput` for sync
+    /// settings that cannot be used (as [`FushiStore::configure_sync`]).
     #[uniffi::constructor]
     pub fn open(path: String, sync: Option<SyncSettings>) -> Result<Arc<Self>> {
         let clock = SystemClock::new();
@@ -118,6 +144,11 @@ impl FushiStore {
 
     /// Sets (or, with `null`/`nil`, removes) the sync server and token, e.g.
     /// after the user signs in. Waiting changes stay and go with the next sync.
+    ///
+    /// Errors: `InvalidInput` on `server_url` for an `http://` URL unless
+    /// `allow_cleartext` (or a URL that is not `https://`), on
+    /// `ca_certificate_pem` for a pinned CA that is not PEM certificates;
+    /// `Certificate` if the platform's verifier cannot be set up.
     pub fn configure_sync(&self, settings: Option<SyncSettings>) -> Result<()> {
         let client = settings.map(|s| self.sync_client(s)).transpose()?;
         *self.sync.write().unwrap_or_else(PoisonError::into_inner) = client;
@@ -390,7 +421,10 @@ impl FushiStore {
     /// observers what changed and matched. Blocks: call it on a background
     /// thread, never from inside an async runtime (use `sync` there).
     ///
-    /// Errors: `Offline` (nothing is lost), `Rejected`, `UpgradeRequired`.
+    /// Errors: `Offline` (nothing is lost; transient failures were already
+    /// retried as `SyncSettings.max_attempts` says), `Certificate` (the
+    /// server's certificate was refused: not retried), `Rejected`,
+    /// `UpgradeRequired`.
     pub fn sync_blocking(&self) -> Result<SyncReport> {
         let report = self.client()?.sync_blocking()?;
         self.synced(report)

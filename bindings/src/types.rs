@@ -27,10 +27,14 @@ pub(crate) fn size(n: u32) -> usize {
 // ---------------------------------------------------------------------------
 // Users, sync settings, kinds
 
-/// Where and as whom to sync.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+/// Where and as whom to sync, and how.
+///
+/// Its Rust `Debug` form leaves the token out. (The generated Kotlin data
+/// class and Swift struct print every field: do not log them.)
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncSettings {
     /// Base URL of the sync server, e.g. `https://sync.example.org` (no `/v1`).
+    /// `https://` unless `allow_cleartext`.
     pub server_url: String,
     /// The bearer token issued for the signed-in user.
     pub token: String,
@@ -44,6 +48,45 @@ pub struct SyncSettings {
     /// every pull is multi-page.
     #[uniffi(default)]
     pub pull_limit: Option<u32>,
+    /// A deployment with its own CA pins it here (PEM, one or more
+    /// `CERTIFICATE` blocks): the server's certificate must lead to it, and
+    /// the platform's trust store is not consulted. `null`/`nil`: the
+    /// platform's store (on Android a sync needs `FushiTls.init(context)`
+    /// first, or it fails with `Certificate`).
+    #[uniffi(default)]
+    pub ca_certificate_pem: Option<String>,
+    /// Allow an `http://` server URL: cleartext, for loopback development
+    /// and tests only. Default false (an `http://` URL is `InvalidInput`
+    /// on `server_url`).
+    #[uniffi(default)]
+    pub allow_cleartext: bool,
+    /// Time to open a connection (TCP and TLS), in ms; `null`/`nil`: 10 s.
+    #[uniffi(default)]
+    pub connect_timeout_ms: Option<u32>,
+    /// Time for each request and its whole answer, in ms; `null`/`nil`: 30 s.
+    #[uniffi(default)]
+    pub request_timeout_ms: Option<u32>,
+    /// Sends of one request at most after transient failures (no
+    /// connection, reset, timeout, 5xx, 429), the first included; 1 means no
+    /// retry; `null`/`nil`: 5. Waits grow with jitter, up to 30 s.
+    #[uniffi(default)]
+    pub max_attempts: Option<u32>,
+}
+
+impl std::fmt::Debug for SyncSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncSettings")
+            .field("server_url", &self.server_url)
+            .field("token", &"<redacted>")
+            .field("push_batch", &self.push_batch)
+            .field("pull_limit", &self.pull_limit)
+            .field("ca_certificate_pem", &self.ca_certificate_pem.is_some())
+            .field("allow_cleartext", &self.allow_cleartext)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 /// The signed-in user (as the token issued for them says).

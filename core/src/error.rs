@@ -63,6 +63,14 @@ pub enum Error {
     /// had applied stays, consistent; the next sync goes on from there.
     #[error("the sync was cancelled")]
     Cancelled,
+    /// The secure connection to the sync server failed: its certificate was
+    /// refused (not issued by a trusted authority or the pinned CA,
+    /// expired, for another name) or the TLS handshake failed. Not
+    /// [`Error::Offline`]: retrying will not help until the server, the
+    /// configuration or the phone's date is fixed. The message names the
+    /// reason; it carries no token and no request.
+    #[error("secure connection to the sync server failed: {0}")]
+    Tls(String),
 }
 
 impl Error {

@@ -43,7 +43,13 @@ fn phone(dir: &Path, label: &'static str, actor: Actor, token: String, url: &str
         StoreConfig::default(),
     )?);
     store.set_actor(Some(actor));
-    let client = SyncClient::new(store.clone(), SyncConfig::new(url, token))?.with_clock(clock);
+    // The demo's server runs on loopback in this process, over plain HTTP:
+    // cleartext allowed explicitly (a real phone talks HTTPS).
+    let config = SyncConfig {
+        allow_cleartext: true,
+        ..SyncConfig::new(url, token)
+    };
+    let client = SyncClient::new(store.clone(), config)?.with_clock(clock);
     Ok(Phone {
         label,
         store,
@@ -160,7 +166,10 @@ async fn run_async(db: Option<PathBuf>) -> Result<()> {
     let offline = SyncClient::new(
         li.store.clone(),
         SyncConfig {
-            timeout: std::time::Duration::from_secs(2),
+            request_timeout: std::time::Duration::from_secs(2),
+            // Loopback, plain HTTP (see `phone`); offline is offline: no retry.
+            allow_cleartext: true,
+            retry: fushi_core::sync::RetryPolicy::none(),
             ..SyncConfig::new("http://127.0.0.1:9", t_res)
         },
     )?;

@@ -5,11 +5,17 @@
 //! request head within a time (which also closes idle keep-alive
 //! connections), the body within another, and a stop drains for at most
 //! [`Limits::drain`] whatever clients do, then closes what is left.
+//!
+//! The server terminates TLS itself when given a certificate and key
+//! ([`ServerTls`], `serve --tls-cert/--tls-key`), within the same bounds (the
+//! handshake has a timeout of its own); without them it speaks plain HTTP,
+//! for a reverse proxy that terminates TLS in front of it.
 
 use crate::error::ApiError;
 use crate::handlers;
 use crate::limit::TokenLimiter;
 use crate::storage::SyncStorage;
+use crate::tls::ServerTls;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -40,6 +46,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// A request body must arrive within this (408 otherwise).
     pub body_timeout: Duration,
+    /// With TLS, the handshake must finish within this; the connection is
+    /// closed otherwise (it holds a connection slot while it lasts).
+    pub tls_handshake_timeout: Duration,
     /// Most connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
     /// After a stop is asked, in-flight requests get this long; then every
@@ -58,6 +67,7 @@ impl Default for Limits {
         Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            tls_handshake_timeout: Duration::from_secs(10),
             max_connections: 512,
             drain: Duration::from_secs(8),
             rate_per_second: 10,
@@ -158,6 +168,18 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: Limits,
 ) -> std::io::Result<()> {
+    serve_tls(listener, storage, shutdown, limits, None).await
+}
+
+/// [`serve_with`] over TLS when `tls` is given (the handshake bounded by
+/// [`Limits::tls_handshake_timeout`]), plain HTTP otherwise.
+pub async fn serve_tls(
+    listener: TcpListener,
+    storage: Arc<dyn SyncStorage>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+    tls: Option<ServerTls>,
+) -> std::io::Result<()> {
     let state = AppState::with_limits(storage.clone(), &limits);
     let limiter = state.limiter.clone();
     let app = router_with(state, &limits);
@@ -205,9 +227,38 @@ pub async fn serve_with(
                     },
                 };
                 let service = TowerToHyperService::new(app.clone());
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                // Watched from now on: a stop waits (within the drain bound)
+                // for a handshake under way too.
+                let watcher = graceful.watcher();
+                let http = http.clone();
+                let tls = tls.clone();
+                let handshake = limits.tls_handshake_timeout;
                 conns.spawn(async move {
-                    if let Err(e) = conn.await {
+                    let served = match tls {
+                        None => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Some(tls) => {
+                            match tokio::time::timeout(handshake, tls.acceptor().accept(stream)).await {
+                                Ok(Ok(stream)) => {
+                                    watcher
+                                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                                        .await
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "TLS handshake failed");
+                                    Ok(())
+                                }
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake timed out");
+                                    Ok(())
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(slot);
@@ -232,6 +283,8 @@ pub async fn serve_with(
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Whether it speaks TLS (then [`RunningServer::url`] is `https://`).
+    pub tls: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -251,27 +304,41 @@ impl RunningServer {
         listen: SocketAddr,
         limits: Limits,
     ) -> std::io::Result<RunningServer> {
+        RunningServer::start_tls(storage, listen, limits, None).await
+    }
+
+    /// [`RunningServer::start_with`], over TLS when `tls` is given.
+    pub async fn start_tls(
+        storage: Arc<dyn SyncStorage>,
+        listen: SocketAddr,
+        limits: Limits,
+        tls: Option<ServerTls>,
+    ) -> std::io::Result<RunningServer> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve_with(
+        let is_tls = tls.is_some();
+        let task = tokio::spawn(serve_tls(
             listener,
             storage,
             async {
                 let _ = stopped.await;
             },
             limits,
+            tls,
         ));
         Ok(RunningServer {
             addr,
+            tls: is_tls,
             stop: Some(stop),
             task,
         })
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    /// The base URL, e.g. `http://127.0.0.1:41234` (`https://` over TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Shut down gracefully and wait for it.

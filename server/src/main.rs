@@ -42,6 +42,14 @@ enum Command {
         /// Most connections open at once.
         #[arg(long, default_value_t = 512)]
         max_connections: usize,
+        /// Serve HTTPS with this certificate chain (PEM: the server's
+        /// certificate first, then intermediates). Without it the server
+        /// speaks plain HTTP, for a reverse proxy that terminates TLS.
+        #[arg(long, requires = "tls_key", value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, requires = "tls_cert", value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Bearer tokens.
     Token {
@@ -118,8 +126,17 @@ fn run(cli: Cli) -> Result<(), String> {
             record_window_secs,
             rate,
             max_connections,
+            tls_cert,
+            tls_key,
         } => {
             init_logs("info");
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(
+                    fushi_server::ServerTls::from_files(&cert, &key).map_err(|e| e.to_string())?,
+                ),
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let storage =
                 SqliteStorage::open_with_config(&db, fushi_core::crdt::SystemClock::new(), |c| {
                     fushi_core::StoreConfig {
@@ -145,12 +162,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 // On stdout, one line, so a script (or a test) that asked for
                 // port 0 learns the port.
                 println!("listening on {bound}");
-                tracing::info!(listen = %bound, city = %city, "serving");
-                fushi_server::serve_with(
+                tracing::info!(listen = %bound, city = %city, scheme, "serving");
+                fushi_server::serve_tls(
                     listener,
                     Arc::new(storage),
                     fushi_server::app::shutdown_signal(),
                     limits,
+                    tls,
                 )
                 .await
                 .map_err(|e| e.to_string())

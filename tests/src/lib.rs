@@ -1,12 +1,16 @@
 //! Helpers for the end-to-end scenarios: a real sync server on a free
 //! loopback port over a real SQLite file, and phones that are real SQLite
 //! files in temp dirs, each with its own sync client.
+//!
+//! Servers speak plain HTTP unless started with TLS ([`Server::start_tls`],
+//! a CA made in the test, [`certs`]); the phones of a plain one allow
+//! cleartext explicitly (loopback, tests), those of a TLS one pin its CA.
 #![allow(clippy::missing_panics_doc)]
 
 use fushi_core::crdt::{SystemClock, TimeSource};
 use fushi_core::model::{NewItem, NewStation, RowData};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::sync::{SyncClient, SyncConfig};
+use fushi_core::sync::{SyncClient, SyncConfig, Trust};
 use fushi_core::{Store, StoreConfig, Table};
 use fushi_server::storage::SyncStorage;
 use fushi_server::{tokens, RunningServer, SqliteStorage};
@@ -21,6 +25,8 @@ pub struct Server {
     pub running: RunningServer,
     /// Base URL.
     pub url: String,
+    /// The test CA that signed its certificate, if it speaks TLS.
+    pub ca: Option<certs::TestCa>,
     _dir: tempfile::TempDir,
 }
 
@@ -42,12 +48,36 @@ impl Server {
         tweak: impl FnOnce(StoreConfig) -> StoreConfig,
         limits: fushi_server::Limits,
     ) -> Server {
+        Server::start_full(time, tweak, limits, None).await
+    }
+
+    /// Start over TLS: a CA made for this test signs a certificate for
+    /// `127.0.0.1`; [`Server::phone`]s pin that CA.
+    pub async fn start_tls() -> Server {
+        Server::start_tls_with(fushi_server::Limits::default()).await
+    }
+
+    /// [`Server::start_tls`] with given limits.
+    pub async fn start_tls_with(limits: fushi_server::Limits) -> Server {
+        let ca = certs::TestCa::new("Fushi test CA");
+        let tls = ca.loopback().tls();
+        Server::start_full(SystemClock::new(), |c| c, limits, Some((ca, tls))).await
+    }
+
+    /// Start over TLS with `tls` (a certificate signed by `ca`, or not).
+    pub async fn start_full(
+        time: Arc<dyn TimeSource>,
+        tweak: impl FnOnce(StoreConfig) -> StoreConfig,
+        limits: fushi_server::Limits,
+        tls: Option<(certs::TestCa, fushi_server::ServerTls)>,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let storage = Arc::new(
             SqliteStorage::open_with_config(&dir.path().join("server.db"), time, tweak).unwrap(),
         );
+        let (ca, tls) = tls.map_or((None, None), |(ca, tls)| (Some(ca), Some(tls)));
         let running =
-            RunningServer::start_with(storage.clone(), ([127, 0, 0, 1], 0).into(), limits)
+            RunningServer::start_tls(storage.clone(), ([127, 0, 0, 1], 0).into(), limits, tls)
                 .await
                 .unwrap();
         let url = running.url();
@@ -55,8 +85,20 @@ impl Server {
             storage,
             running,
             url,
+            ca,
             _dir: dir,
         }
+    }
+
+    /// The sync settings of a phone of this server: its URL, the token,
+    /// and the test CA pinned (TLS) or cleartext allowed (plain HTTP).
+    pub fn config(&self, token: &str) -> SyncConfig {
+        let mut config = SyncConfig::new(&self.url, token);
+        match &self.ca {
+            Some(ca) => config.trust = Trust::PinnedCa(ca.pem.clone()),
+            None => config.allow_cleartext = true,
+        }
+        config
     }
 
     /// Issue a token for a new user.
@@ -76,7 +118,8 @@ impl Server {
     /// A phone for a new user.
     pub fn phone(&self, role: Role, community: &str) -> Phone {
         let (actor, token) = self.user(role, community);
-        Phone::new(&self.url, actor, token, |c| c)
+        let config = self.config(&token);
+        Phone::with_config(actor, token, config)
     }
 
     /// What the server holds that a reader of `community` may see.
@@ -118,13 +161,24 @@ pub struct Phone {
 }
 
 impl Phone {
-    /// A phone for `actor`, with `tweak` applied to its sync settings.
+    /// A phone for `actor` of the server at `url` (plain HTTP: cleartext
+    /// allowed, as in every test on loopback), with `tweak` applied to its
+    /// sync settings.
     pub fn new(
         url: &str,
         actor: Actor,
         token: String,
         tweak: impl FnOnce(SyncConfig) -> SyncConfig,
     ) -> Phone {
+        let config = SyncConfig {
+            allow_cleartext: true,
+            ..SyncConfig::new(url, token.clone())
+        };
+        Phone::with_config(actor, token, tweak(config))
+    }
+
+    /// A phone for `actor` with these sync settings.
+    pub fn with_config(actor: Actor, token: String, config: SyncConfig) -> Phone {
         let dir = tempfile::tempdir().unwrap();
         let clock = SystemClock::new();
         let store = Arc::new(
@@ -136,7 +190,7 @@ impl Phone {
             .unwrap(),
         );
         store.set_actor(Some(actor.clone()));
-        let client = SyncClient::new(store.clone(), tweak(SyncConfig::new(url, token.clone())))
+        let client = SyncClient::new(store.clone(), config)
             .unwrap()
             .with_clock(clock.clone());
         Phone {
@@ -155,13 +209,22 @@ impl Phone {
         self._dir.path().join("phone.db")
     }
 
-    /// Another client over the same store (other URL or settings).
+    /// Another client over the same store (other URL or settings; cleartext
+    /// allowed unless `tweak` says otherwise).
     pub fn client_with(&self, tweak: impl FnOnce(SyncConfig) -> SyncConfig) -> SyncClient {
-        SyncClient::new(
-            self.store.clone(),
-            tweak(SyncConfig::new("", self.token.clone())),
-        )
-        .unwrap()
+        self.try_client_with(tweak).unwrap()
+    }
+
+    /// [`Phone::client_with`], the error if the settings are refused.
+    pub fn try_client_with(
+        &self,
+        tweak: impl FnOnce(SyncConfig) -> SyncConfig,
+    ) -> fushi_core::Result<SyncClient> {
+        let config = SyncConfig {
+            allow_cleartext: true,
+            ..SyncConfig::new("", self.token.clone())
+        };
+        SyncClient::new(self.store.clone(), tweak(config))
     }
 
     /// Everything this phone holds.
@@ -219,7 +282,21 @@ pub fn raw(
         )
 }
 
+pub mod certs;
+pub mod faults;
 pub mod proxy;
+
+/// An HTTP client for hand-made requests (the rustls provider installed
+/// first: the sync client's reqwest features reach this one too).
+pub fn http() -> reqwest::Client {
+    http_builder().build().unwrap()
+}
+
+/// [`http`]'s builder, to change settings.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    fushi_core::sync::install_crypto_provider();
+    reqwest::Client::builder()
+}
 
 /// The scene most attack tests start from: a resident who posted a bike and
 /// grid staff who posted a station, both synced. Returns the two phones and
@@ -247,7 +324,7 @@ pub async fn push_raw(
     let body = serde_json::to_vec(&fushi_core::sync::wire::PushRequest { sites, rows }).unwrap();
     send_raw(
         raw(
-            &reqwest::Client::new(),
+            &http(),
             reqwest::Method::POST,
             &format!("{url}/v1/push"),
             token,

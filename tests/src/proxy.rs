@@ -14,6 +14,7 @@ pub struct CuttingProxy {
     pub url: String,
     /// How many of the next connections lose their answer.
     pub drop_next: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl CuttingProxy {
@@ -23,15 +24,27 @@ impl CuttingProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let drop_next = Arc::new(AtomicUsize::new(0));
         let counter = drop_next.clone();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let seen = accepted.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
                 let cut = counter
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
                 tokio::spawn(handle(client, upstream, cut));
             }
         });
-        CuttingProxy { url, drop_next }
+        CuttingProxy {
+            url,
+            drop_next,
+            accepted,
+        }
+    }
+
+    /// How many connections phones opened through it so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 }
 

@@ -20,7 +20,7 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     li.store.post_item(item("旧书一箱")).unwrap();
     li.client.sync().await.unwrap();
     let (_, token) = server.user(Role::Resident, "fushi");
-    let http = reqwest::Client::new();
+    let http = fushi_tests::http();
     let push = format!("{}/v1/push", server.url);
     let pull = format!("{}/v1/pull", server.url);
     let before = server.storage.store().snapshot().unwrap();
@@ -282,7 +282,7 @@ async fn health_answers_with_versions_and_time_and_pages_are_gzipped() {
             .unwrap();
     }
     staff.client.sync().await.unwrap();
-    let http = reqwest::Client::builder().gzip(false).build().unwrap();
+    let http = fushi_tests::http_builder().gzip(false).build().unwrap();
     let (status, body) = send_raw(http.get(format!("{}/v1/health", server.url))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["protocol"], 1);

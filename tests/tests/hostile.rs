@@ -334,7 +334,7 @@ async fn clocks_sets_the_quarantine_and_the_rate_are_bounded() {
     assert_eq!(server.storage.store().item(lamp).unwrap().photos.len(), 9);
 
     // The rate: a burst of 30, then 429 with Retry-After.
-    let http = reqwest::Client::new();
+    let http = fushi_tests::http();
     let pull = format!("{}/v1/pull", server.url);
     let mut limited = None;
     for _ in 0..40 {

@@ -3,7 +3,7 @@
 //! pages, a pulled page never arrives.
 
 use fushi_core::policy::Role;
-use fushi_core::sync::SyncConfig;
+use fushi_core::sync::{RetryPolicy, SyncConfig};
 use fushi_core::{Error, Table};
 use fushi_tests::proxy::CuttingProxy;
 use fushi_tests::*;
@@ -24,9 +24,12 @@ async fn a_push_whose_answer_is_lost_is_sent_again_without_duplicates() {
     });
     // A client that does not correct the clock sends no time check first, so
     // the first connection the proxy cuts is the first push.
+    // No retry: the lost answer is what this test is about (a retry
+    // would send the batch again at once; see tests/retry.rs).
     let client = li.client_with(|c| SyncConfig {
         server_url: proxy.url.clone(),
         push_batch: 2,
+        retry: RetryPolicy::none(),
         ..c
     });
     let ids: Vec<_> = (0..5)
@@ -98,6 +101,7 @@ async fn a_pull_stopped_between_pages_or_cut_mid_page_resumes_where_it_was() {
     proxy.drop_next.store(1, Ordering::SeqCst);
     let cut = worker.client_with(|c| SyncConfig {
         server_url: proxy.url.clone(),
+        retry: RetryPolicy::none(),
         ..c
     });
     assert!(matches!(cut.sync().await, Err(Error::Offline(_))));

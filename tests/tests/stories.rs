@@ -4,7 +4,7 @@
 use fushi_core::crdt::TimeSource;
 use fushi_core::model::{ItemEdit, StationEdit};
 use fushi_core::policy::Role;
-use fushi_core::sync::SyncConfig;
+use fushi_core::sync::{RetryPolicy, SyncConfig};
 use fushi_core::{Error, Table};
 use fushi_tests::*;
 use std::time::Duration;
@@ -21,7 +21,8 @@ async fn a_resident_posts_offline_and_her_neighbour_sees_it_after_both_sync() {
     let before = li.snapshot();
     let offline = li.client_with(|c| SyncConfig {
         server_url: "http://127.0.0.1:9".into(),
-        timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(2),
+        retry: RetryPolicy::none(),
         ..c
     });
     assert!(matches!(offline.sync().await, Err(Error::Offline(_))));

@@ -13,6 +13,8 @@
 
 use super::cursor::PullCursor;
 use super::progress::{ProgressListener, SyncProgress};
+use super::retry::{self, RetryPolicy};
+use super::tls::{self, Trust};
 use super::wire::{
     self, ErrorBody, PullResponse, PushRequest, PushResponse, HEADER_PROTOCOL, HEADER_SCHEMA,
     MAX_PULL_LIMIT, MAX_PUSH_BATCH_BYTES, MAX_PUSH_ROWS, PROTOCOL_VERSION,
@@ -30,14 +32,28 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How to reach the server.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` form leaves the token out.
+#[derive(Clone)]
 pub struct SyncConfig {
-    /// Base URL, e.g. `http://127.0.0.1:8080` (no trailing `/v1`).
+    /// Base URL, e.g. `https://sync.example.org` (no trailing `/v1`).
+    /// `https://` unless [`SyncConfig::allow_cleartext`].
     pub server_url: String,
     /// The bearer token issued for this user (`fushi-server token issue`).
     pub token: String,
-    /// Timeout of each request. Default 15 s.
-    pub timeout: Duration,
+    /// Which certificates are trusted for the server's: the platform's
+    /// store (default) or a pinned CA.
+    pub trust: Trust,
+    /// Allow `http://` URLs: cleartext, for loopback development and tests
+    /// only. Default false: an `http://` URL is refused when the client is
+    /// made, and redirects never leave HTTPS.
+    pub allow_cleartext: bool,
+    /// Time to open a connection (TCP and TLS handshake). Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time for each request, from sending to the whole answer. Default 30 s.
+    pub request_timeout: Duration,
+    /// When a request that failed transiently is sent again.
+    pub retry: RetryPolicy,
     /// Row changes per push, at most [`MAX_PUSH_ROWS`]. Default 500.
     pub push_batch: usize,
     /// Row changes per pull page, at most [`MAX_PULL_LIMIT`]. Default 500.
@@ -53,11 +69,32 @@ impl SyncConfig {
         SyncConfig {
             server_url: server_url.into(),
             token: token.into(),
-            timeout: Duration::from_secs(15),
+            trust: Trust::Platform,
+            allow_cleartext: false,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
             push_batch: MAX_PUSH_ROWS,
             pull_limit: 500,
             max_pull_pages: None,
         }
+    }
+}
+
+impl std::fmt::Debug for SyncConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncConfig")
+            .field("server_url", &self.server_url)
+            .field("token", &"<redacted>")
+            .field("trust", &self.trust)
+            .field("allow_cleartext", &self.allow_cleartext)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("push_batch", &self.push_batch)
+            .field("pull_limit", &self.pull_limit)
+            .field("max_pull_pages", &self.max_pull_pages)
+            .finish()
     }
 }
 
@@ -106,22 +143,33 @@ pub struct SyncClient {
     wake: tokio::sync::Notify,
 }
 
-/// How often one request is sent again after `429 rate_limited`.
-const RATE_LIMIT_RETRIES: u32 = 5;
-/// The longest wait for one `Retry-After`.
-const RATE_LIMIT_MAX_WAIT: Duration = Duration::from_secs(30);
-
 /// Why a request did not give an answer.
-enum Retry {
-    /// The server asked to wait this long and send it again.
-    After(Duration),
-    /// An error to report.
-    No(Error),
+enum Failure {
+    /// Transient (no connection, reset, timeout, 5xx, 429): worth sending
+    /// again, after the server's `Retry-After` if it gave one. `error` is
+    /// what is reported once the attempts are spent.
+    Transient {
+        error: Error,
+        retry_after: Option<Duration>,
+        what: &'static str,
+    },
+    /// An error to report at once.
+    Final(Error),
 }
 
 /// Only offset changes larger than this are applied, so network jitter does
 /// not keep nudging the clock.
 const OFFSET_MIN_CHANGE_MS: i64 = 1_000;
+
+/// A clock offset larger than this is not taken from the server while the
+/// phone's own clock looks sane: a server (or something posing as its
+/// answer) years off would otherwise stamp every later write of this phone
+/// years ahead, winning every conflict.
+const OFFSET_MAX_MS: i64 = 366 * 24 * 3_600 * 1_000;
+
+/// Times before this (2020-01-01, the protocol's oldest acceptable clock)
+/// or from this on (2100-01-01) are not sane wall-clock readings.
+const SANE_TIME_MS: std::ops::Range<i64> = 1_577_836_800_000..4_102_444_800_000;
 
 fn system_ms() -> i64 {
     SystemTime::now()
@@ -137,7 +185,14 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
         .map_err(|e| Error::Corrupt(format!("gzip failed: {e}")))
 }
 
-fn transport(e: reqwest::Error) -> Error {
+/// A transport failure: a TLS failure is [`Error::Tls`] and final (a
+/// certificate does not mend by itself in a second); anything else (no
+/// connection, reset, timeout) is transient, reported as [`Error::Offline`].
+fn transport(e: &reqwest::Error) -> Failure {
+    if let Some(reason) = tls::tls_failure(e) {
+        tracing::warn!(reason = %reason, "secure connection to the sync server failed");
+        return Failure::Final(Error::Tls(reason));
+    }
     let what = if e.is_timeout() {
         "the sync server did not answer in time"
     } else if e.is_connect() {
@@ -145,7 +200,32 @@ fn transport(e: reqwest::Error) -> Error {
     } else {
         "the connection to the sync server failed"
     };
-    Error::Offline(what.into())
+    Failure::Transient {
+        error: Error::Offline(what.into()),
+        retry_after: None,
+        what,
+    }
+}
+
+/// The clock offset to take from a server time read at `local_mid` on this
+/// phone's uncorrected clock, if any. Not taken: a server time that is no
+/// sane reading (before 2020, from 2100), or one more than a year from the
+/// phone's clock while the phone's clock itself reads a sane time (a phone
+/// whose battery ran flat and that woke in 1970 does take it).
+fn offset_to_apply(server_ms: i64, local_mid: i64, current: i64) -> Option<i64> {
+    let offset = server_ms.checked_sub(local_mid)?;
+    if !SANE_TIME_MS.contains(&server_ms) {
+        tracing::warn!("the sync server's time is not a sane time; the clock is not corrected");
+        return None;
+    }
+    if offset.abs() > OFFSET_MAX_MS && SANE_TIME_MS.contains(&local_mid) {
+        tracing::warn!(
+            offset_days = offset / 86_400_000,
+            "the sync server's time is more than a year from this phone's; the clock is not corrected"
+        );
+        return None;
+    }
+    ((offset - current).abs() > OFFSET_MIN_CHANGE_MS).then_some(offset)
 }
 
 impl SyncClient {
@@ -424,29 +504,41 @@ impl SyncClient {
     }
 
     /// Send with the protocol headers; decode a JSON answer or the error.
-    /// A `429 rate_limited` answer is waited out (its `Retry-After`, at most
-    /// [`RATE_LIMIT_MAX_WAIT`] each time) and the request sent again, up to
-    /// [`RATE_LIMIT_RETRIES`] times; the server applied nothing.
+    /// A transient failure (no connection, reset, timeout, 5xx, 429) is
+    /// sent again as [`SyncConfig::retry`] says, after the server's
+    /// `Retry-After` (capped) or a jittered backoff; every request of the
+    /// protocol may be sent twice (a push the server holds is a no-op).
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T> {
-        let mut tries = 0;
+        let policy = &self.config.retry;
+        let mut attempt: u32 = 1;
         loop {
             match self.send_once(req.try_clone()).await {
-                Err(Retry::After(wait)) if tries < RATE_LIMIT_RETRIES => {
-                    tries += 1;
-                    tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited: waiting");
-                    tokio::time::sleep(wait.min(RATE_LIMIT_MAX_WAIT)).await;
-                }
-                Err(Retry::After(_)) => {
-                    return Err(Error::Server {
-                        code: "rate_limited".into(),
-                        reason: "the sync server asks to slow down; try again later".into(),
-                    })
-                }
-                Err(Retry::No(e)) => return Err(e),
                 Ok(v) => return Ok(v),
+                Err(Failure::Final(e)) => return Err(e),
+                Err(Failure::Transient {
+                    error,
+                    retry_after,
+                    what,
+                }) => {
+                    if attempt >= policy.max_attempts {
+                        if attempt > 1 {
+                            tracing::warn!(attempts = attempt, reason = what, "giving up");
+                        }
+                        return Err(error);
+                    }
+                    let wait = policy.delay(attempt, retry_after, retry::jitter_bits());
+                    tracing::info!(
+                        attempt,
+                        reason = what,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "sync request failed; sending it again"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
             }
         }
     }
@@ -454,9 +546,9 @@ impl SyncClient {
     async fn send_once<T: serde::de::DeserializeOwned>(
         &self,
         req: Option<reqwest::RequestBuilder>,
-    ) -> std::result::Result<T, Retry> {
+    ) -> std::result::Result<T, Failure> {
         let req = req.ok_or_else(|| {
-            Retry::No(Error::invalid(
+            Failure::Final(Error::invalid(
                 "request",
                 "a request body that cannot be sent",
             ))
@@ -468,68 +560,172 @@ impl SyncClient {
             .header(HEADER_SCHEMA, SCHEMA_VERSION.to_string())
             .send()
             .await
-            .map_err(|e| Retry::No(transport(e)))?;
+            .map_err(|e| transport(&e))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
         let server_time = resp
             .headers()
             .get(wire::HEADER_SERVER_TIME)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<i64>().ok());
-        let bytes = resp.bytes().await.map_err(|e| Retry::No(transport(e)))?;
+        let bytes = resp.bytes().await.map_err(|e| transport(&e))?;
         if let Some(server_ms) = server_time {
             self.correct_clock(server_ms, sent_at, system_ms());
         }
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| Retry::No(e.into()));
+            return serde_json::from_slice(&bytes).map_err(|e| Failure::Final(e.into()));
         }
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(Retry::After(retry_after.unwrap_or(Duration::from_secs(1))));
+            return Err(Failure::Transient {
+                error: Error::Server {
+                    code: "rate_limited".into(),
+                    reason: "the sync server asks to slow down; try again later".into(),
+                },
+                retry_after,
+                what: "rate limited",
+            });
         }
         let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
         let (code, message) = body.map_or_else(
             || (format!("http_{}", status.as_u16()), status.to_string()),
             |b| (b.code, b.message),
         );
-        Err(Retry::No(
-            if status == reqwest::StatusCode::UPGRADE_REQUIRED {
-                Error::UpgradeRequired(message)
-            } else {
-                Error::Server {
-                    code,
-                    reason: message,
-                }
-            },
-        ))
+        if status == reqwest::StatusCode::UPGRADE_REQUIRED {
+            return Err(Failure::Final(Error::UpgradeRequired(message)));
+        }
+        let error = Error::Server {
+            code,
+            reason: message,
+        };
+        if status.is_server_error() {
+            return Err(Failure::Transient {
+                error,
+                retry_after,
+                what: "server error",
+            });
+        }
+        Err(Failure::Final(error))
     }
 
-    /// The server's time is taken to be read half-way through the round trip.
+    /// The server's time is taken to be read half-way through the round
+    /// trip; see [`offset_to_apply`] for when it is not taken at all.
     fn correct_clock(&self, server_ms: i64, sent_at: i64, received_at: i64) {
         let Some(clock) = &self.clock else { return };
         let local_mid = sent_at + (received_at - sent_at) / 2;
-        let offset = server_ms - local_mid;
-        if (offset - clock.offset_ms()).abs() > OFFSET_MIN_CHANGE_MS {
+        if let Some(offset) = offset_to_apply(server_ms, local_mid, clock.offset_ms()) {
             tracing::info!(offset_ms = offset, "clock corrected by the server's time");
             clock.set_offset_ms(offset);
         }
     }
 }
 
+/// The HTTP client for `config`: HTTPS with rustls (`ring`) and the
+/// configured trust; `http://` only if [`SyncConfig::allow_cleartext`]; no
+/// redirects (the protocol has none, and one must not lead off HTTPS).
 fn build_http(config: &SyncConfig) -> Result<reqwest::Client> {
+    check_url(config)?;
     reqwest::Client::builder()
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout)
+        .tls_backend_preconfigured(tls::client_config(&config.trust)?)
+        .https_only(!config.allow_cleartext)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(config.request_timeout)
+        .connect_timeout(config.connect_timeout)
         .gzip(true)
         .build()
         .map_err(|e| Error::Offline(format!("could not set up the HTTP client: {e}")))
 }
 
+/// `server_url` is an `https://` URL with a host, or `http://` where
+/// cleartext is allowed.
+fn check_url(config: &SyncConfig) -> Result<()> {
+    let url = reqwest::Url::parse(&config.server_url)
+        .map_err(|_| Error::invalid("server_url", "is not a valid URL"))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid("server_url", "names no host"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if config.allow_cleartext => {
+            tracing::warn!("syncing over cleartext HTTP (allowed by the configuration)");
+            Ok(())
+        }
+        "http" => Err(Error::invalid(
+            "server_url",
+            "is http:// (cleartext); use https://, or allow cleartext explicitly (loopback development, tests)",
+        )),
+        _ => Err(Error::invalid("server_url", "must start with https://")),
+    }
+}
+
 /// A count for the report (saturating: a sync never moves 4 billion rows).
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_790_000_000_000;
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn debug_leaves_the_token_out() {
+        let token = "fsh_0123456789abcdef0123456789abcdef";
+        let config = SyncConfig::new("https://sync.example.org", token);
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains(token), "{shown}");
+        assert!(shown.contains("sync.example.org") && shown.contains("<redacted>"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Arc::new(Store::open(dir.path().join("p.db")).unwrap_or_else(|e| panic!("{e}")));
+        let client = SyncClient::new(store, config).unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{client:?}");
+        assert!(!shown.contains(token), "{shown}");
+    }
+
+    #[test]
+    fn cleartext_only_when_allowed() {
+        let mut config = SyncConfig::new("http://127.0.0.1:8080", "t");
+        assert!(matches!(
+            check_url(&config),
+            Err(Error::Invalid { ref field, .. }) if field == "server_url"
+        ));
+        config.allow_cleartext = true;
+        assert!(check_url(&config).is_ok());
+        for url in ["", "127.0.0.1:8080", "ftp://x", "HTTPS//x", "https://"] {
+            config.server_url = url.into();
+            assert!(check_url(&config).is_err(), "{url}");
+        }
+        config.server_url = "HTTPS://Sync.Example.org".into();
+        config.allow_cleartext = false;
+        assert!(check_url(&config).is_ok());
+    }
+
+    #[test]
+    fn the_server_time_is_applied_when_sane() {
+        // Hours ahead: corrected.
+        assert_eq!(offset_to_apply(NOW + 3_600_000, NOW, 0), Some(3_600_000));
+        // Within the jitter of what is in force: left alone.
+        assert_eq!(offset_to_apply(NOW + 3_600_500, NOW, 3_600_000), None);
+        // A phone that woke in 1970 takes a sane server time.
+        assert_eq!(offset_to_apply(NOW, 5_000, 0), Some(NOW - 5_000));
+    }
+
+    #[test]
+    fn an_absurd_server_time_is_not_applied() {
+        // Years ahead or behind a sane phone clock.
+        assert_eq!(offset_to_apply(NOW + 3 * 365 * DAY, NOW, 0), None);
+        assert_eq!(offset_to_apply(NOW - 2 * 365 * DAY, NOW, 0), None);
+        // No sane reading at all, whatever the phone's clock says.
+        assert_eq!(offset_to_apply(0, NOW, 0), None);
+        assert_eq!(offset_to_apply(1_000, 5_000, 0), None);
+        assert_eq!(offset_to_apply(i64::MAX, NOW, 0), None);
+        assert_eq!(offset_to_apply(i64::MIN, NOW, 0), None);
+        assert_eq!(offset_to_apply(NOW, i64::MIN, 0), None);
+    }
 }

@@ -3,7 +3,10 @@
 //! - [`wire`]: the JSON shapes of the protocol (`docs/PROTOCOL.md`) and the
 //!   compact form of row changes.
 //! - `client`: the phone's side, `SyncClient` (feature `client`, on by
-//!   default; the server builds without it, and so without an HTTP client).
+//!   default; the server builds without it, and so without an HTTP client),
+//!   over HTTPS (`Trust`: the platform's store or a pinned CA; cleartext
+//!   only where `SyncConfig::allow_cleartext` says so), sending a request
+//!   again after a transient failure (`RetryPolicy`).
 //!
 //! - `state`: what a phone keeps for sync beside its data: the outbox mark,
 //!   the pull cursor and the time of the last good sync in `crdt_state`; the
@@ -15,12 +18,20 @@
 pub mod client;
 pub mod cursor;
 pub mod progress;
+#[cfg(feature = "client")]
+mod retry;
 mod state;
 mod status;
+#[cfg(feature = "client")]
+mod tls;
 pub mod wire;
 
 #[cfg(feature = "client")]
 pub use client::{SyncClient, SyncConfig, SyncReport};
+#[cfg(feature = "client")]
+pub use retry::RetryPolicy;
+#[cfg(feature = "client")]
+pub use tls::{install_crypto_provider, Trust};
 
 pub use progress::{ProgressListener, SyncProgress};
 pub use state::{SyncRejection, STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};

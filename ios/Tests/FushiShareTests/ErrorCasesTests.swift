@@ -50,7 +50,7 @@ final class ErrorCasesTests: XCTestCase {
     func testOfflineWithoutAServerAndWithAnUnreachableOne() async throws {
         let phone = try openStore(user: newUser())
         assertFushiError(try phone.syncBlocking(), isOffline)
-        try phone.configureSync(settings: SyncSettings(serverUrl: unreachableUrl, token: "token"))
+        try phone.configureSync(settings: unreachableSettings(token: "token"))
         do { _ = try await phone.sync(); XCTFail("expected Offline") } catch FushiError.Offline {}
         try phone.configureSync(settings: nil)
         do { _ = try await phone.sync(); XCTFail("expected Offline") } catch FushiError.Offline {}
@@ -59,8 +59,9 @@ final class ErrorCasesTests: XCTestCase {
     func testRejectedWhenTheServerRefusesTheToken() throws {
         let server = try TestServer()
         let resident = try server.issue(.resident)
-        let phone = try openStore(
-            user: resident.user, sync: SyncSettings(serverUrl: server.url, token: "revoked-or-forged"))
+        var forged = server.settings(resident)
+        forged.token = "revoked-or-forged"
+        let phone = try openStore(user: resident.user, sync: forged)
         assertFushiError(try phone.syncBlocking()) { e in
             if case let .Rejected(code, reason) = e { return !code.isEmpty && !reason.isEmpty }
             return false

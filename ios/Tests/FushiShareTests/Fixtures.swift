@@ -1,12 +1,16 @@
 // Test support, mirroring android/src/test/kotlin/org/fushi/share/Fixtures.kt.
 //
 // iOS has no `Process`, so the tests that need a sync server do not start one:
-// run `fushi-server serve --listen 0.0.0.0:8080` on the Mac, issue tokens with
+// make a test CA and certificate (`cargo run -p fushi-tests --bin fushi-test-certs DIR`),
+// run `fushi-server serve --listen 0.0.0.0:8443 --tls-cert DIR/server.pem
+// --tls-key DIR/server.key` on the Mac, issue tokens with
 // `fushi-server token issue --role ... --community fushi`, and pass them in the
 // scheme's environment:
-//   FUSHI_TEST_SERVER_URL = http://127.0.0.1:8080
+//   FUSHI_TEST_SERVER_URL = https://127.0.0.1:8443
+//   FUSHI_TEST_CA_PEM     = the text of DIR/ca.pem (pinned by the phones)
 //   FUSHI_TEST_ACCOUNTS   = one account per line: "<role> <user-uuid> <token>"
 //                           (4 resident lines and 2 grid_staff lines cover every test)
+// (A plain `http://` server URL is allowed too: the phones then allow cleartext.)
 // Without them those tests are skipped; the offline tests always run.
 import Foundation
 import XCTest
@@ -33,7 +37,15 @@ func newUser(_ role: Role = .resident, community: String = fushi) -> User {
 }
 
 /// A loopback URL nothing listens on (port 9 is discard; nothing serves it here).
-let unreachableUrl = "http://127.0.0.1:9"
+let unreachableUrl = "https://127.0.0.1:9"
+
+/// Settings of a phone with no signal: one attempt per request, short timeouts.
+func unreachableSettings(token: String = "t") -> SyncSettings {
+    SyncSettings(
+        serverUrl: unreachableUrl, token: token,
+        connectTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 1
+    )
+}
 
 func bicycle(_ title: String = "儿童自行车 八成新") -> NewItem {
     NewItem(title: title, category: "kids", mode: "give", pickupArea: "福石花园", lat: 22.2705, lon: 113.5405)
@@ -71,6 +83,7 @@ struct Account {
 /// The server and accounts given in the environment (see the top of this file).
 final class TestServer {
     let url: String
+    let caPem: String?
     private var pool: [Account]
 
     init() throws {
@@ -79,6 +92,7 @@ final class TestServer {
             throw XCTSkip("set FUSHI_TEST_SERVER_URL and FUSHI_TEST_ACCOUNTS to run the sync stories")
         }
         self.url = url
+        caPem = env["FUSHI_TEST_CA_PEM"]
         pool = accounts.split(whereSeparator: \.isNewline).compactMap { line in
             let parts = line.split(separator: " ").map(String.init)
             guard parts.count == 3 else { return nil }
@@ -96,7 +110,10 @@ final class TestServer {
     }
 
     func settings(_ account: Account) -> SyncSettings {
-        SyncSettings(serverUrl: url, token: account.token)
+        SyncSettings(
+            serverUrl: url, token: account.token,
+            caCertificatePem: caPem, allowCleartext: url.hasPrefix("http://")
+        )
     }
 
     func phone(_ account: Account) throws -> FushiStore {

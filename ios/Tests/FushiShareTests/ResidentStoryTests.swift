@@ -7,7 +7,7 @@ import XCTest
 final class ResidentStoryTests: XCTestCase {
     func testAnItemPostedWithNoSignalIsKeptAndWaitsToBeSent() async throws {
         let owner = newUser()
-        let phone = try openStore(user: owner, sync: SyncSettings(serverUrl: unreachableUrl, token: "t"))
+        let phone = try openStore(user: owner, sync: unreachableSettings())
         let heard = Recorder()
         _ = phone.addObserver(observer: heard)
         let id = try phone.postItem(item: bicycle())

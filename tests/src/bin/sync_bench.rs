@@ -150,7 +150,7 @@ async fn main() {
                 pull_limit: 1000,
                 // 100 phones' SQLite work shares this machine's cores with
                 // the server: waits are long here, not on real phones.
-                timeout: std::time::Duration::from_secs(300),
+                request_timeout: std::time::Duration::from_secs(300),
                 ..c
             }))
         })

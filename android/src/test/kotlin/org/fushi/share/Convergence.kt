@@ -14,7 +14,7 @@ const val CENTRE_LON = 113.5400
 
 /** Sync settings with tiny pages, so every push and every pull takes many requests. */
 fun TestServer.smallPages(account: Account, pushBatch: UInt, pullLimit: UInt): SyncSettings =
-    SyncSettings(serverUrl = url, token = account.token, pushBatch = pushBatch, pullLimit = pullLimit)
+    settings(account).copy(pushBatch = pushBatch, pullLimit = pullLimit)
 
 /** Every field of an item as the API returns it (the id is the key). */
 fun Item.fields(): Map<String, Any?> = linkedMapOf(

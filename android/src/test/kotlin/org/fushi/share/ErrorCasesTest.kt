@@ -78,7 +78,7 @@ class ErrorCasesTest {
         openStore(newUser()).use { phone ->
             // No server configured yet: the store works offline.
             assertFailsWith<FushiException.Offline> { phone.syncBlocking() }
-            phone.configureSync(SyncSettings(serverUrl = unreachableUrl(), token = "token"))
+            phone.configureSync(unreachableSettings(token = "token"))
             assertFailsWith<FushiException.Offline> { phone.sync() }
             phone.configureSync(null)
             assertFailsWith<FushiException.Offline> { phone.sync() }
@@ -90,7 +90,7 @@ class ErrorCasesTest {
         TestServer().use { server ->
             val resident = server.issue(Role.RESIDENT)
             server.start()
-            openStore(resident.user, SyncSettings(serverUrl = server.url, token = "revoked-or-forged")).use { phone ->
+            openStore(resident.user, server.settings(resident).copy(token = "revoked-or-forged")).use { phone ->
                 val e = assertFailsWith<FushiException.Rejected> { phone.syncBlocking() }
                 assertTrue(e.code.isNotBlank() && e.reason.isNotBlank())
                 assertFalse("revoked-or-forged" in e.message.orEmpty(), "the token is not echoed")
@@ -98,6 +98,65 @@ class ErrorCasesTest {
                 phone.configureSync(server.settings(resident))
                 phone.syncBlocking()
             }
+        }
+    }
+
+    @Test
+    fun certificateErrorWhenTheServersCertificateIsNotTrusted() = runBlocking {
+        TestServer().use { server ->
+            val resident = server.issue(Role.RESIDENT)
+            server.start()
+            val trusted = server.settings(resident)
+            // The platform's store does not know the test CA; nor does
+            // another CA pinned instead of the deployment's.
+            val untrusted = listOf(
+                trusted.copy(caCertificatePem = null, maxAttempts = 5u),
+                trusted.copy(caCertificatePem = TestCerts.make().caPem),
+            )
+            openStore(resident.user, null).use { phone ->
+                phone.postItem(bicycle())
+                for (settings in untrusted) {
+                    phone.configureSync(settings)
+                    val e = assertFailsWith<FushiException.Certificate> { phone.syncBlocking() }
+                    assertTrue(e.reason.isNotBlank())
+                    assertFalse(resident.token in e.message.orEmpty(), "the token is not echoed")
+                    assertFailsWith<FushiException.Certificate> { phone.sync() }
+                    assertEquals(1uL, phone.pendingChanges(), "nothing lost")
+                }
+                // Pinning the deployment's CA, the same phone syncs.
+                phone.configureSync(trusted)
+                assertEquals(1u, phone.sync().pushed)
+            }
+        }
+    }
+
+    @Test
+    fun cleartextIsRefusedUnlessAllowed() {
+        TestServer(tls = false).use { server ->
+            val resident = server.issue(Role.RESIDENT)
+            server.start()
+            assertTrue(server.url.startsWith("http://"))
+            val cleartext = server.settings(resident)
+            openStore(resident.user, null).use { phone ->
+                val e = assertFailsWith<FushiException.InvalidInput> {
+                    phone.configureSync(cleartext.copy(allowCleartext = false))
+                }
+                assertEquals("server_url", e.field)
+                // Explicitly allowed (loopback development, tests): it syncs.
+                phone.configureSync(cleartext)
+                phone.postItem(bicycle())
+                assertEquals(1u, phone.syncBlocking().pushed)
+            }
+        }
+    }
+
+    @Test
+    fun aPinnedCaThatIsNotPemIsInvalidInput() {
+        openStore(newUser()).use { phone ->
+            val e = assertFailsWith<FushiException.InvalidInput> {
+                phone.configureSync(unreachableSettings().copy(caCertificatePem = "not a certificate"))
+            }
+            assertEquals("ca_certificate_pem", e.field)
         }
     }
 

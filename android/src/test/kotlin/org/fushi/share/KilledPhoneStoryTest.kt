@@ -76,6 +76,7 @@ class KilledPhoneStoryTest {
                 "-cp", System.getProperty("java.class.path"), "org.fushi.share.PhoneProcessKt",
                 file.path, server.url, account.token, user.userId, user.role.name, user.community,
                 PUSH_BATCH.toString(), PULL_LIMIT.toString(),
+                File(checkNotNull(server.certs) { "an HTTPS server" }.dir, "ca.pem").path,
             ),
         ).redirectError(log).start()
     }

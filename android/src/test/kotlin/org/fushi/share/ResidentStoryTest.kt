@@ -16,7 +16,7 @@ class ResidentStoryTest {
     fun anItemPostedWithNoSignalIsKeptAndWaitsToBeSent() = runBlocking {
         val owner = newUser()
         // A server is configured but nothing answers: the phone has no signal.
-        openStore(owner, SyncSettings(serverUrl = unreachableUrl(), token = "t")).use { phone ->
+        openStore(owner, unreachableSettings()).use { phone ->
             val heard = Recorder()
             phone.addObserver(heard)
             val id = phone.postItem(bicycle())
