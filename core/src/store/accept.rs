@@ -180,20 +180,7 @@ impl Store {
                         continue;
                     }
                     (Err(denial), Some((pusher, _))) => {
-                        tracing::info!(table = %change.table, code = denial.code(), "change rejected");
-                        let winning = match Table::from_name(&change.table) {
-                            Some(table) => row_state(ctx.tx, table, change.id)?
-                                .and_then(|w| readable(&pusher.actor, table, w)),
-                            None => None,
-                        };
-                        rejections.push(Rejection {
-                            index,
-                            table: change.table.clone(),
-                            id: change.id,
-                            code: denial.code().into(),
-                            reason: denial.to_string(),
-                            winning,
-                        });
+                        rejections.push(refusal(ctx, &pusher.actor, index, change, denial)?);
                         continue;
                     }
                 };
@@ -208,27 +195,39 @@ impl Store {
                     Ok(()) => receive(ctx, table, change, &mut report, pushed.map(|p| p.0))?,
                     Err(d) => Err(d),
                 };
-                if let Err(denial) = verdict {
-                    // The pusher learns the server's word only about rows it
-                    // may read anyway.
-                    let winning = match pushed {
-                        Some((pusher, _)) => row_state(ctx.tx, table, change.id)?
-                            .and_then(|w| readable(&pusher.actor, table, w)),
-                        None => None,
-                    };
-                    tracing::info!(table = %change.table, code = denial.code(), "change rejected");
-                    rejections.push(Rejection {
-                        index,
-                        table: change.table.clone(),
-                        id: change.id,
-                        code: denial.code().into(),
-                        reason: denial.to_string(),
-                        winning,
-                    });
+                if let (Err(denial), Some((pusher, _))) = (verdict, pushed) {
+                    rejections.push(refusal(ctx, &pusher.actor, index, change, &denial)?);
                 }
             }
             set_state_in(ctx.tx, state)?;
             Ok((report, rejections))
         })
     }
+}
+
+/// The answer to a refused pushed row: the code and reason, and the row's
+/// state on the server, which the pusher learns only for rows it may read
+/// anyway.
+fn refusal(
+    ctx: &WriteCtx<'_>,
+    pusher: &Actor,
+    index: usize,
+    change: &RowChange,
+    denial: &Denial,
+) -> Result<Rejection> {
+    tracing::info!(table = %change.table, code = denial.code(), "change rejected");
+    let winning = match Table::from_name(&change.table) {
+        Some(table) => {
+            row_state(ctx.tx, table, change.id)?.and_then(|w| readable(pusher, table, w))
+        }
+        None => None,
+    };
+    Ok(Rejection {
+        index,
+        table: change.table.clone(),
+        id: change.id,
+        code: denial.code().into(),
+        reason: denial.to_string(),
+        winning,
+    })
 }
