@@ -411,3 +411,13 @@ pub fn change_at(
             .collect(),
     }
 }
+
+/// How many items a store holds (its snapshot's `item` rows).
+pub fn items_in(store: &Store) -> usize {
+    store
+        .snapshot()
+        .unwrap()
+        .iter()
+        .filter(|r| r.table == Table::Item)
+        .count()
+}

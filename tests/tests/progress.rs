@@ -5,7 +5,7 @@
 use fushi_core::policy::{Actor, Role};
 use fushi_core::sync::{ProgressListener, SyncClient, SyncProgress};
 use fushi_core::{Error, Table};
-use fushi_tests::{item, Server};
+use fushi_tests::{item, items_in, Server};
 use std::sync::{Arc, Mutex, OnceLock};
 use uuid::Uuid;
 
@@ -24,15 +24,6 @@ async fn community_of(total: usize) -> Server {
         .unwrap();
     store.set_actor(None);
     server
-}
-
-fn items_on(store: &fushi_core::Store) -> usize {
-    store
-        .snapshot()
-        .unwrap()
-        .iter()
-        .filter(|r| r.table == Table::Item)
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +88,7 @@ async fn a_cancelled_sync_leaves_the_store_consistent_and_the_next_one_goes_on_f
         .fetch_row(Table::Item, mine)
         .unwrap()
         .is_some());
-    let partial = items_on(&phone.store);
+    let partial = items_in(&phone.store);
     assert!(
         (30..=40).contains(&partial),
         "{partial} items after three pages"
@@ -106,7 +97,7 @@ async fn a_cancelled_sync_leaves_the_store_consistent_and_the_next_one_goes_on_f
     // A new sync (not cancelled) goes on from the stored cursor.
     client.set_progress_listener(None);
     let report = client.sync().await.unwrap();
-    assert_eq!(items_on(&phone.store), TOTAL + 1);
+    assert_eq!(items_in(&phone.store), TOTAL + 1);
     // The server holds TOTAL + 1 rows (ours came back numbered after the
     // 300); the cancelled sync had received partial - 1 of them.
     assert_eq!(

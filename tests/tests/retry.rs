@@ -10,7 +10,7 @@
 use fushi_core::crdt::TimeSource;
 use fushi_core::policy::Role;
 use fushi_core::sync::{RetryPolicy, SyncConfig};
-use fushi_core::{Error, Table};
+use fushi_core::Error;
 use fushi_tests::faults::{Fault, FaultyFront};
 use fushi_tests::proxy::CuttingProxy;
 use fushi_tests::*;
@@ -37,14 +37,7 @@ async fn through_front(retry: RetryPolicy) -> (Server, FaultyFront, Phone) {
 }
 
 fn items_on_server(server: &Server) -> usize {
-    server
-        .storage
-        .store()
-        .snapshot()
-        .unwrap()
-        .iter()
-        .filter(|r| r.table == Table::Item)
-        .count()
+    fushi_tests::items_in(server.storage.store())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
