@@ -11,13 +11,17 @@
 //! are derived data, never sent), after the versioned migrations.
 
 use super::StoreRole;
-use crate::model::tables::{Rule, TableDef, Ty, TABLES};
+#[cfg(feature = "bench-baseline")]
+use crate::model::tables::{Rule, TableDef, Ty};
 use crate::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// Schema version 1 of the replicated tables, frozen as SQL (never edited:
+/// a later version is a numbered migration after it).
+const SCHEMA_V1_SQL: &str = include_str!("sql/schema_v1.sql");
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
 const SEARCH_SQL: &str = include_str!("sql/search.sql");
@@ -54,15 +58,6 @@ UPDATE need SET deleted = deleted;";
 /// shape (every file from before the roles, the server's included).
 const STATE_ROLE: &str = "store_role";
 
-/// The `CREATE TABLE` statement of a replicated table: its plain shape plus
-/// the merge metadata (`_clk`, `_seq` and the `_seq` index).
-pub(crate) fn create_table_sql(def: &TableDef) -> String {
-    let mut sql = plain_table_columns(def);
-    sql.push_str(",\n  _clk BLOB NOT NULL,\n  _seq INTEGER NOT NULL\n);\n");
-    sql.push_str(&format!("CREATE INDEX {0}_seq ON {0}(_seq);\n", def.name));
-    sql
-}
-
 /// The same table with no merge metadata: what plain SQLite would hold
 /// (the benchmark's baseline).
 #[cfg(feature = "bench-baseline")]
@@ -72,6 +67,7 @@ pub fn plain_table_sql(def: &TableDef) -> String {
     sql
 }
 
+#[cfg(feature = "bench-baseline")]
 fn plain_table_columns(def: &TableDef) -> String {
     let mut sql = format!(
         "CREATE TABLE {} (\n  rid INTEGER PRIMARY KEY,\n  id BLOB NOT NULL UNIQUE",
@@ -241,9 +237,7 @@ fn v1(tx: &Transaction<'_>, role: StoreRole) -> Result<()> {
             "the file holds tables of another application".into(),
         ));
     }
-    for def in TABLES {
-        tx.execute_batch(&create_table_sql(def))?;
-    }
+    tx.execute_batch(SCHEMA_V1_SQL)?;
     tx.execute_batch(META_SQL)?;
     tx.execute_batch(INDEXES_SQL)?;
     if role == StoreRole::Phone {
@@ -252,4 +246,39 @@ fn v1(tx: &Transaction<'_>, role: StoreRole) -> Result<()> {
         }
     }
     record_role(tx, role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tables::TABLES;
+
+    /// The columns a table has in the file.
+    fn columns(conn: &Connection, table: &str) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap();
+        let names = stmt.query_map([], |r| r.get(0)).unwrap();
+        names.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// The frozen schema, with every migration after it, holds exactly the
+    /// columns the table definitions declare: adding a column to a
+    /// definition without a migration (or editing v1 in place) fails here.
+    #[test]
+    fn the_migrated_schema_has_exactly_the_defined_columns() {
+        for role in [StoreRole::Phone, StoreRole::Server] {
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate(&mut conn, role).unwrap();
+            for def in TABLES {
+                let mut want = vec!["rid".to_string(), "id".to_string()];
+                want.extend(def.columns.iter().map(|c| c.name.to_string()));
+                want.extend(["_clk".to_string(), "_seq".to_string()]);
+                let mut got = columns(&conn, def.name);
+                // The phone's own index column (the stations' amenity mask).
+                got.retain(|c| c != "amenity_mask");
+                assert_eq!(got, want, "{} ({role:?})", def.name);
+            }
+        }
+    }
 }

@@ -1,0 +1,93 @@
+//! A phone's file written by an older app (`fixtures/phone_v1.db`: schema v1,
+//! metadata v2, no recorded role; written by the app as of commit e1b1149
+//! with a station, an item with a position and a check-in) opens in this
+//! version: its metadata is migrated in place, everything it held reads
+//! back, its unsent changes are still waiting, and the offline queries work.
+
+use fushi_core::crdt::ManualTime;
+use fushi_core::model::ListingKind;
+use fushi_core::policy::{Actor, Role};
+use fushi_core::store::{NearbyQuery, SearchQuery, StateValue, SCHEMA_VERSION};
+use fushi_core::{Store, StoreConfig};
+use uuid::Uuid;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/phone_v1.db");
+/// Its clock (the fixture was written at this time).
+const THEN: i64 = 1_790_000_000_000;
+
+#[test]
+fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    std::fs::copy(FIXTURE, &path).unwrap();
+    let store = Store::open_with(
+        &path,
+        ManualTime::new(THEN + 60_000),
+        StoreConfig::default(),
+    )
+    .unwrap();
+
+    assert_eq!(
+        SCHEMA_VERSION, 1,
+        "a schema v2 needs a v1 → v2 step tested here"
+    );
+    assert_eq!(
+        store.state_get("meta_version").unwrap(),
+        Some(StateValue::Int(3))
+    );
+    // No role recorded means the phone's shape, which it keeps.
+    assert_ne!(
+        store.state_get("store_role").unwrap(),
+        Some(StateValue::Text("server".into()))
+    );
+
+    let rows = store.snapshot().unwrap();
+    assert_eq!(rows.len(), 3, "a station, an item and a check-in");
+    let item = rows
+        .iter()
+        .find(|r| r.table == fushi_core::Table::Item)
+        .map(|r| store.item(r.id).unwrap())
+        .unwrap();
+    assert_eq!(item.title, "儿童自行车 八成新");
+    assert_eq!(item.owner, Uuid::from_u128(2));
+    assert_eq!(item.pickup_area, "福石花园");
+    // Never synced: all three still wait to be sent.
+    assert_eq!(store.pending_changes().unwrap(), 3);
+
+    // The offline queries read the migrated file.
+    store.set_actor(Some(Actor {
+        user: Uuid::from_u128(3),
+        role: Role::Resident,
+        community: "fushi".into(),
+    }));
+    let hits = store
+        .search(&SearchQuery {
+            text: "自行车".into(),
+            kinds: vec![ListingKind::Item],
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(hits.hits.len(), 1);
+    let near = store
+        .nearest_stations(&NearbyQuery {
+            lat: 22.2586,
+            lon: 113.5262,
+            amenities: vec!["drinking_water".into()],
+            ..NearbyQuery::default()
+        })
+        .unwrap();
+    assert_eq!(near.len(), 1);
+    assert_eq!(near[0].name, "福石清凉驿站");
+
+    // And it takes new writes.
+    store
+        .post_item(fushi_core::model::NewItem {
+            title: "旧台灯".into(),
+            category: "books".into(),
+            mode: "give".into(),
+            pickup_area: "福石花园".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.pending_changes().unwrap(), 4);
+}
