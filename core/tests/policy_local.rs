@@ -290,3 +290,40 @@ fn an_expired_item_cannot_be_requested() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_refusals_winning_state_this_version_cannot_read_is_kept_aside_not_failing_the_rollback() {
+    let (alice, bob) = (actor(Role::Resident), actor(Role::Resident));
+    let (pa, pb) = (phone(&alice), phone(&bob));
+    let id = pb.store.post_item(item()).unwrap();
+    pa.store.post_item(item()).unwrap();
+    // The server's word about the row, with a title longer than this
+    // version allows (as a newer version might).
+    let mut winning = outbox(&pa).remove(0);
+    winning.id = id;
+    for cell in &mut winning.cells {
+        if cell.column == "title" {
+            cell.op = fushi_core::crdt::CellOp::Set("长".repeat(61).into());
+        }
+    }
+    let refusal = fushi_core::store::Rejection {
+        index: 0,
+        table: "item".into(),
+        id,
+        code: "not_owner".into(),
+        reason: "only the owner may change this".into(),
+        winning: Some(winning),
+    };
+    let report = pb.store.roll_back(&[refusal], 1, &[]).unwrap();
+    assert_eq!(report.unreadable, 1);
+    assert_eq!(pb.store.unreadable_count().unwrap(), 1);
+    assert!(
+        pb.store.fetch_row(Table::Item, id).unwrap().is_none(),
+        "our copy is gone"
+    );
+    assert_eq!(
+        pb.store.sync_rejections().unwrap().len(),
+        1,
+        "the refusal is recorded"
+    );
+}
