@@ -132,6 +132,7 @@ impl ItemData {
             lat: Some(self.lat),
             lon: Some(self.lon),
             photos: Vec::new(),
+            tags: Vec::new(),
         }
     }
 }

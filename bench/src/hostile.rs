@@ -87,7 +87,12 @@ fn item(actor: &Actor, now: i64, photos: usize, n: usize) -> RowChange {
 
 fn timed(store: &Store, pusher: &Pusher, rows: &[RowChange]) -> BoxResult<(f64, usize, usize)> {
     let started = Instant::now();
-    let (_, refused) = store.apply_pushed(pusher, rows, &Same(pusher.actor.clone()))?;
+    let (_, refused) = store.apply_pushed(
+        pusher,
+        rows,
+        &Same(pusher.actor.clone()),
+        fushi_core::store::SCHEMA_VERSION,
+    )?;
     Ok((
         started.elapsed().as_secs_f64() * 1000.0,
         rows.len() - refused.len(),
@@ -124,11 +129,21 @@ pub fn hostile_section(rep: &mut Report, dir: &Path, community_items: usize) -> 
             .map(|k| item(&actor, now, 2, k))
             .collect();
         n += batch.len();
-        store.apply_pushed(&pusher, &batch, &Same(actor.clone()))?;
+        store.apply_pushed(
+            &pusher,
+            &batch,
+            &Same(actor.clone()),
+            fushi_core::store::SCHEMA_VERSION,
+        )?;
     }
     let target = item(&actor, now, 1, usize::MAX);
     let id = target.id;
-    store.apply_pushed(&pusher, &[target], &Same(actor.clone()))?;
+    store.apply_pushed(
+        &pusher,
+        &[target],
+        &Same(actor.clone()),
+        fushi_core::store::SCHEMA_VERSION,
+    )?;
     let mut worst: f64 = 0.0;
 
     // Photo churn, pushed 5 times.

@@ -1410,7 +1410,7 @@ fn server_store_section(
                 })?;
             let t = Instant::now();
             for (pusher, changes) in &batches {
-                let out = storage.push(pusher, changes)?;
+                let out = storage.push(pusher, changes, fushi_core::store::SCHEMA_VERSION)?;
                 if !out.rejections.is_empty() || out.accepted != changes.len() {
                     return Err(format!("{label}: push refused {:?}", out.rejections).into());
                 }

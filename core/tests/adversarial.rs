@@ -26,7 +26,7 @@ use fushi_core::crdt::{Cell, CellOp, Hlc, ManualTime, RowChange, SiteId, Stamp, 
 use fushi_core::model::tables::{Check, Rule, Table, TableKind, Ty, TABLES};
 use fushi_core::model::RowData;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{Credentials, Pusher};
+use fushi_core::store::{Credentials, Pusher, SCHEMA_VERSION};
 use fushi_core::{Store, StoreConfig, StoreRole};
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -353,7 +353,10 @@ impl World {
         if self.tokens.revoked.lock().unwrap().contains(&who) {
             return; // the server answers 401 before any of it is read
         }
-        match self.store.apply_pushed(&pusher, changes, &self.tokens) {
+        match self
+            .store
+            .apply_pushed(&pusher, changes, &self.tokens, SCHEMA_VERSION)
+        {
             Ok((report, rejections)) => {
                 if std::env::var_os("ADVERSARIAL_TRACE").is_some() {
                     eprintln!(
@@ -656,7 +659,7 @@ fn a_column_named_twice_is_refused_for_that_row_and_nothing_of_it_is_applied() {
     // not failed, and nothing of the row is applied.
     let (_, refused) = w
         .store
-        .apply_pushed(&pusher, &[takeover], &w.tokens)
+        .apply_pushed(&pusher, &[takeover], &w.tokens, SCHEMA_VERSION)
         .unwrap();
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].code, "invalid");

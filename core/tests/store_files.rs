@@ -69,7 +69,7 @@ fn a_file_from_a_newer_app_is_refused_and_left_untouched() {
     match open(&path) {
         Err(Error::SchemaTooNew {
             found: 99,
-            supported: 1,
+            supported: fushi_core::store::SCHEMA_VERSION,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }

@@ -3,6 +3,8 @@
 //! with a station, an item with a position and a check-in) opens in this
 //! version: its metadata is migrated in place, everything it held reads
 //! back, its unsent changes are still waiting, and the offline queries work.
+//! Its replicated tables are migrated from schema v1 to this build's (v2:
+//! items' `tags`), and the new column reads as empty on the rows v1 wrote.
 
 use fushi_core::crdt::ManualTime;
 use fushi_core::model::ListingKind;
@@ -28,9 +30,14 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
     .unwrap();
 
     assert_eq!(
-        SCHEMA_VERSION, 1,
-        "a schema v2 needs a v1 → v2 step tested here"
+        SCHEMA_VERSION, 2,
+        "a schema v3 needs a v2 → v3 step tested here"
     );
+    let user_version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(user_version, SCHEMA_VERSION);
     assert_eq!(
         store.state_get("meta_version").unwrap(),
         Some(StateValue::Int(3))
@@ -51,6 +58,7 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
     assert_eq!(item.title, "儿童自行车 八成新");
     assert_eq!(item.owner, Uuid::from_u128(2));
     assert_eq!(item.pickup_area, "福石花园");
+    assert!(item.tags.is_empty(), "a v1 row has no tags");
     // Never synced: all three still wait to be sent.
     assert_eq!(store.pending_changes().unwrap(), 3);
 
@@ -86,8 +94,25 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
             category: "books".into(),
             mode: "give".into(),
             pickup_area: "福石花园".into(),
+            tags: vec!["可议价".into()],
             ..Default::default()
         })
         .unwrap();
     assert_eq!(store.pending_changes().unwrap(), 4);
+    // And the v1 row takes the v2 column (from its owner).
+    store.set_actor(Some(Actor {
+        user: item.owner,
+        role: Role::Resident,
+        community: "fushi".into(),
+    }));
+    store
+        .edit_item(
+            item.id,
+            fushi_core::model::ItemEdit {
+                add_tags: vec!["儿童".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(store.item(item.id).unwrap().tags, vec!["儿童".to_string()]);
 }

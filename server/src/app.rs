@@ -60,6 +60,9 @@ pub struct Limits {
     pub rate_burst: u32,
     /// How often held changes are released and station records published.
     pub housekeeping_every: Duration,
+    /// The oldest phone schema served (426 below it); phones from it to the
+    /// server's schema each get the columns they know.
+    pub min_schema: i64,
 }
 
 impl Default for Limits {
@@ -73,6 +76,7 @@ impl Default for Limits {
             rate_per_second: 10,
             rate_burst: 100,
             housekeeping_every: Duration::from_secs(30),
+            min_schema: fushi_core::store::MIN_SCHEMA_VERSION,
         }
     }
 }
@@ -82,8 +86,11 @@ impl Default for Limits {
 pub struct AppState {
     /// The storage.
     pub storage: Arc<dyn SyncStorage>,
-    /// Its schema version (checked against every request's `Fushi-Schema`).
+    /// Its schema version: the newest `Fushi-Schema` served.
     pub schema: i64,
+    /// The oldest `Fushi-Schema` served ([`Limits::min_schema`], within
+    /// what this build can serve).
+    pub min_schema: i64,
     /// Requests per token.
     pub limiter: Arc<TokenLimiter>,
 }
@@ -97,9 +104,13 @@ impl AppState {
     /// State over `storage` with `limits`.
     pub fn with_limits(storage: Arc<dyn SyncStorage>, limits: &Limits) -> AppState {
         let schema = storage.schema_version();
+        let min_schema = limits
+            .min_schema
+            .clamp(fushi_core::store::MIN_SCHEMA_VERSION, schema);
         AppState {
             storage,
             schema,
+            min_schema,
             limiter: Arc::new(TokenLimiter::new(limits.rate_per_second, limits.rate_burst)),
         }
     }

@@ -11,10 +11,6 @@ use axum::http::{header, StatusCode};
 use fushi_core::policy::Actor;
 use fushi_core::sync::wire::{HEADER_PROTOCOL, HEADER_SCHEMA, PROTOCOL_VERSION};
 
-/// The signed-in user of a request, after the version check.
-#[derive(Clone, Debug)]
-pub struct Authed(pub Actor);
-
 fn version(parts: &Parts, name: &str) -> Result<i64, ApiError> {
     let v = parts.headers.get(name).ok_or_else(|| {
         ApiError::new(
@@ -29,23 +25,32 @@ fn version(parts: &Parts, name: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::bad_request("bad_header", format!("{name} must be a number")))
 }
 
-/// Refuse a request whose protocol or schema is not the server's.
-pub fn check_versions(parts: &Parts, schema: i64) -> Result<(), ApiError> {
+/// The phone's schema, if the server serves its protocol and schema: any
+/// schema from `min` to `schema` (the server's own). Below `min`, or an
+/// older protocol, is 426 (the app must be updated); a newer one is
+/// `server_outdated` (the server must be, and the app can try later).
+pub fn check_versions(parts: &Parts, min: i64, schema: i64) -> Result<i64, ApiError> {
     let protocol = version(parts, HEADER_PROTOCOL)?;
     let client_schema = version(parts, HEADER_SCHEMA)?;
-    if protocol != i64::from(PROTOCOL_VERSION) || client_schema != schema {
-        let which = if protocol < i64::from(PROTOCOL_VERSION) || client_schema < schema {
-            "update the app"
-        } else {
-            "the server is older than the app; try again after it is updated"
-        };
+    if protocol < i64::from(PROTOCOL_VERSION) || client_schema < min {
         return Err(ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
             "upgrade_required",
-            format!("the server speaks protocol {PROTOCOL_VERSION} with schema {schema}: {which}"),
+            format!(
+                "the server speaks protocol {PROTOCOL_VERSION} with schemas {min} to {schema}: update the app"
+            ),
         ));
     }
-    Ok(())
+    if protocol > i64::from(PROTOCOL_VERSION) || client_schema > schema {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "server_outdated",
+            format!(
+                "the server speaks protocol {PROTOCOL_VERSION} with schemas {min} to {schema}, older than the app's; try again after it is updated"
+            ),
+        ));
+    }
+    Ok(client_schema)
 }
 
 /// The signed-in user of a request and the key (hash) of the token it came
@@ -57,13 +62,15 @@ pub struct Signed {
     pub actor: Actor,
     /// The token's SHA-256.
     pub key: [u8; 32],
+    /// The phone's schema (`Fushi-Schema`): what it may send and receive.
+    pub schema: i64,
 }
 
 impl FromRequestParts<AppState> for Signed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        check_versions(parts, state.schema)?;
+        let schema = check_versions(parts, state.min_schema, state.schema)?;
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -86,7 +93,11 @@ impl FromRequestParts<AppState> for Signed {
         match status {
             TokenStatus::Valid(actor) => {
                 state.limiter.check(&hash)?;
-                Ok(Signed { actor, key: hash })
+                Ok(Signed {
+                    actor,
+                    key: hash,
+                    schema,
+                })
             }
             TokenStatus::Revoked => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -99,15 +110,5 @@ impl FromRequestParts<AppState> for Signed {
                 "the token is not known",
             )),
         }
-    }
-}
-
-impl FromRequestParts<AppState> for Authed {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Authed(
-            Signed::from_request_parts(parts, state).await?.actor,
-        ))
     }
 }

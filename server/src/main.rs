@@ -42,6 +42,10 @@ enum Command {
         /// Most connections open at once.
         #[arg(long, default_value_t = 512)]
         max_connections: usize,
+        /// The oldest app schema served (`Fushi-Schema`); older apps are
+        /// told to update (426). Default: the oldest this build can serve.
+        #[arg(long, default_value_t = fushi_core::store::MIN_SCHEMA_VERSION)]
+        min_schema: i64,
         /// Serve HTTPS with this certificate chain (PEM: the server's
         /// certificate first, then intermediates). Without it the server
         /// speaks plain HTTP, for a reverse proxy that terminates TLS.
@@ -126,9 +130,17 @@ fn run(cli: Cli) -> Result<(), String> {
             record_window_secs,
             rate,
             max_connections,
+            min_schema,
             tls_cert,
             tls_key,
         } => {
+            let newest = fushi_core::store::SCHEMA_VERSION;
+            if !(fushi_core::store::MIN_SCHEMA_VERSION..=newest).contains(&min_schema) {
+                return Err(format!(
+                    "--min-schema must be from {} to {newest}",
+                    fushi_core::store::MIN_SCHEMA_VERSION
+                ));
+            }
             init_logs("info");
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(
@@ -149,6 +161,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 rate_per_second: rate,
                 rate_burst: rate.saturating_mul(10),
                 max_connections,
+                min_schema,
                 ..fushi_server::Limits::default()
             };
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

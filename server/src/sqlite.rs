@@ -130,10 +130,10 @@ impl Credentials for TokenCredentials<'_> {
 }
 
 impl SyncStorage for SqliteStorage {
-    fn push(&self, pusher: &Pusher, changes: &[RowChange]) -> Result<PushOutcome> {
+    fn push(&self, pusher: &Pusher, changes: &[RowChange], schema: i64) -> Result<PushOutcome> {
         let (report, rejections) =
             self.store
-                .apply_pushed(pusher, changes, &TokenCredentials(self))?;
+                .apply_pushed(pusher, changes, &TokenCredentials(self), schema)?;
         Ok(PushOutcome {
             accepted: changes.len() - rejections.len(),
             quarantined: report.quarantined,

@@ -64,7 +64,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Check, apply and sequence a pushed batch in one transaction. Changes
     /// held for their clock keep `pusher`, and are judged again (with the
     /// token's state then) when released.
-    fn push(&self, pusher: &Pusher, changes: &[RowChange]) -> Result<PushOutcome>;
+    fn push(&self, pusher: &Pusher, changes: &[RowChange], schema: i64) -> Result<PushOutcome>;
 
     /// Periodic work: release held changes whose time has come (judged
     /// again with their token's current state; a revoked token's are

@@ -82,7 +82,9 @@ fn push(storage: &SqliteStorage, who: &Actor, changes: &[RowChange]) {
         actor: who.clone(),
         key: vec![1],
     };
-    let out = storage.push(&pusher, changes).unwrap();
+    let out = storage
+        .push(&pusher, changes, fushi_core::store::SCHEMA_VERSION)
+        .unwrap();
     assert!(out.rejections.is_empty(), "{:?}", out.rejections);
     assert_eq!(out.accepted, changes.len());
 }

@@ -108,6 +108,9 @@ pub const STATUS: &str = "status";
 /// `swap_for`.
 pub const SWAP_FOR: &str = "swap_for";
 
+/// `tags` (schema v2).
+pub const TAGS: &str = "tags";
+
 /// `title`.
 pub const TITLE: &str = "title";
 

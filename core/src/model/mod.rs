@@ -142,6 +142,10 @@ pub struct NewItem {
     /// Photo references.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<String>,
+    /// Tags ("可议价", "需自提"): at most 10 of at most 20 characters.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub tags: Vec<String>,
 }
 
 /// Changes to an item; `None` leaves a field as it is, `Some("")` clears an
@@ -176,6 +180,14 @@ pub struct ItemEdit {
     /// Photos to remove.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub remove_photos: Vec<String>,
+    /// Tags to add.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub add_tags: Vec<String>,
+    /// Tags to remove.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub remove_tags: Vec<String>,
 }
 
 /// An idle item as stored.
@@ -220,6 +232,9 @@ pub struct Item {
     pub hidden: bool,
     /// Deleted (content erased).
     pub deleted: bool,
+    /// Tags, in sorted order.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl From<&RowData> for Item {
@@ -244,6 +259,7 @@ impl From<&RowData> for Item {
             reserved_for: r.uuid(columns::RESERVED_FOR),
             hidden: r.flag(columns::HIDDEN),
             deleted: r.flag(columns::DELETED),
+            tags: r.set(columns::TAGS),
         }
     }
 }

@@ -5,6 +5,16 @@ use super::catalogue::{self, Category};
 use super::columns;
 use super::Value;
 
+/// The schema version of the replicated tables this build knows: what its
+/// database is migrated to and what its phones send as `Fushi-Schema`.
+/// Version 2 added items' `tags`.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The oldest schema this build can serve: a server answers phones of any
+/// schema from here to [`SCHEMA_VERSION`], each with just the columns it
+/// knows. An operator may raise the bar (`fushi-server serve --min-schema`).
+pub const MIN_SCHEMA_VERSION: i64 = 1;
+
 /// A replicated table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
@@ -109,6 +119,25 @@ pub struct Column {
     pub required: bool,
     /// Value check.
     pub check: Check,
+    /// The schema version that added the column: a phone of an older schema
+    /// neither sends nor receives it (see `docs/PROTOCOL.md`, "Schema
+    /// versions").
+    pub since: i64,
+}
+
+impl Column {
+    /// The same column, added by schema version `version`.
+    const fn since(self, version: i64) -> Column {
+        Column {
+            since: version,
+            ..self
+        }
+    }
+
+    /// Whether a replica of schema `version` knows this column.
+    pub fn known_at(&self, version: i64) -> bool {
+        self.since <= version
+    }
 }
 
 /// One table.
@@ -120,8 +149,11 @@ pub struct TableDef {
     pub name: &'static str,
     /// Listing or record.
     pub kind: TableKind,
-    /// Columns, in the order of the packed clock vector (append only).
+    /// Columns, in the order of the packed clock vector (append only: a
+    /// column a later schema adds comes after every older one).
     pub columns: &'static [Column],
+    /// The schema version that added the table.
+    pub since: i64,
 }
 
 const fn col(
@@ -139,6 +171,7 @@ const fn col(
         content,
         required,
         check,
+        since: 1,
     }
 }
 
@@ -189,6 +222,10 @@ pub const HANDOVER_SIDES: &[&str] = &["giver", "receiver"];
 
 /// Most photos one item may show (what a phone's gallery picker offers).
 pub const MAX_PHOTOS: usize = 9;
+/// Most tags one item may carry.
+pub const MAX_TAGS: usize = 10;
+/// Longest tag, in characters ("可议价", "需自提", "儿童").
+pub const MAX_TAG_CHARS: usize = 20;
 /// Most amenities one station may list (the catalogue has fewer codes; the
 /// bound keeps a future, longer catalogue bounded too).
 pub const MAX_AMENITIES: usize = 32;
@@ -238,7 +275,18 @@ pub static ITEM: TableDef = TableDef {
         col(columns::RESERVED_FOR, Text, Lww, false, false, K::Uuid),
         HIDDEN,
         DELETED,
+        // Schema v2.
+        col(
+            columns::TAGS,
+            Text,
+            Set,
+            true,
+            false,
+            K::MaxChars(MAX_TAG_CHARS),
+        )
+        .since(2),
     ],
+    since: 1,
 };
 
 /// Station table.
@@ -284,6 +332,7 @@ pub static STATION: TableDef = TableDef {
         HIDDEN,
         DELETED,
     ],
+    since: 1,
 };
 
 /// Skill table.
@@ -326,6 +375,7 @@ pub static SKILL: TableDef = TableDef {
         HIDDEN,
         DELETED,
     ],
+    since: 1,
 };
 
 /// Need table.
@@ -354,6 +404,7 @@ pub static NEED: TableDef = TableDef {
         HIDDEN,
         DELETED,
     ],
+    since: 1,
 };
 
 const fn rec(name: &'static str, ty: Ty, required: bool, check: Check) -> Column {
@@ -372,6 +423,7 @@ pub static ITEM_REQUEST: TableDef = TableDef {
         CREATED,
         rec(columns::NOTE, Text, false, K::MaxChars(200)),
     ],
+    since: 1,
 };
 
 /// Request outcomes.
@@ -387,6 +439,7 @@ pub static REQUEST_OUTCOME: TableDef = TableDef {
         COMMUNITY,
         CREATED,
     ],
+    since: 1,
 };
 
 /// Station reports: anonymous (no user, no device), time to the minute.
@@ -402,6 +455,7 @@ pub static STATION_REPORT: TableDef = TableDef {
         CREATED,
         rec(columns::EXPIRES_AT, Int, true, K::Time),
     ],
+    since: 1,
 };
 
 /// Station check-ins: anonymous, only counted.
@@ -414,6 +468,7 @@ pub static STATION_CHECKIN: TableDef = TableDef {
         COMMUNITY,
         CREATED,
     ],
+    since: 1,
 };
 
 /// Hand-over confirmations.
@@ -429,6 +484,7 @@ pub static HANDOVER: TableDef = TableDef {
         COMMUNITY,
         CREATED,
     ],
+    since: 1,
 };
 
 /// Skill sessions: the beneficiary (`by_user`) confirms that the skill's
@@ -445,6 +501,7 @@ pub static SKILL_SESSION: TableDef = TableDef {
         CREATED,
         rec(columns::NOTE, Text, false, K::MaxChars(200)),
     ],
+    since: 1,
 };
 
 /// Every replicated table, indexed by `Table as usize`.
@@ -495,8 +552,25 @@ impl TableDef {
         let col = self.columns.iter().find(|c| c.name == column)?;
         (col.rule == Rule::Set).then_some(match (self.table, column) {
             (Table::Item, columns::PHOTOS) => MAX_PHOTOS,
+            (Table::Item, columns::TAGS) => MAX_TAGS,
             _ => MAX_AMENITIES,
         })
+    }
+
+    /// The columns a replica of schema `version` knows: a prefix of
+    /// [`TableDef::columns`], as columns are only ever appended.
+    pub fn columns_at(&self, version: i64) -> &'static [Column] {
+        let n = self
+            .columns
+            .iter()
+            .take_while(|c| c.known_at(version))
+            .count();
+        &self.columns[..n]
+    }
+
+    /// Whether a replica of schema `version` knows this table.
+    pub fn known_at(&self, version: i64) -> bool {
+        self.since <= version
     }
 
     /// The column index of the tombstone, for listings.
@@ -660,6 +734,44 @@ pub fn is_blank(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// Columns are only appended: each table's columns are in the order of
+    /// the schema versions that added them, none newer than this build's,
+    /// and no table is newer than its columns.
+    #[test]
+    fn columns_are_appended_in_schema_order() {
+        for def in TABLES {
+            assert!(
+                def.since >= 1 && def.since <= SCHEMA_VERSION,
+                "{}",
+                def.name
+            );
+            let mut last = def.since;
+            for c in def.columns {
+                assert!(
+                    c.since >= last,
+                    "{}.{} comes before an older column",
+                    def.name,
+                    c.name
+                );
+                assert!(c.since <= SCHEMA_VERSION, "{}.{}", def.name, c.name);
+                // A phone of the older schema could not create the row.
+                assert!(
+                    !(c.required && c.since > def.since),
+                    "{}.{}: a column added later cannot be required",
+                    def.name,
+                    c.name
+                );
+                last = c.since;
+            }
+            assert_eq!(def.columns_at(SCHEMA_VERSION).len(), def.columns.len());
+        }
+        assert_eq!(ITEM.columns_at(1).len(), ITEM.columns.len() - 1);
+        assert_eq!(
+            ITEM.columns_at(1).last().map(|c| c.name),
+            Some(columns::DELETED)
+        );
+    }
+
     use super::*;
 
     #[test]

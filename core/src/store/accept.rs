@@ -6,13 +6,13 @@
 //! phone applies pulled pages together with its new cursor (rolling back what
 //! the server refused is sync's bookkeeping: `sync::state`).
 
-use super::apply::{validate, validate_received, ApplyReport};
+use super::apply::{validate_at, validate_received_at, ApplyReport};
 use super::changes::row_state;
 use super::quarantine::{
     hold_unreadable, publish_due, receive, release_due, retry_unreadable, Credentials, Pusher,
 };
 use super::state::{set_state_in, StateValue};
-use super::{Store, TxFacts, WriteCtx, MIN_CLOCK_MS};
+use super::{Store, TxFacts, WriteCtx, MIN_CLOCK_MS, SCHEMA_VERSION};
 use crate::crdt::{CellOp, RowChange, Value};
 use crate::model::tables::Table;
 use crate::policy::{self, Actor, Denial, Role};
@@ -73,6 +73,17 @@ fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange
     Some(row)
 }
 
+/// The row with just the cells a replica of schema `schema` knows (`None`
+/// if that leaves none).
+fn known_at(schema: i64, table: Table, mut row: RowChange) -> Option<RowChange> {
+    let def = table.def();
+    row.cells.retain(|c| {
+        def.column_index(&c.column)
+            .is_some_and(|i| def.columns[i].known_at(schema))
+    });
+    (!row.cells.is_empty()).then_some(row)
+}
+
 /// A change the server refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejection {
@@ -108,19 +119,23 @@ impl Store {
             actor: actor.clone(),
             key: Vec::new(),
         };
-        self.receive_batch(changes, Some((&pusher, None)), &[])
+        self.receive_batch(changes, Some((&pusher, None)), &[], SCHEMA_VERSION)
     }
 
     /// The server's push: like [`Store::apply_checked`], with the pusher's
     /// credential kept with every held change, and the held changes released
-    /// first judged with `credentials` as they stand now.
+    /// first judged with `credentials` as they stand now. `schema` is the
+    /// pushing phone's (`Fushi-Schema`): a change carrying a column it cannot
+    /// know is refused as invalid, and a refusal's winning state carries
+    /// only the columns it knows.
     pub fn apply_pushed(
         &self,
         pusher: &Pusher,
         changes: &[RowChange],
         credentials: &dyn Credentials,
+        schema: i64,
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
-        self.receive_batch(changes, Some((pusher, Some(credentials))), &[])
+        self.receive_batch(changes, Some((pusher, Some(credentials))), &[], schema)
     }
 
     /// Apply received changes and set sync state (cursor, marks) in the same
@@ -131,7 +146,20 @@ impl Store {
         changes: &[RowChange],
         state: &[(&str, StateValue)],
     ) -> Result<ApplyReport> {
-        Ok(self.receive_batch(changes, None, state)?.0)
+        Ok(self.receive_batch(changes, None, state, SCHEMA_VERSION)?.0)
+    }
+
+    /// [`Store::apply_remote_with_state`] read as a phone of schema
+    /// `schema` reads: a column it cannot know makes the row unreadable
+    /// (kept aside). What a sync client speaking an older schema does
+    /// (compatibility tests).
+    pub fn apply_remote_at(
+        &self,
+        schema: i64,
+        changes: &[RowChange],
+        state: &[(&str, StateValue)],
+    ) -> Result<ApplyReport> {
+        Ok(self.receive_batch(changes, None, state, schema)?.0)
     }
 
     /// The one way received changes are applied: the whole batch validated
@@ -143,6 +171,7 @@ impl Store {
         changes: &[RowChange],
         pushed: Option<(&Pusher, Option<&dyn Credentials>)>,
         state: &[(&str, StateValue)],
+        schema: i64,
     ) -> Result<(ApplyReport, Vec<Rejection>)> {
         // One invalid row never fails the batch: a pushed one is refused
         // (code `invalid`, naming the field), a pulled one is kept aside
@@ -151,8 +180,8 @@ impl Store {
             .iter()
             .map(|change| {
                 let valid = match pushed {
-                    Some(_) => validate(change),
-                    None => validate_received(change),
+                    Some(_) => validate_at(change, schema),
+                    None => validate_received_at(change, schema),
                 };
                 match valid {
                     Ok(table) => Ok(Ok(table)),
@@ -180,7 +209,14 @@ impl Store {
                         continue;
                     }
                     (Err(denial), Some((pusher, _))) => {
-                        rejections.push(refusal(ctx, &pusher.actor, index, change, denial)?);
+                        rejections.push(refusal(
+                            ctx,
+                            &pusher.actor,
+                            schema,
+                            index,
+                            change,
+                            denial,
+                        )?);
                         continue;
                     }
                 };
@@ -196,7 +232,7 @@ impl Store {
                     Err(d) => Err(d),
                 };
                 if let (Err(denial), Some((pusher, _))) = (verdict, pushed) {
-                    rejections.push(refusal(ctx, &pusher.actor, index, change, &denial)?);
+                    rejections.push(refusal(ctx, &pusher.actor, schema, index, change, &denial)?);
                 }
             }
             set_state_in(ctx.tx, state)?;
@@ -211,15 +247,16 @@ impl Store {
 fn refusal(
     ctx: &WriteCtx<'_>,
     pusher: &Actor,
+    schema: i64,
     index: usize,
     change: &RowChange,
     denial: &Denial,
 ) -> Result<Rejection> {
     tracing::info!(table = %change.table, code = denial.code(), "change rejected");
     let winning = match Table::from_name(&change.table) {
-        Some(table) => {
-            row_state(ctx.tx, table, change.id)?.and_then(|w| readable(pusher, table, w))
-        }
+        Some(table) => row_state(ctx.tx, table, change.id)?
+            .and_then(|w| readable(pusher, table, w))
+            .and_then(|w| known_at(schema, table, w)),
         None => None,
     };
     Ok(Rejection {

@@ -3,7 +3,7 @@
 //! One function applies every change, whatever its origin, so a local write
 //! and the same write received from another phone end in the same state.
 
-use super::{SiteCache, WriteCtx};
+use super::{SiteCache, WriteCtx, SCHEMA_VERSION};
 use crate::crdt::merge::{lww_wins, tag_merge, TagState};
 use crate::crdt::rowclock::{CellMeta, RowClocks};
 use crate::crdt::{CellOp, Hlc, RowChange, Stamp, Value};
@@ -129,7 +129,14 @@ pub(crate) fn max_seq(conn: &Connection) -> Result<i64> {
 /// columns, values of the right type that pass the column checks, the right
 /// operation for each column's merge rule, and whole records.
 pub fn validate(change: &RowChange) -> Result<Table> {
-    validate_with(change, false)
+    validate_with(change, false, SCHEMA_VERSION)
+}
+
+/// [`validate`] for a change from a replica of schema `schema`: a table or
+/// column a later schema added is unknown to it, so a change that carries
+/// one is invalid (what that replica's own code would answer).
+pub fn validate_at(change: &RowChange, schema: i64) -> Result<Table> {
+    validate_with(change, false, schema)
 }
 
 /// [`validate`] for a change received from the server (a pulled page, a
@@ -137,7 +144,13 @@ pub fn validate(change: &RowChange) -> Result<Table> {
 /// this version does not know passes if it is shaped like a code
 /// ([`crate::model::tables::check_received`]).
 pub fn validate_received(change: &RowChange) -> Result<Table> {
-    validate_with(change, true)
+    validate_with(change, true, SCHEMA_VERSION)
+}
+
+/// [`validate_received`] by a replica of schema `schema` (see
+/// [`validate_at`]).
+pub fn validate_received_at(change: &RowChange, schema: i64) -> Result<Table> {
+    validate_with(change, true, schema)
 }
 
 /// A column value check: the reason on failure.
@@ -145,14 +158,15 @@ type ValueCheck = fn(&Column, &Value) -> std::result::Result<(), &'static str>;
 /// A content check: the reason on failure.
 type ContentCheck = fn(Check, &Value) -> std::result::Result<(), &'static str>;
 
-fn validate_with(change: &RowChange, received: bool) -> Result<Table> {
+fn validate_with(change: &RowChange, received: bool, schema: i64) -> Result<Table> {
     let (value_ok, content_ok): (ValueCheck, ContentCheck) = if received {
         (check_value_received, check_received)
     } else {
         (check_value, check_content)
     };
-    let table =
-        Table::from_name(&change.table).ok_or_else(|| Error::invalid("table", "unknown table"))?;
+    let table = Table::from_name(&change.table)
+        .filter(|t| t.def().known_at(schema))
+        .ok_or_else(|| Error::invalid("table", "unknown table"))?;
     let def = table.def();
     if change.cells.is_empty() {
         return Err(Error::invalid(def.name, "a change needs at least one cell"));
@@ -164,6 +178,7 @@ fn validate_with(change: &RowChange, received: bool) -> Result<Table> {
         let field = || format!("{}.{}", def.name, cell.column);
         let idx = def
             .column_index(&cell.column)
+            .filter(|i| def.columns[*i].known_at(schema))
             .ok_or_else(|| Error::invalid(field(), "unknown column"))?;
         let col = &def.columns[idx];
         if cell.stamp.clock == Hlc::ZERO {
@@ -212,7 +227,7 @@ fn validate_with(change: &RowChange, received: bool) -> Result<Table> {
                     "given twice",
                 ));
             }
-            if n == 0 && col.required {
+            if n == 0 && col.required && col.known_at(schema) {
                 return Err(Error::invalid(
                     format!("{}.{}", def.name, def.columns[i].name),
                     "is required",

@@ -38,7 +38,7 @@ use super::Store;
 use crate::crdt::rowclock::RowClocks;
 use crate::crdt::{Cell, CellOp, Hlc, RowChange, Stamp, Value};
 use crate::model::columns;
-use crate::model::tables::{Rule, Table, TABLES};
+use crate::model::tables::{Column, Rule, Table, SCHEMA_VERSION, TABLES};
 use crate::Result;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
@@ -110,8 +110,9 @@ impl PageLimit {
 }
 
 /// Which rows a reader may see: its own community's listings and records,
-/// and the stations of the whole city (riders cross communities).
-#[derive(Clone, Debug, Default)]
+/// and the stations of the whole city (riders cross communities); and which
+/// columns: those of the reader's schema.
+#[derive(Clone, Debug)]
 pub struct Scope {
     /// Restrict community-scoped tables to this community; `None` for all.
     pub community: Option<String>,
@@ -119,9 +120,57 @@ pub struct Scope {
     /// pickup area, photos, …), except the listings this user owns: set for
     /// residents; grid staff and admins moderate and see them whole.
     pub hide_hidden_content: Option<Uuid>,
+    /// The reader's schema version: the cells of columns (and the rows of
+    /// tables) a later schema added are left out, and a row left with no
+    /// cell is not sent.
+    pub schema: i64,
+    /// For a phone that upgraded from this schema and catches up: only the
+    /// cells of the columns added after it. `None` for every column.
+    pub columns_after: Option<i64>,
+}
+
+impl Default for Scope {
+    /// Everything, in every column of this build's schema.
+    fn default() -> Scope {
+        Scope {
+            community: None,
+            hide_hidden_content: None,
+            schema: SCHEMA_VERSION,
+            columns_after: None,
+        }
+    }
+}
+
+/// Which columns of a row are sent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known {
+    /// Columns added by this schema or an older one...
+    upto: i64,
+    /// ...and after this one.
+    after: i64,
+}
+
+impl Known {
+    /// Every column.
+    pub(crate) const ALL: Known = Known {
+        upto: SCHEMA_VERSION,
+        after: 0,
+    };
+
+    fn keeps(self, col: &Column) -> bool {
+        col.since <= self.upto && col.since > self.after
+    }
 }
 
 impl Scope {
+    /// The columns this scope sends.
+    fn known(&self) -> Known {
+        Known {
+            upto: self.schema,
+            after: self.columns_after.unwrap_or(0),
+        }
+    }
+
     /// What `actor` may read: admins everything; others their community and
     /// the city's stations; residents hidden listings without content.
     pub fn for_reader(actor: &crate::policy::Actor) -> Scope {
@@ -129,6 +178,7 @@ impl Scope {
         Scope {
             community: (actor.role != Role::Admin).then(|| actor.community.clone()),
             hide_hidden_content: (actor.role == Role::Resident).then_some(actor.user),
+            ..Scope::default()
         }
     }
 
@@ -213,13 +263,30 @@ pub fn wire_size(change: &RowChange) -> usize {
     change.table.len() + 48 + cells
 }
 
+/// Most empty pages one [`Store::changes_since`] reads past before it
+/// answers with an empty one.
+const MAX_EMPTY_PAGES: usize = 50;
+
 fn changes_since(
     c: &Connection,
     pos: Position,
     limit: PageLimit,
     scope: &Scope,
 ) -> Result<ChangePage> {
-    let page = page_rows(c, pos, limit, scope)?;
+    // A page none of whose rows has anything for this reader (rows that
+    // changed only in columns of a newer schema, or a catch-up past rows
+    // without the new columns) is followed by the next, in the same
+    // snapshot, so that such a reader is not made to ask for empty pages.
+    let mut page = page_rows(c, pos, limit, scope)?;
+    let mut empty = 0;
+    while page.rows.is_empty() && page.more && empty < MAX_EMPTY_PAGES {
+        let next = Position {
+            floor: pos.floor,
+            after: page.last,
+        };
+        page = page_rows(c, next, limit, scope)?;
+        empty += 1;
+    }
     let remaining = if page.more {
         count_after(c, page.last, scope)?
     } else {
@@ -237,7 +304,7 @@ fn changes_since(
 /// indexes).
 fn count_after(c: &Connection, after: i64, scope: &Scope) -> Result<u64> {
     let mut n = 0u64;
-    for def in TABLES {
+    for def in TABLES.iter().filter(|d| d.known_at(scope.schema)) {
         let k: i64 = match (&scope.community, city_wide(def.table)) {
             (Some(community), false) => c
                 .prepare_cached(&format!(
@@ -289,8 +356,10 @@ pub(super) fn page_rows(
     // First only the sequence numbers (from the `_seq` index), to find where
     // this page ends across all tables; then only the rows of the page are
     // read and decoded.
+    let known = scope.known();
+    let tables = || TABLES.iter().filter(|d| d.known_at(scope.schema));
     let mut seqs = Vec::new();
-    for def in TABLES {
+    for def in tables() {
         let mut stmt = c.prepare_cached(&format!(
             "SELECT _seq FROM {} WHERE _seq > ?1{} ORDER BY _seq LIMIT ?2",
             def.name,
@@ -308,7 +377,7 @@ pub(super) fn page_rows(
 
     // (seq, table, rid, id, values, clocks)
     let mut rows: Vec<(i64, Table, i64, Uuid, Vec<Value>, RowClocks)> = Vec::new();
-    for def in TABLES {
+    for def in tables() {
         let cols: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
         let mut stmt = c.prepare_cached(&format!(
             "SELECT _seq, rid, id, _clk, {} FROM {} WHERE _seq > ?1 AND _seq <= ?2{} ORDER BY _seq",
@@ -346,7 +415,10 @@ pub(super) fn page_rows(
         }
         last = seq;
         let (hide, from) = scope.content_of(table, &vals, &clocks, pos.floor);
-        if let Some(ch) = row_change(c, &mut sites, table, rid, id, &vals, &clocks, from, hide)? {
+        let ch = row_change(
+            c, &mut sites, table, rid, id, &vals, &clocks, from, hide, known,
+        )?;
+        if let Some(ch) = ch {
             bytes += wire_size(&ch);
             changes.push((seq, ch));
         }
@@ -359,7 +431,7 @@ pub(super) fn page_rows(
 }
 
 /// The cells of one row numbered above `floor` (all of them for `floor` < 0),
-/// without the content columns when `hide_content`. The whole state
+/// in the `known` columns, without the content columns when `hide_content`. The whole state
 /// (`floor` < 0: a refusal's winning row) leaves out a set's removed tags:
 /// the phone replaces its copy with it, and a hostile churn of adds and
 /// removes would otherwise make every refusal about the row huge.
@@ -374,6 +446,7 @@ pub(crate) fn row_change(
     clocks: &RowClocks,
     floor: i64,
     hide_content: bool,
+    known: Known,
 ) -> Result<Option<RowChange>> {
     let mut stamp = |clock: Hlc, site: u32| -> Result<Stamp> {
         Ok(Stamp {
@@ -386,7 +459,7 @@ pub(crate) fn row_change(
     let mut cells = Vec::new();
     for (i, col) in def.columns.iter().enumerate() {
         let Some(m) = clocks.cells[i] else { continue };
-        if m.seq <= floor {
+        if m.seq <= floor || !known.keeps(col) {
             continue;
         }
         if (deleted || hide_content) && col.content {
@@ -484,6 +557,7 @@ pub(super) fn read_row(
         &clocks,
         floor,
         false,
+        Known::ALL,
     )
 }
 

@@ -128,6 +128,7 @@ impl Store {
             now + self.config().item_ttl_days * DAY_MS,
         );
         e.add(columns::PHOTOS, new.photos);
+        e.add(columns::TAGS, new.tags);
         Ok(e)
     }
 
@@ -152,6 +153,8 @@ impl Store {
         }
         e.add(columns::PHOTOS, edit.add_photos);
         e.remove(columns::PHOTOS, edit.remove_photos);
+        e.add(columns::TAGS, edit.add_tags);
+        e.remove(columns::TAGS, edit.remove_tags);
         self.commit_live(id, e)
     }
 

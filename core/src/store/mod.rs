@@ -37,7 +37,9 @@ mod write;
 pub use crate::model::ListingKind;
 pub use accept::Rejection;
 pub(crate) use apply::{apply_row, Origin};
-pub use apply::{validate, validate_received, ApplyReport, MAX_CELLS_PER_ROW};
+pub use apply::{
+    validate, validate_at, validate_received, validate_received_at, ApplyReport, MAX_CELLS_PER_ROW,
+};
 pub use changes::{wire_size, ChangePage, PageLimit, Position, Scope};
 pub use figures::{Figures, Period};
 pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
@@ -45,7 +47,7 @@ pub use matching::{Match, MatchScore};
 pub use nearby::{NearbyQuery, NearbyStation, StationReport};
 pub(crate) use quarantine::hold_unreadable;
 pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
-pub use schema::SCHEMA_VERSION;
+pub use schema::{MIN_SCHEMA_VERSION, SCHEMA_VERSION};
 pub use search::{SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES};
 pub(crate) use state::set_state_in;
 pub use state::StateValue;

@@ -79,7 +79,9 @@ impl Store {
     /// batch is validated first: one malformed change rejects the batch and
     /// nothing is applied. Duplicates and any delivery order are fine.
     pub fn apply_remote(&self, changes: &[RowChange]) -> Result<ApplyReport> {
-        Ok(self.receive_batch(changes, None, &[])?.0)
+        Ok(self
+            .receive_batch(changes, None, &[], super::SCHEMA_VERSION)?
+            .0)
     }
 
     /// Apply quarantined changes whose time has come. Held changes of a

@@ -16,12 +16,16 @@ use crate::model::tables::{Rule, TableDef, Ty};
 use crate::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
-/// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub use crate::model::tables::{MIN_SCHEMA_VERSION, SCHEMA_VERSION};
 
 /// Schema version 1 of the replicated tables, frozen as SQL (never edited:
 /// a later version is a numbered migration after it).
 const SCHEMA_V1_SQL: &str = include_str!("sql/schema_v1.sql");
+/// The numbered, frozen steps after v1 of the replicated tables, each run
+/// in the transaction that sets `user_version` to it. The last one is
+/// [`SCHEMA_VERSION`] (a unit test checks the result against the table
+/// definitions).
+const SCHEMA_MIGRATIONS: &[(i64, &str)] = &[(2, include_str!("sql/schema_v2.sql"))];
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
 const SEARCH_SQL: &str = include_str!("sql/search.sql");
@@ -101,6 +105,11 @@ pub(crate) fn migrate(conn: &mut Connection, role: StoreRole) -> Result<()> {
         let tx = conn.transaction()?;
         if found < 1 {
             v1(&tx, role)?;
+        }
+        for (version, sql) in SCHEMA_MIGRATIONS {
+            if *version > found {
+                tx.execute_batch(sql)?;
+            }
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
@@ -253,6 +262,14 @@ mod tests {
     use super::*;
     use crate::model::tables::TABLES;
 
+    #[test]
+    fn the_migrations_end_at_this_builds_schema() {
+        assert_eq!(SCHEMA_MIGRATIONS.last().map_or(1, |m| m.0), SCHEMA_VERSION);
+        for (i, (v, _)) in SCHEMA_MIGRATIONS.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 2, "numbered from 2 without gaps");
+        }
+    }
+
     /// The columns a table has in the file.
     fn columns(conn: &Connection, table: &str) -> Vec<String> {
         let mut stmt = conn
@@ -277,6 +294,11 @@ mod tests {
                 let mut got = columns(&conn, def.name);
                 // The phone's own index column (the stations' amenity mask).
                 got.retain(|c| c != "amenity_mask");
+                // A later version's columns come after `_clk` and `_seq` in
+                // the file (`ALTER TABLE … ADD COLUMN`); the order in the
+                // file means nothing, as every read names its columns.
+                want.sort();
+                got.sort();
                 assert_eq!(got, want, "{} ({role:?})", def.name);
             }
         }

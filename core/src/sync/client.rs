@@ -20,7 +20,10 @@ use super::wire::{
     MAX_PULL_LIMIT, MAX_PUSH_BATCH_BYTES, MAX_PUSH_ROWS, PROTOCOL_VERSION,
 };
 pub use super::SyncRejection;
-use super::{STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};
+use super::{
+    STATE_CATCHUP_CURSOR, STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PULLED_SCHEMA, STATE_PUSHED,
+    STATE_PUSH_FLOOR,
+};
 use crate::crdt::SystemClock;
 use crate::store::ChangedRow;
 use crate::store::{PageLimit, StateValue, Store, SCHEMA_VERSION};
@@ -141,6 +144,17 @@ pub struct SyncClient {
     cancels: AtomicU64,
     /// Wakes the running sync when it is cancelled.
     wake: tokio::sync::Notify,
+    /// The schema this client speaks (`Fushi-Schema`): this build's.
+    schema: i64,
+}
+
+/// One page-through of the server's feed: the ordinary pull, or the
+/// catch-up of an upgraded app on the columns its new schema added.
+struct Feed {
+    /// State key of its cursor.
+    cursor_key: &'static str,
+    /// Only the columns added after this schema (catch-up).
+    columns_after: Option<i64>,
 }
 
 /// Why a request did not give an answer.
@@ -241,7 +255,22 @@ impl SyncClient {
             progress: std::sync::RwLock::new(None),
             cancels: AtomicU64::new(0),
             wake: tokio::sync::Notify::new(),
+            schema: SCHEMA_VERSION,
         })
+    }
+
+    /// Speak schema `schema` instead of this build's, as an app of that
+    /// older version would: send it as `Fushi-Schema`, and read what the
+    /// server sends with just its columns (a row carrying another is kept
+    /// aside as unreadable). For compatibility tests of a server with
+    /// phones of several versions; an app never needs it.
+    #[cfg(feature = "wire-compat")]
+    pub fn speaking_schema(mut self, schema: i64) -> Result<SyncClient> {
+        if !(crate::store::MIN_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&schema) {
+            return Err(Error::invalid("schema", "is not a schema this build knows"));
+        }
+        self.schema = schema;
+        Ok(self)
     }
 
     /// Correct `clock` (the store's time source) by the server's time on
@@ -369,7 +398,20 @@ impl SyncClient {
             report.restamped = count(self.blocking(move |s| s.restamp_ahead(floor)).await?);
         }
         self.push(http, &mut report).await?;
-        self.pull(http, &mut report).await?;
+        if let Some(after) = self.catch_up_from()? {
+            let feed = Feed {
+                cursor_key: STATE_CATCHUP_CURSOR,
+                columns_after: Some(after),
+            };
+            self.pull(http, &mut report, &feed).await?;
+        }
+        if !report.more {
+            let feed = Feed {
+                cursor_key: STATE_CURSOR,
+                columns_after: None,
+            };
+            self.pull(http, &mut report, &feed).await?;
+        }
         if !report.more {
             self.blocking(|s| s.set_state(&[(STATE_LAST_SUCCESS, StateValue::Int(s.now_ms()))]))
                 .await?;
@@ -442,9 +484,37 @@ impl SyncClient {
         Ok(())
     }
 
-    async fn pull(&self, http: &reqwest::Client, report: &mut SyncReport) -> Result<()> {
+    /// The schema this phone's pulled data is complete for, if it must
+    /// catch up on the columns added since (the app was upgraded after it
+    /// had pulled). A phone that has pulled nothing needs no catch-up: its
+    /// first pull brings every column it knows.
+    fn catch_up_from(&self) -> Result<Option<i64>> {
+        let pulled = self.store.pulled_schema()?;
+        if pulled >= self.schema {
+            return Ok(None);
+        }
+        if self.store.pull_cursor()?.is_start() {
+            self.store
+                .set_state(&[(STATE_PULLED_SCHEMA, StateValue::Int(self.schema))])?;
+            return Ok(None);
+        }
+        tracing::info!(
+            from = pulled,
+            to = self.schema,
+            "catching up on the columns added since the last schema"
+        );
+        Ok(Some(pulled))
+    }
+
+    async fn pull(
+        &self,
+        http: &reqwest::Client,
+        report: &mut SyncReport,
+        feed: &Feed,
+    ) -> Result<()> {
         let limit = self.config.pull_limit.clamp(1, MAX_PULL_LIMIT);
-        let mut cursor = self.store.pull_cursor()?;
+        let mut cursor = self.store.cursor_at(feed.cursor_key)?;
+        let schema = self.schema;
         loop {
             if self
                 .config
@@ -454,9 +524,11 @@ impl SyncClient {
                 report.more = true;
                 break;
             }
-            let req = http
-                .get(self.url("/v1/pull"))
-                .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())]);
+            let mut query = vec![("cursor", cursor.to_string()), ("limit", limit.to_string())];
+            if let Some(after) = feed.columns_after {
+                query.push(("columns_after", after.to_string()));
+            }
+            let req = http.get(self.url("/v1/pull")).query(&query);
             let page: PullResponse = self.send(req).await?;
             let next = PullCursor::parse(&page.next).map_err(|_| {
                 Error::Corrupt("the server sent a cursor it cannot have minted".into())
@@ -464,13 +536,18 @@ impl SyncClient {
             let changes = wire::decode_rows(&page.sites, &page.rows)?;
             let n = changes.len();
             let remaining = page.remaining;
+            let mut state = vec![(feed.cursor_key, StateValue::Text(page.next))];
+            if feed.columns_after.is_some() && !page.more {
+                // Caught up: every column of this schema is now pulled in
+                // full, and the next catch-up (after another upgrade)
+                // starts from the beginning.
+                state = vec![
+                    (feed.cursor_key, StateValue::Text("0".into())),
+                    (STATE_PULLED_SCHEMA, StateValue::Int(schema)),
+                ];
+            }
             let applied = self
-                .blocking(move |s| {
-                    s.apply_remote_with_state(
-                        &changes,
-                        &[(STATE_CURSOR, StateValue::Text(page.next))],
-                    )
-                })
+                .blocking(move |s| s.apply_remote_at(schema, &changes, &state))
                 .await?;
             report.pulled += count(n);
             report.pull_pages += 1;
@@ -557,7 +634,7 @@ impl SyncClient {
         let resp = req
             .bearer_auth(&self.config.token)
             .header(HEADER_PROTOCOL, PROTOCOL_VERSION.to_string())
-            .header(HEADER_SCHEMA, SCHEMA_VERSION.to_string())
+            .header(HEADER_SCHEMA, self.schema.to_string())
             .send()
             .await
             .map_err(|e| transport(&e))?;

@@ -9,7 +9,9 @@
 //!   again after a transient failure (`RetryPolicy`).
 //!
 //! - `state`: what a phone keeps for sync beside its data: the outbox mark,
-//!   the pull cursor and the time of the last good sync in `crdt_state`; the
+//!   the pull cursor, the schema pulled in full (an upgraded app catches up
+//!   on the columns its new schema added) and the time of the last good
+//!   sync in `crdt_state`; the
 //!   changes the server refused in `sync_rejection` (recorded, and our copies
 //!   rolled back to the server's word, in one transaction), so the app can
 //!   show them.
@@ -34,4 +36,7 @@ pub use retry::RetryPolicy;
 pub use tls::{install_crypto_provider, Trust};
 
 pub use progress::{ProgressListener, SyncProgress};
-pub use state::{SyncRejection, STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PUSHED, STATE_PUSH_FLOOR};
+pub use state::{
+    SyncRejection, STATE_CATCHUP_CURSOR, STATE_CURSOR, STATE_LAST_SUCCESS, STATE_PULLED_SCHEMA,
+    STATE_PUSHED, STATE_PUSH_FLOOR,
+};

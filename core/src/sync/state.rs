@@ -22,6 +22,13 @@ pub const STATE_PUSH_FLOOR: &str = "sync.push_floor";
 pub const STATE_CURSOR: &str = "sync.cursor";
 /// State key: when the last sync finished (Unix ms, corrected clock).
 pub const STATE_LAST_SUCCESS: &str = "sync.last_success_ms";
+/// State key: the schema whose columns this phone has pulled in full.
+/// Absent in a file from before schema 2: it was pulled at schema 1. Below
+/// the schema the phone speaks (the app was upgraded), the phone catches up
+/// on just the columns added since, before its ordinary pull.
+pub const STATE_PULLED_SCHEMA: &str = "sync.pulled_schema";
+/// State key: the cursor of the catch-up under way (text; `0` when none).
+pub const STATE_CATCHUP_CURSOR: &str = "sync.catchup_cursor";
 
 /// A change the server refused, as kept for the app to show.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,11 +70,27 @@ impl Store {
     /// The pull cursor stored by the last page applied.
     #[cfg(feature = "client")]
     pub(crate) fn pull_cursor(&self) -> Result<super::cursor::PullCursor> {
-        match self.state_get(STATE_CURSOR)? {
+        // A number from before cursors carried an epoch: no server can vouch
+        // for it, so the feed starts over (safe, the merge is idempotent).
+        self.cursor_at(STATE_CURSOR)
+    }
+
+    /// The schema whose columns this phone has pulled in full (see
+    /// [`STATE_PULLED_SCHEMA`]).
+    #[cfg(feature = "client")]
+    pub(crate) fn pulled_schema(&self) -> Result<i64> {
+        Ok(self
+            .state_get(STATE_PULLED_SCHEMA)?
+            .and_then(|v| v.as_int())
+            .unwrap_or(1))
+    }
+
+    /// The cursor stored under `key` (the start if none, or one from
+    /// before cursors carried an epoch).
+    #[cfg(feature = "client")]
+    pub(crate) fn cursor_at(&self, key: &str) -> Result<super::cursor::PullCursor> {
+        match self.state_get(key)? {
             Some(StateValue::Text(t)) => super::cursor::PullCursor::parse(&t),
-            // A number from before cursors carried an epoch: no server can
-            // vouch for it, so the feed starts over (safe, the merge is
-            // idempotent).
             _ => Ok(super::cursor::PullCursor::default()),
         }
     }

@@ -268,8 +268,13 @@ pub struct HealthResponse {
     pub ok: bool,
     /// Protocol version the server speaks.
     pub protocol: u32,
-    /// Schema version of the server's database.
+    /// Schema version of the server's database: the newest phone schema it
+    /// serves.
     pub schema: i64,
+    /// The oldest phone schema it serves (absent from servers that serve
+    /// only their own).
+    #[serde(default)]
+    pub min_schema: i64,
     /// The server's time (Unix ms).
     pub server_time_ms: i64,
 }

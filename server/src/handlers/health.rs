@@ -11,6 +11,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
         ok: true,
         protocol: PROTOCOL_VERSION,
         schema: state.schema,
+        min_schema: state.min_schema,
         server_time_ms: state.storage.now_ms(),
     })
 }

@@ -2,7 +2,7 @@
 //! server-minted cursor, in the phone's scope.
 
 use crate::app::AppState;
-use crate::auth::Authed;
+use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::tokens::log_id;
 use axum::extract::rejection::QueryRejection;
@@ -20,16 +20,29 @@ pub struct PullParams {
     pub cursor: Option<String>,
     /// Most row changes in the page (1..=1000, default 500).
     pub limit: Option<usize>,
+    /// A phone that upgraded from this schema catches up: only the cells of
+    /// the columns added after it (from 1 to the phone's schema minus one).
+    pub columns_after: Option<i64>,
 }
 
 /// Handle a pull.
 pub async fn pull(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    Signed { actor, schema, .. }: Signed,
     params: Result<Query<PullParams>, QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let Query(params) = params
-        .map_err(|_| ApiError::bad_request("bad_query", "limit must be a non-negative integer"))?;
+    let Query(params) = params.map_err(|_| {
+        ApiError::bad_request(
+            "bad_query",
+            "limit and columns_after must be non-negative integers",
+        )
+    })?;
+    if params.columns_after.is_some_and(|v| v < 1 || v >= schema) {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "columns_after must be a schema older than the phone's",
+        ));
+    }
     let cursor = PullCursor::parse(params.cursor.as_deref().unwrap_or("0")).map_err(|_| {
         ApiError::bad_request("bad_cursor", "the cursor is not one this server issued")
     })?;
@@ -38,7 +51,13 @@ pub async fn pull(
         bytes: MAX_PULL_PAGE_BYTES,
     };
     // Admins see every community; everyone else their own, plus the city's stations.
-    let scope = Scope::for_reader(&actor);
+    // Only the columns of the phone's schema (and, catching up, only those
+    // added after the one it upgraded from).
+    let scope = Scope {
+        schema,
+        columns_after: params.columns_after,
+        ..Scope::for_reader(&actor)
+    };
     let storage = state.storage.clone();
     let (page, next) = tokio::task::spawn_blocking(move || {
         let epoch = storage.epoch();

@@ -75,7 +75,7 @@ impl Classify for serde_json::Error {
 /// Handle a push.
 pub async fn push(
     State(state): State<AppState>,
-    Signed { actor, key }: Signed,
+    Signed { actor, key, schema }: Signed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PushResponse>, ApiError> {
     let req: PushRequest = read_json(body)?;
@@ -92,7 +92,7 @@ pub async fn push(
         actor: actor.clone(),
         key: key.to_vec(),
     };
-    let outcome = tokio::task::spawn_blocking(move || storage.push(&pusher, &changes))
+    let outcome = tokio::task::spawn_blocking(move || storage.push(&pusher, &changes, schema))
         .await
         .map_err(ApiError::internal)??;
     tracing::info!(

@@ -40,10 +40,25 @@ class ResidentStoryTest {
             val heard = Recorder()
             phone.addObserver(heard)
             val id = phone.postItem(bicycle())
-            phone.editItem(id, ItemEdit(description = "送给有孩子的邻居", addPhotos = listOf("photo-1")))
+            phone.editItem(
+                id,
+                ItemEdit(
+                    description = "送给有孩子的邻居",
+                    addPhotos = listOf("photo-1"),
+                    addTags = listOf("儿童", "可议价"),
+                ),
+            )
             val edited = phone.item(id)
             assertEquals("送给有孩子的邻居", edited.description)
             assertEquals(listOf("photo-1"), edited.photos)
+            assertEquals(listOf("儿童", "可议价"), edited.tags)
+            phone.editItem(id, ItemEdit(removeTags = listOf("可议价")))
+            assertEquals(listOf("儿童"), phone.item(id).tags)
+            val tooLong = "长".repeat(21)
+            val refused = assertFailsWith<FushiException.InvalidInput> {
+                phone.editItem(id, ItemEdit(addTags = listOf(tooLong)))
+            }
+            assertEquals("tags", refused.field)
 
             val before = phone.item(id).expiresAt
             Thread.sleep(5)
@@ -56,7 +71,7 @@ class ResidentStoryTest {
 
             phone.deleteListing(ListingKind.ITEM, id)
             assertFailsWith<FushiException.NotFound> { phone.item(id) }
-            assertEquals(5, heard.changes.count { it.id == id }, "one notice per write")
+            assertEquals(6, heard.changes.count { it.id == id }, "one notice per write")
         }
     }
 
