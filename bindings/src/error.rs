@@ -35,12 +35,23 @@ pub enum FushiError {
     /// UI: nothing is lost; local work is kept and synced later.
     #[error("offline")]
     Offline,
-    /// The server refused the request as a whole (e.g. a revoked token).
+    /// The server refused the request as a whole (e.g. an invite code that
+    /// was used up, or too many attempts). A refused token is `SignedOut`.
     /// Single refused changes are not errors: see `sync_rejections`.
-    /// UI: sign in again, or show the reason.
+    /// UI: show the reason.
     #[error("rejected by server ({code}): {reason}")]
     Rejected {
         /// A machine-readable code, e.g. `"unauthorized"`.
+        code: String,
+        /// A human-readable reason.
+        reason: String,
+    },
+    /// This device is signed out: its token was revoked (by its user or by
+    /// grid staff), expired without being renewed, or is unknown.
+    /// UI: sign in again (an invite).
+    #[error("signed out ({code}): {reason}")]
+    SignedOut {
+        /// `revoked_token`, `expired_token`, `invalid_token`, `missing_token`.
         code: String,
         /// A human-readable reason.
         reason: String,
@@ -109,6 +120,7 @@ impl From<CoreError> for FushiError {
             },
             CoreError::Offline(_) => FushiError::Offline,
             CoreError::Server { code, reason } => FushiError::Rejected { code, reason },
+            CoreError::SignedOut { code, reason } => FushiError::SignedOut { code, reason },
             // Only a server's store refuses these; the app opens a phone's.
             CoreError::PhoneOnly(query) => FushiError::Storage {
                 reason: format!("{query} is not kept in this store"),

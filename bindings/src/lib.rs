@@ -35,6 +35,7 @@
 //! Every fallible call returns [`FushiError`] (a `FushiException` in Kotlin,
 //! a thrown `FushiError` in Swift). Nothing here unwraps or panics on input.
 
+mod account;
 mod error;
 mod observer;
 mod store;

@@ -34,7 +34,7 @@ type Result<T, E = FushiError> = std::result::Result<T, E>;
 /// background task). `sync` is `suspend` in Kotlin and `async` in Swift.
 #[derive(uniffi::Object)]
 pub struct FushiStore {
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     /// The store's clock, corrected by the server's time on every sync.
     clock: Arc<SystemClock>,
     /// The sync client, and whether it trusts the platform's store (which
@@ -51,7 +51,7 @@ impl std::fmt::Debug for FushiStore {
 }
 
 impl FushiStore {
-    fn client(&self) -> Result<Arc<SyncClient>> {
+    pub(crate) fn client(&self) -> Result<Arc<SyncClient>> {
         let (client, platform_trust) = self
             .sync
             .read()

@@ -36,7 +36,10 @@ pub struct SyncSettings {
     /// Base URL of the sync server, e.g. `https://sync.example.org` (no `/v1`).
     /// `https://` unless `allow_cleartext`.
     pub server_url: String,
-    /// The bearer token issued for the signed-in user.
+    /// The bearer token issued for this device (`fushi-server token issue`),
+    /// or empty: the token this phone got by `redeem_invite` (kept in the
+    /// store). Either way a sync renews it before it expires and keeps the
+    /// renewed one in the store.
     pub token: String,
     /// Row changes sent per push request (1–500); `null`/`nil` means the
     /// core's default (500). Smaller batches mean more requests, each

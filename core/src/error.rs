@@ -51,6 +51,18 @@ pub enum Error {
         /// Human-readable reason.
         reason: String,
     },
+    /// The server does not take this device's token any more: it was signed
+    /// out (by its user, or by grid staff), its token expired without being
+    /// renewed, or the token is not known. Sign in again (an invite). The
+    /// message is the server's reason; `code` is `revoked_token`,
+    /// `expired_token`, `invalid_token` or `missing_token`.
+    #[error("signed out: {reason}")]
+    SignedOut {
+        /// Machine-readable code from the server.
+        code: String,
+        /// Human-readable reason.
+        reason: String,
+    },
     /// The server speaks a newer protocol: the app must be updated.
     #[error("upgrade required: {0}")]
     UpgradeRequired(String),

@@ -11,9 +11,10 @@
 //! handshake has a timeout of its own); without them it speaks plain HTTP,
 //! for a reverse proxy that terminates TLS in front of it.
 
+use crate::auth;
 use crate::error::ApiError;
 use crate::handlers;
-use crate::limit::TokenLimiter;
+use crate::limit::{RedeemLimiter, TokenLimiter};
 use crate::storage::SyncStorage;
 use crate::tls::ServerTls;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -34,6 +35,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -63,6 +65,8 @@ pub struct Limits {
     /// The oldest phone schema served (426 below it); phones from it to the
     /// server's schema each get the columns they know.
     pub min_schema: i64,
+    /// Invite redemptions a minute per address.
+    pub redeem_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -77,6 +81,7 @@ impl Default for Limits {
             rate_burst: 100,
             housekeeping_every: Duration::from_secs(30),
             min_schema: fushi_core::store::MIN_SCHEMA_VERSION,
+            redeem_per_minute: crate::limit::REDEEM_PER_MINUTE_PER_ADDRESS,
         }
     }
 }
@@ -93,6 +98,8 @@ pub struct AppState {
     pub min_schema: i64,
     /// Requests per token.
     pub limiter: Arc<TokenLimiter>,
+    /// Invite redemptions per address and per code.
+    pub redeem_limiter: Arc<RedeemLimiter>,
 }
 
 impl AppState {
@@ -112,6 +119,10 @@ impl AppState {
             schema,
             min_schema,
             limiter: Arc::new(TokenLimiter::new(limits.rate_per_second, limits.rate_burst)),
+            redeem_limiter: Arc::new(RedeemLimiter::new(
+                limits.redeem_per_minute,
+                crate::limit::REDEEM_PER_MINUTE_PER_CODE,
+            )),
         }
     }
 }
@@ -147,10 +158,18 @@ pub fn router(state: AppState) -> Router {
 
 /// The router with its layers and `limits`' body timeout.
 pub fn router_with(state: AppState, limits: &Limits) -> Router {
-    Router::new()
-        .route("/v1/health", get(handlers::health::health))
+    let signed_in = Router::new()
         .route("/v1/push", post(handlers::push::push))
         .route("/v1/pull", get(handlers::pull::pull))
+        .route("/v1/invites", post(handlers::invites::create))
+        .route("/v1/devices", get(handlers::devices::list))
+        .route("/v1/devices/revoke", post(handlers::devices::revoke))
+        .route("/v1/token/renew", post(handlers::devices::renew))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
+    Router::new()
+        .route("/v1/health", get(handlers::health::health))
+        .route("/v1/invites/redeem", post(handlers::invites::redeem))
+        .merge(signed_in)
         .fallback(not_found)
         // The limit applies to the body after decompression: a small gzip
         // bomb is still cut off at 4 MiB.
@@ -193,6 +212,7 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let state = AppState::with_limits(storage.clone(), &limits);
     let limiter = state.limiter.clone();
+    let redeem_limiter = state.redeem_limiter.clone();
     let app = router_with(state, &limits);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -214,8 +234,10 @@ pub async fn serve_tls(
                 if housekeeping.as_ref().is_none_or(|h| h.is_finished()) {
                     let storage = storage.clone();
                     let limiter = limiter.clone();
+                    let redeem_limiter = redeem_limiter.clone();
                     housekeeping = Some(tokio::task::spawn_blocking(move || {
                         limiter.forget_idle();
+                        redeem_limiter.forget_idle();
                         if let Err(e) = storage.housekeeping() {
                             tracing::error!(error = %e, "housekeeping failed");
                         }
@@ -227,7 +249,7 @@ pub async fn serve_tls(
                 let stream = tokio::select! {
                     _ = &mut shutdown => break,
                     accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
+                        Ok(accepted) => accepted,
                         Err(e) => {
                             // Out of descriptors and the like: wait a little
                             // rather than spin.
@@ -237,7 +259,17 @@ pub async fn serve_tls(
                         }
                     },
                 };
-                let service = TowerToHyperService::new(app.clone());
+                let (stream, peer) = stream;
+                // The peer's address, for the limits that have no token to
+                // go by (invite redemptions). Behind a reverse proxy it is
+                // the proxy's: see docs/PROTOCOL.md, "Invites".
+                let service = TowerToHyperService::new(app.clone().map_request(
+                    move |mut req: Request<hyper::body::Incoming>| {
+                        req.extensions_mut()
+                            .insert(axum::extract::ConnectInfo(peer));
+                        req
+                    },
+                ));
                 // Watched from now on: a stop waits (within the drain bound)
                 // for a handshake under way too.
                 let watcher = graceful.watcher();

@@ -1,18 +1,25 @@
-//! Who is asking, and in which protocol: every `/v1` request but health
-//! carries `Fushi-Protocol`, `Fushi-Schema` and a bearer token; each valid
-//! token is held to its rate ([`crate::limit`]).
+//! Who is asking, and in which protocol: every `/v1` request but health and
+//! invite redemption carries `Fushi-Protocol`, `Fushi-Schema` and a bearer
+//! token, checked once by [`require`] in front of the handlers that need a
+//! user; each valid token is held to its rate ([`crate::limit`]), and every
+//! answer to it says when it expires and from when to renew it.
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::storage::TokenStatus;
-use axum::extract::FromRequestParts;
+use crate::storage::{Grant, TokenStatus};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use fushi_core::policy::Actor;
-use fushi_core::sync::wire::{HEADER_PROTOCOL, HEADER_SCHEMA, PROTOCOL_VERSION};
+use fushi_core::sync::wire::{
+    HEADER_PROTOCOL, HEADER_SCHEMA, HEADER_TOKEN_EXPIRES, HEADER_TOKEN_RENEW_AFTER,
+    PROTOCOL_VERSION,
+};
 
-fn version(parts: &Parts, name: &str) -> Result<i64, ApiError> {
-    let v = parts.headers.get(name).ok_or_else(|| {
+fn version(headers: &HeaderMap, name: &str) -> Result<i64, ApiError> {
+    let v = headers.get(name).ok_or_else(|| {
         ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
             "upgrade_required",
@@ -29,9 +36,9 @@ fn version(parts: &Parts, name: &str) -> Result<i64, ApiError> {
 /// schema from `min` to `schema` (the server's own). Below `min`, or an
 /// older protocol, is 426 (the app must be updated); a newer one is
 /// `server_outdated` (the server must be, and the app can try later).
-pub fn check_versions(parts: &Parts, min: i64, schema: i64) -> Result<i64, ApiError> {
-    let protocol = version(parts, HEADER_PROTOCOL)?;
-    let client_schema = version(parts, HEADER_SCHEMA)?;
+pub fn check_versions(headers: &HeaderMap, min: i64, schema: i64) -> Result<i64, ApiError> {
+    let protocol = version(headers, HEADER_PROTOCOL)?;
+    let client_schema = version(headers, HEADER_SCHEMA)?;
     if protocol < i64::from(PROTOCOL_VERSION) || client_schema < min {
         return Err(ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -53,62 +60,119 @@ pub fn check_versions(parts: &Parts, min: i64, schema: i64) -> Result<i64, ApiEr
     Ok(client_schema)
 }
 
-/// The signed-in user of a request and the key (hash) of the token it came
-/// with: what a push keeps with a held change, so the change can be judged
-/// again with the token's state when it is released.
+/// A request in a protocol and schema the server serves (no token needed):
+/// the phone's schema.
+#[derive(Clone, Copy, Debug)]
+pub struct Versions(pub i64);
+
+impl FromRequestParts<AppState> for Versions {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        check_versions(&parts.headers, state.min_schema, state.schema).map(Versions)
+    }
+}
+
+/// The signed-in caller of a request that passed [`require`].
 #[derive(Clone, Debug)]
 pub struct Signed {
-    /// The user the token stands for.
+    /// The user the credential stands for.
     pub actor: Actor,
-    /// The token's SHA-256.
+    /// The credential's key: the token's SHA-256 (what a held change keeps,
+    /// to be judged again with the credential's state when released).
     pub key: [u8; 32],
     /// The phone's schema (`Fushi-Schema`): what it may send and receive.
     pub schema: i64,
+    /// The token's grant (device, expiry).
+    pub grant: Grant,
 }
 
 impl FromRequestParts<AppState> for Signed {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let schema = check_versions(parts, state.min_schema, state.schema)?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "missing_token",
-                    "an Authorization: Bearer token is required",
-                )
-            })?;
-        let hash = crate::tokens::hash(token);
-        let storage = state.storage.clone();
-        let status = tokio::task::spawn_blocking(move || storage.token(&hash))
-            .await
-            .map_err(ApiError::internal)??;
-        match status {
-            TokenStatus::Valid(actor) => {
-                state.limiter.check(&hash)?;
-                Ok(Signed {
-                    actor,
-                    key: hash,
-                    schema,
-                })
-            }
-            TokenStatus::Revoked => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "revoked_token",
-                "the token was revoked",
-            )),
-            TokenStatus::Unknown => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the token is not known",
-            )),
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Signed>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("a signed-in route without the auth layer"))
+    }
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// The bearer token of a request.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            unauthorized(
+                "missing_token",
+                "an Authorization: Bearer token is required",
+            )
+        })
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Signed, ApiError> {
+    let schema = check_versions(headers, state.min_schema, state.schema)?;
+    let token = bearer(headers)?;
+    let hash = crate::tokens::hash(token);
+    let storage = state.storage.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        let status = storage.token(&hash)?;
+        if matches!(status, TokenStatus::Valid(_)) {
+            storage.seen(&hash)?;
+        }
+        Ok::<_, fushi_core::Error>(status)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    match status {
+        TokenStatus::Valid(grant) => {
+            state.limiter.check(&hash)?;
+            Ok(Signed {
+                actor: grant.actor.clone(),
+                key: hash,
+                schema,
+                grant,
+            })
+        }
+        TokenStatus::Revoked => Err(unauthorized(
+            "revoked_token",
+            "this device was signed out; sign in again",
+        )),
+        TokenStatus::Expired => Err(unauthorized(
+            "expired_token",
+            "the token expired without being renewed; sign in again",
+        )),
+        TokenStatus::Unknown => Err(unauthorized("invalid_token", "the token is not known")),
+    }
+}
+
+/// In front of every route that needs a user: check versions and token,
+/// hand the [`Signed`] caller to the handler, and stamp the answer with
+/// the token's expiry and renewal time.
+pub async fn require(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let signed = match authenticate(&state, req.headers()).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let grant = signed.grant.clone();
+    req.extensions_mut().insert(signed);
+    let mut resp = next.run(req).await;
+    for (name, value) in [
+        (HEADER_TOKEN_EXPIRES, grant.expires_at_ms),
+        (HEADER_TOKEN_RENEW_AFTER, grant.renew_after_ms()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            resp.headers_mut().insert(name, v);
         }
     }
+    resp
 }

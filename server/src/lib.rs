@@ -9,11 +9,13 @@
 //! HTTP behind a reverse proxy that terminates TLS.
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod error;
 pub mod handlers;
 pub mod import;
+pub mod invite_code;
 pub mod limit;
 pub mod sqlite;
 pub mod storage;

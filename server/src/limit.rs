@@ -49,3 +49,66 @@ impl TokenLimiter {
         self.limiter.shrink_to_fit();
     }
 }
+
+/// Invite redemptions, which need no token: per address and per code, a
+/// few a minute. With 60-bit codes, an address guessing at this rate finds
+/// one of a thousand live codes in about 10^11 years.
+#[derive(Debug)]
+pub struct RedeemLimiter {
+    by_address: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    by_code: DefaultKeyedRateLimiter<[u8; 32]>,
+    clock: DefaultClock,
+}
+
+/// Redemptions a minute per address (with a burst of as many).
+pub const REDEEM_PER_MINUTE_PER_ADDRESS: u32 = 10;
+/// Redemptions a minute per code.
+pub const REDEEM_PER_MINUTE_PER_CODE: u32 = 5;
+
+impl Default for RedeemLimiter {
+    fn default() -> Self {
+        RedeemLimiter::new(REDEEM_PER_MINUTE_PER_ADDRESS, REDEEM_PER_MINUTE_PER_CODE)
+    }
+}
+
+impl RedeemLimiter {
+    /// `per_address` and `per_code` attempts a minute (each at least 1).
+    pub fn new(per_address: u32, per_code: u32) -> RedeemLimiter {
+        let quota =
+            |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        RedeemLimiter {
+            by_address: governor::RateLimiter::keyed(quota(per_address)),
+            by_code: governor::RateLimiter::keyed(quota(per_code)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    fn refused(&self, not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ApiError {
+        let wait = not_until.wait_time_from(self.clock.now());
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many invite attempts; try again later",
+        );
+        e.retry_after = Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
+        e
+    }
+
+    /// Count one attempt from `address`.
+    pub fn check_address(&self, address: std::net::IpAddr) -> Result<(), ApiError> {
+        self.by_address
+            .check_key(&address)
+            .map_err(|n| self.refused(n))
+    }
+
+    /// Count one attempt at the code with this hash.
+    pub fn check_code(&self, code: &[u8; 32]) -> Result<(), ApiError> {
+        self.by_code.check_key(code).map_err(|n| self.refused(n))
+    }
+
+    /// Forget keys back to a full burst.
+    pub fn forget_idle(&self) {
+        self.by_address.retain_recent();
+        self.by_code.retain_recent();
+    }
+}

@@ -46,6 +46,10 @@ enum Command {
         /// told to update (426). Default: the oldest this build can serve.
         #[arg(long, default_value_t = fushi_core::store::MIN_SCHEMA_VERSION)]
         min_schema: i64,
+        /// How long a device's token lives unless a sync renews it (a sync
+        /// renews it two thirds into its life).
+        #[arg(long, default_value_t = 90)]
+        token_ttl_days: u32,
         /// Serve HTTPS with this certificate chain (PEM: the server's
         /// certificate first, then intermediates). Without it the server
         /// speaks plain HTTP, for a reverse proxy that terminates TLS.
@@ -131,6 +135,7 @@ fn run(cli: Cli) -> Result<(), String> {
             rate,
             max_connections,
             min_schema,
+            token_ttl_days,
             tls_cert,
             tls_key,
         } => {
@@ -156,7 +161,8 @@ fn run(cli: Cli) -> Result<(), String> {
                         ..c
                     }
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())?
+                .with_token_ttl(i64::from(token_ttl_days.max(1)) * 86_400_000);
             let limits = fushi_server::Limits {
                 rate_per_second: rate,
                 rate_burst: rate.saturating_mul(10),
@@ -216,11 +222,12 @@ fn run(cli: Cli) -> Result<(), String> {
                     )
                     .map_err(|r| format!("invalid community: {r}"))?;
                     let token = tokens::generate().map_err(|e| e.to_string())?;
-                    storage
+                    let grant = storage
                         .add_token(&tokens::hash(&token), &actor)
                         .map_err(|e| e.to_string())?;
-                    println!("user:  {}", actor.user);
-                    println!("role:  {}", actor.role.as_str());
+                    println!("user:   {}", actor.user);
+                    println!("role:   {}", actor.role.as_str());
+                    println!("device: {}", grant.device);
                     println!("token: {token}");
                     eprintln!("(the token is shown once; only its hash is kept)");
                     Ok(())

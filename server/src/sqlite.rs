@@ -2,27 +2,22 @@
 //! `fushi_core::Store` that sequences every applied change) and a second one
 //! beside it for the tokens. Nothing to install; created on first run.
 
-use crate::storage::{PushOutcome, SyncStorage, TokenStatus};
+use crate::accounts::Accounts;
+use crate::storage::{
+    DeviceRow, Grant, InviteRefusal, NewInvite, PushOutcome, SyncStorage, TokenStatus,
+};
 use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
 use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{
     ChangePage, Credentials, PageLimit, Position, Pusher, Scope, StateValue, SCHEMA_VERSION,
 };
 use fushi_core::{Error, Result, Store, StoreConfig, StoreRole};
-use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use uuid::Uuid;
 
-const TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS token (
-  hash BLOB PRIMARY KEY,
-  user TEXT NOT NULL,
-  role TEXT NOT NULL,
-  community TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  revoked_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS token_user ON token(user);";
+/// How long a token lives unless its device renews it: 90 days.
+pub const TOKEN_TTL_MS: i64 = 90 * 86_400_000;
 
 /// Where the database's epoch is kept (`crdt_state`).
 const STATE_EPOCH: &str = "server.epoch";
@@ -32,7 +27,7 @@ const STATE_EPOCH: &str = "server.epoch";
 pub struct SqliteStorage {
     store: Store,
     epoch: u64,
-    tokens: Mutex<Connection>,
+    accounts: Accounts,
     time: Arc<dyn TimeSource>,
 }
 
@@ -90,13 +85,11 @@ impl SqliteStorage {
                 e
             }
         };
-        let tokens = Connection::open(tokens_path(db))?;
-        tokens.busy_timeout(std::time::Duration::from_secs(5))?;
-        tokens.execute_batch(TOKENS_SQL)?;
+        let accounts = Accounts::open(&tokens_path(db), TOKEN_TTL_MS, time.now_ms())?;
         Ok(SqliteStorage {
             store,
             epoch,
-            tokens: Mutex::new(tokens),
+            accounts,
             time,
         })
     }
@@ -106,10 +99,10 @@ impl SqliteStorage {
         &self.store
     }
 
-    fn tokens(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.tokens
-            .lock()
-            .map_err(|_| Error::Corrupt("token connection lock poisoned".into()))
+    /// Tokens issued from now on live `ttl_ms` (default [`TOKEN_TTL_MS`]).
+    pub fn with_token_ttl(mut self, ttl_ms: i64) -> SqliteStorage {
+        self.accounts.set_ttl_ms(ttl_ms);
+        self
     }
 }
 
@@ -123,8 +116,10 @@ impl Credentials for TokenCredentials<'_> {
             return Ok(None);
         };
         Ok(match self.0.token(&hash)? {
-            TokenStatus::Valid(actor) => Some(actor),
-            TokenStatus::Revoked | TokenStatus::Unknown => None,
+            TokenStatus::Valid(grant) => Some(grant.actor),
+            // A platform identity's key is not a token's hash.
+            TokenStatus::Unknown => self.0.accounts.identity(&hash)?,
+            TokenStatus::Revoked | TokenStatus::Expired => None,
         })
     }
 }
@@ -143,7 +138,7 @@ impl SyncStorage for SqliteStorage {
 
     fn housekeeping(&self) -> Result<()> {
         self.store.housekeeping(&TokenCredentials(self))?;
-        Ok(())
+        self.accounts.forget_old(self.now_ms())
     }
 
     fn pull(&self, scope: &Scope, pos: Position, limit: PageLimit) -> Result<ChangePage> {
@@ -158,64 +153,67 @@ impl SyncStorage for SqliteStorage {
         self.store.current_seq()
     }
 
-    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<()> {
-        self.tokens()?.execute(
-            "INSERT INTO token (hash, user, role, community, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![
-                hash.as_slice(),
-                actor.user.to_string(),
-                actor.role.as_str(),
-                actor.community,
-                self.now_ms()
-            ],
-        )?;
-        Ok(())
+    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<Grant> {
+        self.accounts
+            .add_device_token(hash, actor, Uuid::new_v4(), "cli", self.now_ms())
     }
 
     fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus> {
-        let row = self
-            .tokens()?
-            .query_row(
-                "SELECT user, role, community, revoked_at FROM token WHERE hash = ?1",
-                [hash.as_slice()],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((user, role, community, revoked)) = row else {
-            return Ok(TokenStatus::Unknown);
-        };
-        if revoked.is_some() {
-            return Ok(TokenStatus::Revoked);
-        }
-        let user = Uuid::parse_str(&user).map_err(|_| Error::Corrupt("bad token user".into()))?;
-        let role = Role::parse(&role).ok_or_else(|| Error::Corrupt("bad token role".into()))?;
-        Ok(TokenStatus::Valid(Actor {
-            user,
-            role,
-            community,
-        }))
+        self.accounts.token(hash, self.now_ms())
+    }
+
+    fn seen(&self, hash: &[u8; 32]) -> Result<()> {
+        self.accounts.seen(hash, self.now_ms())
+    }
+
+    fn renew_token(&self, old: &[u8; 32], new: &[u8; 32]) -> Result<Option<Grant>> {
+        self.accounts.renew(old, new, self.now_ms())
     }
 
     fn revoke_token(&self, hash: &[u8; 32]) -> Result<bool> {
-        let n = self.tokens()?.execute(
-            "UPDATE token SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
-            rusqlite::params![hash.as_slice(), self.now_ms()],
-        )?;
-        Ok(n > 0)
+        self.accounts.revoke_token(hash, self.now_ms())
     }
 
     fn revoke_user(&self, user: Uuid) -> Result<usize> {
-        Ok(self.tokens()?.execute(
-            "UPDATE token SET revoked_at = ?2 WHERE user = ?1 AND revoked_at IS NULL",
-            rusqlite::params![user.to_string(), self.now_ms()],
-        )?)
+        self.accounts.revoke_user(user, self.now_ms())
+    }
+
+    fn devices(&self, user: Uuid) -> Result<Vec<DeviceRow>> {
+        self.accounts.devices(user, self.now_ms())
+    }
+
+    fn revoke_device(&self, user: Uuid, device: Uuid) -> Result<usize> {
+        self.accounts.revoke_device(user, device, self.now_ms())
+    }
+
+    fn user_standing(&self, user: Uuid) -> Result<Option<(Role, String)>> {
+        self.accounts.user_standing(user, self.now_ms())
+    }
+
+    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite) -> Result<()> {
+        self.accounts
+            .create_invite(code_hash, invite, self.now_ms())
+    }
+
+    fn redeem_invite(
+        &self,
+        code_hash: &[u8; 32],
+        token_hash: &[u8; 32],
+        platform: &str,
+    ) -> Result<std::result::Result<Grant, InviteRefusal>> {
+        self.accounts
+            .redeem(code_hash, token_hash, platform, self.now_ms())
+    }
+
+    fn external_user(
+        &self,
+        key: &[u8; 32],
+        role: Role,
+        community: &str,
+        issued_at_ms: i64,
+    ) -> Result<Option<Uuid>> {
+        self.accounts
+            .external_user(key, role, community, issued_at_ms, self.now_ms())
     }
 
     fn now_ms(&self) -> i64 {

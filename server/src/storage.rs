@@ -27,8 +27,11 @@
 //! - [`SyncStorage::epoch`] names the database: random, made with it, never
 //!   changed. Cursors carry it, so a phone's cursor from another database
 //!   (or one the sequence has not reached) starts that phone over.
-//! - Tokens are stored only as SHA-256 hashes; a revoked token stays known as
-//!   revoked so the server can say so.
+//! - Tokens are stored only as SHA-256 hashes, one per signed-in device,
+//!   each expiring unless renewed; a revoked or expired token stays known as
+//!   such (for a token life) so the server can say so. Invite codes are
+//!   stored only as keyed hashes; a redemption takes a use and keeps the new
+//!   device's token in one step. Nothing names a person.
 //! - Every method may block (disk, network): the server calls them from a
 //!   blocking thread.
 
@@ -48,15 +51,80 @@ pub struct PushOutcome {
     pub rejections: Vec<Rejection>,
 }
 
+/// What a live token grants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grant {
+    /// Its user, with role and community.
+    pub actor: Actor,
+    /// The device it was issued to.
+    pub device: uuid::Uuid,
+    /// When it was issued (Unix ms).
+    pub issued_at_ms: i64,
+    /// When it expires unless renewed (Unix ms).
+    pub expires_at_ms: i64,
+}
+
+impl Grant {
+    /// From when the device should renew it: two thirds into its life.
+    pub fn renew_after_ms(&self) -> i64 {
+        self.issued_at_ms + (self.expires_at_ms - self.issued_at_ms) / 3 * 2
+    }
+}
+
 /// What a token says about its bearer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TokenStatus {
-    /// A valid token for this user.
-    Valid(Actor),
+    /// A valid token.
+    Valid(Grant),
     /// The token was revoked.
     Revoked,
+    /// The token expired without being renewed.
+    Expired,
     /// No such token.
     Unknown,
+}
+
+/// One signed-in device of a user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceRow {
+    /// The device's id.
+    pub device: uuid::Uuid,
+    /// `android`, `ios`, `other` or `cli`.
+    pub platform: String,
+    /// When it signed in (Unix ms).
+    pub signed_in_at_ms: i64,
+    /// The day it last synced (Unix ms at midnight UTC).
+    pub last_seen_day_ms: Option<i64>,
+    /// When its newest token expires (Unix ms).
+    pub expires_at_ms: i64,
+}
+
+/// An invite to keep (under the keyed hash of its code).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewInvite {
+    /// The role it gives.
+    pub role: fushi_core::policy::Role,
+    /// The community it joins.
+    pub community: String,
+    /// Who made it.
+    pub created_by: uuid::Uuid,
+    /// How many may join with it.
+    pub uses: u32,
+    /// When it stops working (Unix ms).
+    pub expires_at_ms: i64,
+    /// A code for another device of this user (not a new user).
+    pub for_user: Option<uuid::Uuid>,
+}
+
+/// Why an invite code was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteRefusal {
+    /// No such code.
+    Unknown,
+    /// Every use was taken.
+    UsedUp,
+    /// Its time is over.
+    Expired,
 }
 
 /// The server's storage. See the module documentation for the contract.
@@ -81,17 +149,59 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The newest sequence number handed out.
     fn current_seq(&self) -> Result<i64>;
 
-    /// Keep a new token (its SHA-256 hash) for `actor`.
-    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<()>;
+    /// Keep a new token (its SHA-256 hash) for `actor` on a device of its
+    /// own (platform `cli`: the command line and tests).
+    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<Grant>;
 
     /// Look a token up by its hash.
     fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus>;
 
+    /// Note that a live token was used (kept to the day).
+    fn seen(&self, hash: &[u8; 32]) -> Result<()>;
+
+    /// Renew the live token `old` with a new one (`new`) for the same
+    /// device: see [`crate::accounts::Accounts::renew`].
+    fn renew_token(&self, old: &[u8; 32], new: &[u8; 32]) -> Result<Option<Grant>>;
+
     /// Revoke one token. Returns whether it was known and live.
     fn revoke_token(&self, hash: &[u8; 32]) -> Result<bool>;
 
-    /// Revoke every token of a user. Returns how many were revoked.
+    /// Sign out every device of a user (and refuse the platform's tokens
+    /// for the user issued before now). Returns how many were signed out.
     fn revoke_user(&self, user: uuid::Uuid) -> Result<usize>;
+
+    /// The live devices of a user.
+    fn devices(&self, user: uuid::Uuid) -> Result<Vec<DeviceRow>>;
+
+    /// Sign out one device of a user. Returns how many tokens were revoked.
+    fn revoke_device(&self, user: uuid::Uuid, device: uuid::Uuid) -> Result<usize>;
+
+    /// The role and community a user holds, if the server knows the user.
+    fn user_standing(&self, user: uuid::Uuid)
+        -> Result<Option<(fushi_core::policy::Role, String)>>;
+
+    /// Keep an invite under the keyed hash of its code.
+    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite) -> Result<()>;
+
+    /// Redeem an invite for a new user on a new device whose token has
+    /// `token_hash`, in one step (a use taken, the token kept).
+    fn redeem_invite(
+        &self,
+        code_hash: &[u8; 32],
+        token_hash: &[u8; 32],
+        platform: &str,
+    ) -> Result<std::result::Result<Grant, InviteRefusal>>;
+
+    /// The user of a platform identity (`key`: a keyed hash of issuer and
+    /// subject), made on first sight; `None` if staff signed the user out
+    /// after the platform's token was issued.
+    fn external_user(
+        &self,
+        key: &[u8; 32],
+        role: fushi_core::policy::Role,
+        community: &str,
+        issued_at_ms: i64,
+    ) -> Result<Option<uuid::Uuid>>;
 
     /// The server's time (Unix ms): phones correct their clocks by it.
     fn now_ms(&self) -> i64;

@@ -71,10 +71,33 @@ impl Server {
         limits: fushi_server::Limits,
         tls: Option<(certs::TestCa, fushi_server::ServerTls)>,
     ) -> Server {
+        Server::start_storage(time, tweak, |s| s, limits, tls).await
+    }
+
+    /// Start with device tokens living `ttl_ms` unless renewed.
+    pub async fn start_token_ttl(time: Arc<dyn TimeSource>, ttl_ms: i64) -> Server {
+        Server::start_storage(
+            time,
+            |c| c,
+            |s| s.with_token_ttl(ttl_ms),
+            fushi_server::Limits::default(),
+            None,
+        )
+        .await
+    }
+
+    /// [`Server::start_full`] with `storage` applied to the storage.
+    pub async fn start_storage(
+        time: Arc<dyn TimeSource>,
+        tweak: impl FnOnce(StoreConfig) -> StoreConfig,
+        storage: impl FnOnce(SqliteStorage) -> SqliteStorage,
+        limits: fushi_server::Limits,
+        tls: Option<(certs::TestCa, fushi_server::ServerTls)>,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(
+        let storage = Arc::new(storage(
             SqliteStorage::open_with_config(&dir.path().join("server.db"), time, tweak).unwrap(),
-        );
+        ));
         let (ca, tls) = tls.map_or((None, None), |(ca, tls)| (Some(ca), Some(tls)));
         let running =
             RunningServer::start_tls(storage.clone(), ([127, 0, 0, 1], 0).into(), limits, tls)

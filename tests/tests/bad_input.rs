@@ -266,7 +266,7 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     let stranger = Phone::new(&server.url, li.actor.clone(), "fsh_nope".into(), |c| c);
     assert!(matches!(
         stranger.client.sync().await,
-        Err(fushi_core::Error::Server { code, .. }) if code == "invalid_token"
+        Err(fushi_core::Error::SignedOut { code, .. }) if code == "invalid_token"
     ));
     server.stop().await;
 }

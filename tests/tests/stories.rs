@@ -178,12 +178,13 @@ async fn a_phone_whose_clock_is_an_hour_behind_is_corrected_by_the_server() {
     const HOUR: i64 = 3_600_000;
     let server_time = fushi_core::crdt::ManualTime::new(0);
     let server = Server::start_with(server_time.clone()).await;
-    let li = server.phone(Role::Resident, "fushi");
     let system_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
     server_time.set(system_ms + HOUR);
+    // Her token is issued by the server's clock (it expires by it too).
+    let li = server.phone(Role::Resident, "fushi");
 
     li.client.sync().await.unwrap();
     let offset = li.clock.offset_ms();

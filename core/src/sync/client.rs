@@ -146,6 +146,9 @@ pub struct SyncClient {
     wake: tokio::sync::Notify,
     /// The schema this client speaks (`Fushi-Schema`): this build's.
     schema: i64,
+    /// An answer said the token is two thirds into its life: the sync
+    /// renews it at its end.
+    renew_due: std::sync::atomic::AtomicBool,
 }
 
 /// One page-through of the server's feed: the ordinary pull, or the
@@ -256,6 +259,7 @@ impl SyncClient {
             cancels: AtomicU64::new(0),
             wake: tokio::sync::Notify::new(),
             schema: SCHEMA_VERSION,
+            renew_due: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -415,6 +419,13 @@ impl SyncClient {
         if !report.more {
             self.blocking(|s| s.set_state(&[(STATE_LAST_SUCCESS, StateValue::Int(s.now_ms()))]))
                 .await?;
+        }
+        if self.renew_due.swap(false, Ordering::SeqCst) {
+            // A failed renewal is tried again by the next sync; the token
+            // has a third of its life left.
+            if let Err(e) = self.renew_token_with(http).await {
+                tracing::warn!(error = %e, "token renewal failed; the next sync tries again");
+            }
         }
         report.clock_offset_ms = self.clock.as_ref().map(|c| c.offset_ms());
         tracing::info!(
@@ -576,7 +587,31 @@ impl SyncClient {
             .map_err(|e| Error::Corrupt(format!("sync task failed: {e}")))?
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// [`SyncClient::send`], with this device's token.
+    pub(crate) async fn send_signed<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T> {
+        self.send_as(req, true).await
+    }
+
+    /// [`SyncClient::send`] without a token (redeeming an invite).
+    pub(crate) async fn send_unsigned<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T> {
+        self.send_as(req, false).await
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.server_url.trim_end_matches('/'), path)
     }
 
@@ -589,10 +624,18 @@ impl SyncClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T> {
+        self.send_as(req, true).await
+    }
+
+    async fn send_as<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        signed: bool,
+    ) -> Result<T> {
         let policy = &self.config.retry;
         let mut attempt: u32 = 1;
         loop {
-            match self.send_once(req.try_clone()).await {
+            match self.send_once(req.try_clone(), signed).await {
                 Ok(v) => return Ok(v),
                 Err(Failure::Final(e)) => return Err(e),
                 Err(Failure::Transient {
@@ -623,6 +666,7 @@ impl SyncClient {
     async fn send_once<T: serde::de::DeserializeOwned>(
         &self,
         req: Option<reqwest::RequestBuilder>,
+        signed: bool,
     ) -> std::result::Result<T, Failure> {
         let req = req.ok_or_else(|| {
             Failure::Final(Error::invalid(
@@ -631,8 +675,12 @@ impl SyncClient {
             ))
         })?;
         let sent_at = system_ms();
+        let req = if signed {
+            req.bearer_auth(self.token().map_err(Failure::Final)?)
+        } else {
+            req
+        };
         let resp = req
-            .bearer_auth(&self.config.token)
             .header(HEADER_PROTOCOL, PROTOCOL_VERSION.to_string())
             .header(HEADER_SCHEMA, self.schema.to_string())
             .send()
@@ -649,6 +697,16 @@ impl SyncClient {
             .get(wire::HEADER_SERVER_TIME)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<i64>().ok());
+        let renew_after = resp
+            .headers()
+            .get(wire::HEADER_TOKEN_RENEW_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        if let (Some(after), Some(now)) = (renew_after, server_time) {
+            if now >= after {
+                self.renew_due.store(true, Ordering::SeqCst);
+            }
+        }
         let bytes = resp.bytes().await.map_err(|e| transport(&e))?;
         if let Some(server_ms) = server_time {
             self.correct_clock(server_ms, sent_at, system_ms());
@@ -673,6 +731,12 @@ impl SyncClient {
         );
         if status == reqwest::StatusCode::UPGRADE_REQUIRED {
             return Err(Failure::Final(Error::UpgradeRequired(message)));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(Failure::Final(Error::SignedOut {
+                code,
+                reason: message,
+            }));
         }
         let error = Error::Server {
             code,

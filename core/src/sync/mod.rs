@@ -17,6 +17,8 @@
 //!   show them.
 
 #[cfg(feature = "client")]
+pub mod account;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod cursor;
 pub mod progress;

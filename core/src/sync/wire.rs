@@ -279,6 +279,130 @@ pub struct HealthResponse {
     pub server_time_ms: i64,
 }
 
+/// `POST /v1/invites` body: grid staff (or an admin) invite people to join.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct InviteRequest {
+    /// `resident` (default), or `grid_staff` (admins only).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
+    /// How many people may join with it (1–50, default 1).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub uses: Option<u32>,
+    /// How long it is valid, in hours (1–720, default 72).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub valid_hours: Option<u32>,
+    /// The community (admins only; default the inviter's).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub community: Option<String>,
+    /// A code for another device of the inviter's own account (anyone may
+    /// make one; `role` and `community` do not apply): her tablet, her new
+    /// phone.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub own_device: bool,
+}
+
+/// `POST /v1/invites` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct InviteResponse {
+    /// The code to read out, type or show as a QR code: `XXXX-XXXX-XXXX`
+    /// (Crockford base32: no I, L, O or U; 60 random bits).
+    pub code: String,
+    /// The role it gives.
+    pub role: String,
+    /// The community it joins.
+    pub community: String,
+    /// How many may join with it.
+    pub uses: u32,
+    /// When it stops working (Unix ms).
+    pub expires_at_ms: i64,
+}
+
+/// `POST /v1/invites/redeem` body (no token: this is how a phone gets one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RedeemRequest {
+    /// The invite code, as typed or scanned (case, spaces, hyphens and
+    /// look-alike letters forgiven).
+    pub code: String,
+    /// `android`, `ios` or `other`: shown in the device list.
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+/// A device's sign-in: what redeeming an invite or renewing a token gives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SignedIn {
+    /// The bearer token of this device (shown once).
+    pub token: String,
+    /// The device's id (what the device list shows and revocation names).
+    pub device: Uuid,
+    /// The user.
+    pub user: Uuid,
+    /// `resident`, `grid_staff` or `admin`.
+    pub role: String,
+    /// The user's community.
+    pub community: String,
+    /// When the token expires unless renewed (Unix ms); a sync renews it
+    /// well before.
+    pub expires_at_ms: i64,
+}
+
+/// One signed-in device, as its user (or staff) sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct DeviceInfo {
+    /// The device's id.
+    pub device: Uuid,
+    /// `android`, `ios`, `other` or `cli`.
+    pub platform: String,
+    /// When it signed in (Unix ms).
+    pub signed_in_at_ms: i64,
+    /// The day it last synced (Unix ms at midnight UTC), if it has.
+    pub last_seen_day_ms: Option<i64>,
+    /// When its token expires unless renewed (Unix ms).
+    pub expires_at_ms: i64,
+    /// Whether this is the device asking.
+    pub current: bool,
+}
+
+/// `GET /v1/devices[?user=…]` answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DevicesResponse {
+    /// The live devices (signed in, not revoked, not expired).
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// `POST /v1/devices/revoke` body: one device, or every device of a user.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    /// This device.
+    #[serde(default)]
+    pub device: Option<Uuid>,
+    /// Every device of this user (staff: a resident of their community).
+    #[serde(default)]
+    pub user: Option<Uuid>,
+}
+
+/// `POST /v1/devices/revoke` answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RevokeResponse {
+    /// How many devices were signed out.
+    pub revoked: u32,
+}
+
+/// Response header: when the bearer token expires (Unix ms).
+pub const HEADER_TOKEN_EXPIRES: &str = "fushi-token-expires";
+/// Response header: from when the phone should renew its token (Unix ms,
+/// server time): two thirds into its life.
+pub const HEADER_TOKEN_RENEW_AFTER: &str = "fushi-token-renew-after";
+
 /// Every error answer: a stable machine-readable code and a message that
 /// names fields and reasons, never values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

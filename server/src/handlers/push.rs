@@ -75,7 +75,9 @@ impl Classify for serde_json::Error {
 /// Handle a push.
 pub async fn push(
     State(state): State<AppState>,
-    Signed { actor, key, schema }: Signed,
+    Signed {
+        actor, key, schema, ..
+    }: Signed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PushResponse>, ApiError> {
     let req: PushRequest = read_json(body)?;

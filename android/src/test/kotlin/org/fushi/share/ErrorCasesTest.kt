@@ -86,13 +86,14 @@ class ErrorCasesTest {
     }
 
     @Test
-    fun rejectedWhenTheServerRefusesTheToken() {
+    fun signedOutWhenTheServerRefusesTheToken() {
         TestServer().use { server ->
             val resident = server.issue(Role.RESIDENT)
             server.start()
             openStore(resident.user, server.settings(resident).copy(token = "revoked-or-forged")).use { phone ->
-                val e = assertFailsWith<FushiException.Rejected> { phone.syncBlocking() }
-                assertTrue(e.code.isNotBlank() && e.reason.isNotBlank())
+                val e = assertFailsWith<FushiException.SignedOut> { phone.syncBlocking() }
+                assertEquals("invalid_token", e.code)
+                assertTrue(e.reason.isNotBlank())
                 assertFalse("revoked-or-forged" in e.message.orEmpty(), "the token is not echoed")
                 // With the right token the same phone syncs.
                 phone.configureSync(server.settings(resident))
