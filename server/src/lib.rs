@@ -14,6 +14,7 @@ pub mod auth;
 pub mod error;
 pub mod handlers;
 pub mod import;
+pub mod jwt;
 pub mod limit;
 pub mod sqlite;
 pub mod storage;
