@@ -16,6 +16,7 @@ pub mod error;
 pub mod handlers;
 pub mod import;
 pub mod invite_code;
+pub mod jwt;
 pub mod limit;
 pub mod sqlite;
 pub mod storage;
