@@ -5,7 +5,7 @@ use crate::error::FushiError;
 use crate::store::FushiStore;
 use crate::types::parse_id;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::sync::wire::{DeviceInfo, InviteRequest, InviteResponse, SignedIn};
+use fushi_core::sync::wire::{DeviceInfo, InviteRequest, InviteResponse, Me, SignedIn};
 
 type Result<T, E = FushiError> = std::result::Result<T, E>;
 
@@ -32,6 +32,21 @@ impl FushiStore {
             community: signed.community.clone(),
         }));
         Ok(signed)
+    }
+
+    /// Who the server takes this phone for (user id, role, community): a
+    /// phone signed in with the community platform's token learns its user
+    /// id here, and it becomes the store's user.
+    pub async fn who_am_i(&self) -> Result<Me> {
+        let me = self.client()?.who_am_i().await?;
+        let role = Role::parse(&me.role)
+            .ok_or_else(|| FushiError::invalid("role", "the server sent an unknown role"))?;
+        self.store.set_actor(Some(Actor {
+            user: me.user,
+            role,
+            community: me.community.clone(),
+        }));
+        Ok(me)
     }
 
     /// Grid staff (or an admin) create an invite: by default one resident,

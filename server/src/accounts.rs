@@ -56,7 +56,12 @@ CREATE TABLE identity (
   created_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
-CREATE INDEX identity_user ON identity(user);";
+CREATE INDEX identity_user ON identity(user);
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+INSERT INTO meta (name, value) VALUES ('identity_secret', randomblob(32));";
 
 /// The layout this build writes.
 const VERSION: i64 = 2;
@@ -72,6 +77,8 @@ pub struct Accounts {
     conn: Mutex<Connection>,
     /// How long a token lives unless renewed (ms).
     ttl_ms: i64,
+    /// Keys platform identities ([`Accounts::identity_key`]).
+    secret: Vec<u8>,
 }
 
 fn corrupt(what: &str) -> Error {
@@ -115,10 +122,30 @@ impl Accounts {
             tx.commit()?;
             tracing::info!(from = found, to = VERSION, "accounts file migrated");
         }
+        let secret: Vec<u8> = conn.query_row(
+            "SELECT value FROM meta WHERE name = 'identity_secret'",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Accounts {
             conn: Mutex::new(conn),
             ttl_ms,
+            secret,
         })
+    }
+
+    /// The key a platform identity is kept under: SHA-256 of a secret of
+    /// this file, the issuer and the subject. The subject (which may be a
+    /// phone number) is never stored, and no one without the file can
+    /// compute the key from it.
+    pub fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(&self.secret);
+        h.update(issuer.as_bytes());
+        h.update([0u8]);
+        h.update(subject.as_bytes());
+        h.finalize().into()
     }
 
     /// How long a token lives unless renewed (ms).

@@ -67,6 +67,9 @@ pub struct Limits {
     pub min_schema: i64,
     /// Invite redemptions a minute per address.
     pub redeem_per_minute: u32,
+    /// Accept the community platform's JWTs as well as this server's own
+    /// tokens (`docs/JWT.md`).
+    pub jwt: Option<Arc<crate::jwt::JwtVerifier>>,
 }
 
 impl Default for Limits {
@@ -82,6 +85,7 @@ impl Default for Limits {
             housekeeping_every: Duration::from_secs(30),
             min_schema: fushi_core::store::MIN_SCHEMA_VERSION,
             redeem_per_minute: crate::limit::REDEEM_PER_MINUTE_PER_ADDRESS,
+            jwt: None,
         }
     }
 }
@@ -100,6 +104,8 @@ pub struct AppState {
     pub limiter: Arc<TokenLimiter>,
     /// Invite redemptions per address and per code.
     pub redeem_limiter: Arc<RedeemLimiter>,
+    /// The platform's JWTs, if accepted.
+    pub jwt: Option<Arc<crate::jwt::JwtVerifier>>,
 }
 
 impl AppState {
@@ -123,6 +129,7 @@ impl AppState {
                 limits.redeem_per_minute,
                 crate::limit::REDEEM_PER_MINUTE_PER_CODE,
             )),
+            jwt: limits.jwt.clone(),
         }
     }
 }
@@ -165,6 +172,7 @@ pub fn router_with(state: AppState, limits: &Limits) -> Router {
         .route("/v1/devices", get(handlers::devices::list))
         .route("/v1/devices/revoke", post(handlers::devices::revoke))
         .route("/v1/token/renew", post(handlers::devices::renew))
+        .route("/v1/me", get(handlers::devices::me))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
     Router::new()
         .route("/v1/health", get(handlers::health::health))

@@ -6,6 +6,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::jwt::JwtVerifier;
 use crate::storage::{Grant, TokenStatus};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -83,8 +84,8 @@ pub struct Signed {
     pub key: [u8; 32],
     /// The phone's schema (`Fushi-Schema`): what it may send and receive.
     pub schema: i64,
-    /// The token's grant (device, expiry).
-    pub grant: Grant,
+    /// The token's grant (device, expiry); `None` for the platform's JWT.
+    pub grant: Option<Grant>,
 }
 
 impl FromRequestParts<AppState> for Signed {
@@ -122,6 +123,11 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Signed, ApiError> {
     let schema = check_versions(headers, state.min_schema, state.schema)?;
     let token = bearer(headers)?;
+    if let Some(jwt) = &state.jwt {
+        if !token.starts_with(crate::tokens::PREFIX) && JwtVerifier::looks_like_jwt(token) {
+            return authenticate_jwt(state, jwt, token, schema).await;
+        }
+    }
     let hash = crate::tokens::hash(token);
     let storage = state.storage.clone();
     let status = tokio::task::spawn_blocking(move || {
@@ -140,7 +146,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Signed, A
                 actor: grant.actor.clone(),
                 key: hash,
                 schema,
-                grant,
+                grant: Some(grant),
             })
         }
         TokenStatus::Revoked => Err(unauthorized(
@@ -155,6 +161,54 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Signed, A
     }
 }
 
+/// A platform JWT: verified, then mapped to this server's user for its
+/// issuer and subject (made on first sight).
+async fn authenticate_jwt(
+    state: &AppState,
+    jwt: &JwtVerifier,
+    token: &str,
+    schema: i64,
+) -> Result<Signed, ApiError> {
+    let claims = jwt.verify(token).await.map_err(|e| {
+        if e.is_token_fault() {
+            unauthorized(e.code(), &e.to_string())
+        } else {
+            ApiError::internal(e)
+        }
+    })?;
+    let key = state.storage.identity_key(&claims.issuer, &claims.subject);
+    let storage = state.storage.clone();
+    let (role, community) = (claims.role, claims.community.clone());
+    // Without `iat`, the token counts as issued a full life before it
+    // expires: after a sign-out, only a token issued later is taken.
+    let issued_at_ms = claims
+        .issued_at_secs
+        .unwrap_or(i64::MIN / 2_000)
+        .saturating_mul(1000);
+    let user = tokio::task::spawn_blocking(move || {
+        storage.external_user(&key, role, &community, issued_at_ms)
+    })
+    .await
+    .map_err(ApiError::internal)??
+    .ok_or_else(|| {
+        unauthorized(
+            "revoked_token",
+            "this user was signed out; sign in to the platform again",
+        )
+    })?;
+    state.limiter.check(&key)?;
+    Ok(Signed {
+        actor: Actor {
+            user,
+            role: claims.role,
+            community: claims.community,
+        },
+        key,
+        schema,
+        grant: None,
+    })
+}
+
 /// In front of every route that needs a user: check versions and token,
 /// hand the [`Signed`] caller to the handler, and stamp the answer with
 /// the token's expiry and renewal time.
@@ -166,12 +220,15 @@ pub async fn require(State(state): State<AppState>, mut req: Request, next: Next
     let grant = signed.grant.clone();
     req.extensions_mut().insert(signed);
     let mut resp = next.run(req).await;
-    for (name, value) in [
-        (HEADER_TOKEN_EXPIRES, grant.expires_at_ms),
-        (HEADER_TOKEN_RENEW_AFTER, grant.renew_after_ms()),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-            resp.headers_mut().insert(name, v);
+    // A platform JWT is renewed by the platform, not here.
+    if let Some(grant) = grant {
+        for (name, value) in [
+            (HEADER_TOKEN_EXPIRES, grant.expires_at_ms),
+            (HEADER_TOKEN_RENEW_AFTER, grant.renew_after_ms()),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+                resp.headers_mut().insert(name, v);
+            }
         }
     }
     resp

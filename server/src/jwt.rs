@@ -134,6 +134,8 @@ pub struct ExternalClaims {
     pub community: String,
     /// The token's `exp`, in seconds since the Unix epoch.
     pub expires_at_secs: i64,
+    /// The token's `iat`, if it has one (seconds since the Unix epoch).
+    pub issued_at_secs: Option<i64>,
 }
 
 /// The subject is left out: it identifies a person.
@@ -469,6 +471,15 @@ impl JwtVerifier {
             _ => None,
         }
         .ok_or_else(|| JwtError::InvalidClaim("exp".into()))?;
+        let issued_at_secs = match claims.get("iat") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => Some(
+                n.as_i64()
+                    .or_else(|| n.as_f64().map(|f| f.round() as i64))
+                    .ok_or_else(|| JwtError::InvalidClaim("iat".into()))?,
+            ),
+            Some(_) => return Err(JwtError::InvalidClaim("iat".into())),
+        };
 
         let role_name = &self.config.role_claim;
         let role = match claim(claims, role_name) {
@@ -492,6 +503,7 @@ impl JwtVerifier {
             role,
             community,
             expires_at_secs,
+            issued_at_secs,
         })
     }
 

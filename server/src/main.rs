@@ -58,6 +58,22 @@ enum Command {
         /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, requires = "tls_cert", value_name = "FILE")]
         tls_key: Option<PathBuf>,
+        /// Also accept the community platform's JWTs, checked against this
+        /// JWKS (a file, or an https:// URL): see docs/JWT.md.
+        #[arg(long, requires_all = ["jwt_issuer", "jwt_audience"], value_name = "FILE|URL")]
+        jwt_jwks: Option<String>,
+        /// The platform tokens' exact `iss`.
+        #[arg(long, requires = "jwt_jwks")]
+        jwt_issuer: Option<String>,
+        /// This server's audience at the platform (`aud`).
+        #[arg(long, requires = "jwt_jwks")]
+        jwt_audience: Option<String>,
+        /// The claim holding the role (a dotted path reads nested claims).
+        #[arg(long, default_value = "role")]
+        jwt_role_claim: String,
+        /// The claim holding the community code.
+        #[arg(long, default_value = "community")]
+        jwt_community_claim: String,
     },
     /// Bearer tokens.
     Token {
@@ -138,6 +154,11 @@ fn run(cli: Cli) -> Result<(), String> {
             token_ttl_days,
             tls_cert,
             tls_key,
+            jwt_jwks,
+            jwt_issuer,
+            jwt_audience,
+            jwt_role_claim,
+            jwt_community_claim,
         } => {
             let newest = fushi_core::store::SCHEMA_VERSION;
             if !(fushi_core::store::MIN_SCHEMA_VERSION..=newest).contains(&min_schema) {
@@ -171,6 +192,24 @@ fn run(cli: Cli) -> Result<(), String> {
                 ..fushi_server::Limits::default()
             };
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let jwt = match (jwt_jwks, jwt_issuer, jwt_audience) {
+                (Some(jwks), Some(issuer), Some(audience)) => {
+                    let source = if jwks.starts_with("https://") || jwks.starts_with("http://") {
+                        fushi_server::jwt::JwksSource::Url(jwks)
+                    } else {
+                        fushi_server::jwt::JwksSource::File(PathBuf::from(jwks))
+                    };
+                    let mut config = fushi_server::jwt::JwtConfig::new(source, issuer, audience);
+                    config.role_claim = jwt_role_claim;
+                    config.community_claim = jwt_community_claim;
+                    let verifier = rt
+                        .block_on(fushi_server::jwt::JwtVerifier::new(config))
+                        .map_err(|e| format!("--jwt-jwks: {e}"))?;
+                    Some(Arc::new(verifier))
+                }
+                _ => None,
+            };
+            let limits = fushi_server::Limits { jwt, ..limits };
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await

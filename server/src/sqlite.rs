@@ -205,6 +205,10 @@ impl SyncStorage for SqliteStorage {
             .redeem(code_hash, token_hash, platform, self.now_ms())
     }
 
+    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
+        self.accounts.identity_key(issuer, subject)
+    }
+
     fn external_user(
         &self,
         key: &[u8; 32],

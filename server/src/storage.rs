@@ -192,6 +192,10 @@ pub trait SyncStorage: Send + Sync + 'static {
         platform: &str,
     ) -> Result<std::result::Result<Grant, InviteRefusal>>;
 
+    /// The key of a platform identity (a keyed hash of issuer and subject;
+    /// the subject is never stored).
+    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32];
+
     /// The user of a platform identity (`key`: a keyed hash of issuer and
     /// subject), made on first sight; `None` if staff signed the user out
     /// after the platform's token was issued.

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 /// Prefix that makes a token recognisable in a config file.
-const PREFIX: &str = "fsh_";
+pub const PREFIX: &str = "fsh_";
 
 /// A fresh token: 256 random bits from the operating system.
 pub fn generate() -> Result<String, getrandom::Error> {

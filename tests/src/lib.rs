@@ -150,6 +150,11 @@ impl Server {
         in_scope(self.storage.store().snapshot().unwrap(), community)
     }
 
+    /// The folder of the server's files (`server.db`, `server.db.tokens`).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Stop gracefully.
     pub async fn stop(self) {
         self.running.stop().await.unwrap();

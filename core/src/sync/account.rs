@@ -13,7 +13,7 @@
 
 use super::client::SyncClient;
 use super::wire::{
-    DeviceInfo, DevicesResponse, InviteRequest, InviteResponse, RedeemRequest, RevokeRequest,
+    DeviceInfo, DevicesResponse, InviteRequest, InviteResponse, Me, RedeemRequest, RevokeRequest,
     RevokeResponse, SignedIn,
 };
 use crate::store::StateValue;
@@ -98,6 +98,13 @@ impl SyncClient {
             .body(serde_json::to_vec(&RevokeRequest { device, user })?);
         let resp: RevokeResponse = self.send_signed(req).await?;
         Ok(resp.revoked)
+    }
+
+    /// Who the server takes this phone for: the user id, role and community
+    /// of its token (a phone signed in with the platform's JWT learns its
+    /// user id here, to set it as the store's user).
+    pub async fn who_am_i(&self) -> Result<Me> {
+        self.send_signed(self.http().get(self.url("/v1/me"))).await
     }
 
     /// Renew this device's token now (a sync does it when due).

@@ -379,6 +379,19 @@ pub struct DevicesResponse {
     pub devices: Vec<DeviceInfo>,
 }
 
+/// `GET /v1/me` answer: who the server takes the caller for (a phone
+/// signed in with the platform's JWT learns its user id here).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Me {
+    /// The user.
+    pub user: Uuid,
+    /// `resident`, `grid_staff` or `admin`.
+    pub role: String,
+    /// The user's community.
+    pub community: String,
+}
+
 /// `POST /v1/devices/revoke` body: one device, or every device of a user.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RevokeRequest {

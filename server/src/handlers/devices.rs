@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use fushi_core::policy::{Actor, Role};
 use fushi_core::sync::wire::{
-    DeviceInfo, DevicesResponse, RevokeRequest, RevokeResponse, SignedIn,
+    DeviceInfo, DevicesResponse, Me, RevokeRequest, RevokeResponse, SignedIn,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -82,7 +82,7 @@ pub async fn list(
         devices: rows
             .into_iter()
             .map(|d| DeviceInfo {
-                current: d.device == grant.device,
+                current: grant.as_ref().is_some_and(|g| g.device == d.device),
                 device: d.device,
                 platform: d.platform,
                 signed_in_at_ms: d.signed_in_at_ms,
@@ -136,11 +136,27 @@ pub async fn revoke(
     }))
 }
 
+/// Handle "who am I".
+pub async fn me(Signed { actor, .. }: Signed) -> Json<Me> {
+    Json(Me {
+        user: actor.user,
+        role: actor.role.as_str().into(),
+        community: actor.community,
+    })
+}
+
 /// Handle a renewal.
 pub async fn renew(
     State(state): State<AppState>,
-    Signed { key, .. }: Signed,
+    Signed { key, grant, .. }: Signed,
 ) -> Result<Json<SignedIn>, ApiError> {
+    if grant.is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "not_renewable",
+            "the platform's token is renewed by the platform",
+        ));
+    }
     let token = crate::tokens::generate().map_err(ApiError::internal)?;
     let new = crate::tokens::hash(&token);
     let storage = state.storage.clone();

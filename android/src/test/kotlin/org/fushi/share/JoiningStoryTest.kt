@@ -30,6 +30,7 @@ class JoiningStoryTest {
                     freshInstall(server).use { phone ->
                         val me = phone.redeemInvite(invite.code.lowercase(), "android")
                         assertEquals("fushi", me.community)
+                        assertEquals(me.user, phone.whoAmI().user)
                         val bike = phone.postItem(bicycle())
                         phone.sync()
 
