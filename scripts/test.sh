@@ -4,6 +4,9 @@
 # Stages (fail fast, timing printed per stage):
 #   tools   install JNA (apt) and kotlinc (npm, cached in .tools/) if missing
 #   fmt     cargo fmt --all -- --check
+#   refs    the committed reference fixtures of core/tests are current: npm ci in
+#           scripts/reference (opening_hours.js, gcoord, coordtransform), then
+#           hours.js --check and maps.js --check
 #   deps    the server builds fushi-core without its HTTP client (cargo tree; a
 #           clippy of fushi-core without default features); no aws-lc in the
 #           server or fushi-ffi (TLS is rustls on ring)
@@ -108,8 +111,18 @@ server_deps() {
   cargo clippy -p fushi-core --no-default-features --lib -- -D warnings
 }
 
+# The fixtures core/tests/hours_reference.rs and maps_reference.rs compare
+# against are written by node scripts from npm reference libraries; re-run them
+# and fail if the committed JSON differs (an edited CHINA_2026, expression list, ...).
+reference_fixtures() {
+  (cd scripts/reference && npm ci --no-audit --no-fund --loglevel=error)
+  node scripts/reference/hours.js --check
+  node scripts/reference/maps.js --check
+}
+
 stage tools  setup_tools
 stage fmt    cargo fmt --all -- --check
+stage refs   reference_fixtures
 stage deps   server_deps
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage test   cargo test --workspace --exclude fushi-bench

@@ -15,7 +15,8 @@
 //!   positions WGS-84 unless named GCJ-02, codes the catalogue's strings
 //!   ([`catalogue`]).
 //! - Free functions: [`core_version`], [`wgs84_to_gcj02`], [`gcj02_to_wgs84`],
-//!   [`catalogue`], [`catalogue_label`], [`month_period`].
+//!   [`wgs84_to_bd09`], [`bd09_to_wgs84`], [`gcj02_to_bd09`], [`bd09_to_gcj02`],
+//!   [`navigation_link`], [`catalogue`], [`catalogue_label`], [`month_period`].
 //! - TLS: syncing is HTTPS; the server's certificate is checked against the
 //!   platform's trust store, or a CA pinned in [`SyncSettings`]. On Android
 //!   the platform's verifier needs the app's `Context` once, through the JNI
@@ -48,6 +49,7 @@ pub use store::FushiStore;
 pub use types::*;
 
 use fushi_core::geo::GeoPoint;
+use fushi_core::maps::MapApp;
 use fushi_core::store::Period;
 
 uniffi::setup_scaffolding!();
@@ -72,6 +74,55 @@ pub fn wgs84_to_gcj02(point: GeoPoint) -> GeoPoint {
 pub fn gcj02_to_wgs84(point: GeoPoint) -> GeoPoint {
     let (lat, lon) = fushi_core::geo::gcj02_to_wgs84(point.lat, point.lon);
     GeoPoint { lat, lon }
+}
+
+fn point((lat, lon): (f64, f64)) -> GeoPoint {
+    GeoPoint { lat, lon }
+}
+
+/// Converts a WGS-84 point (GPS) to BD-09, what Baidu's maps draw.
+#[uniffi::export]
+pub fn wgs84_to_bd09(point: GeoPoint) -> GeoPoint {
+    self::point(fushi_core::geo::wgs84_to_bd09(point.lat, point.lon))
+}
+
+/// Converts a BD-09 point (a tap on a Baidu map) back to WGS-84, to within
+/// about a centimetre.
+#[uniffi::export]
+pub fn bd09_to_wgs84(point: GeoPoint) -> GeoPoint {
+    self::point(fushi_core::geo::bd09_to_wgs84(point.lat, point.lon))
+}
+
+/// Converts a GCJ-02 point to BD-09 (the published formula).
+#[uniffi::export]
+pub fn gcj02_to_bd09(point: GeoPoint) -> GeoPoint {
+    self::point(fushi_core::geo::gcj02_to_bd09(point.lat, point.lon))
+}
+
+/// Converts a BD-09 point back to GCJ-02 (the published inverse, refined).
+#[uniffi::export]
+pub fn bd09_to_gcj02(point: GeoPoint) -> GeoPoint {
+    self::point(fushi_core::geo::bd09_to_gcj02(point.lat, point.lon))
+}
+
+/// A link that opens `app` with a walking route to `destination`, the
+/// station's stored WGS-84 position, converted to the app's coordinates
+/// (GCJ-02 for AMap and Tencent, BD-09 for Baidu, GCJ-02 in mainland China
+/// else WGS-84 for Apple Maps); `name` is percent-encoded. `source` is the
+/// calling app's id (AMap/Baidu `src`) or, for Tencent, the developer key.
+/// Open it with an `ACTION_VIEW` intent / `UIApplication.open`.
+///
+/// Errors with `InvalidInput` (`"destination"`) for an impossible position
+/// and (`"source"`) for an empty source where the app requires one.
+#[uniffi::export]
+pub fn navigation_link(
+    app: MapApp,
+    destination: GeoPoint,
+    name: String,
+    source: String,
+) -> Result<String, FushiError> {
+    fushi_core::maps::navigation_link(app, destination, &name, &source)
+        .map_err(|e| FushiError::invalid(e.field(), &e.to_string()))
 }
 
 /// The codes and labels (Chinese, English) of one catalogue, in display order.
@@ -120,6 +171,33 @@ mod tests {
         assert!((gcj.lat - fushi.lat).abs() > 1e-4);
         let back = gcj02_to_wgs84(gcj);
         assert!((back.lat - fushi.lat).abs() < 1e-6 && (back.lon - fushi.lon).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bd09_and_navigation_links() {
+        let fushi = GeoPoint {
+            lat: 22.2707,
+            lon: 113.5767,
+        };
+        let back = bd09_to_wgs84(wgs84_to_bd09(fushi));
+        assert!((back.lat - fushi.lat).abs() < 1e-6 && (back.lon - fushi.lon).abs() < 1e-6);
+        let g = wgs84_to_gcj02(fushi);
+        let b = bd09_to_gcj02(gcj02_to_bd09(g));
+        assert!((b.lat - g.lat).abs() < 1e-9 && (b.lon - g.lon).abs() < 1e-9);
+        let link = navigation_link(MapApp::Baidu, fushi, "纳凉点".into(), "s".into()).unwrap();
+        assert!(link.starts_with("baidumap://map/direction?"));
+        let bad = GeoPoint {
+            lat: f64::NAN,
+            lon: 0.0,
+        };
+        assert!(matches!(
+            navigation_link(MapApp::Apple, bad, String::new(), String::new()),
+            Err(FushiError::InvalidInput { field, .. }) if field == "destination"
+        ));
+        assert!(matches!(
+            navigation_link(MapApp::Tencent, fushi, String::new(), String::new()),
+            Err(FushiError::InvalidInput { field, .. }) if field == "source"
+        ));
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! * [`bounding_box`]: a latitude/longitude box guaranteed to contain a circle,
 //!   for an SQLite R*Tree prefilter before the exact distance check.
 //! * [`wgs84_to_gcj02`] / [`gcj02_to_wgs84`]: the public GCJ-02 ("Mars
-//!   coordinates") offset used by Chinese map providers (AMap/Gaode, Tencent).
+//!   coordinates") offset used by Chinese map providers (AMap/Gaode, Tencent,
+//!   and Apple Maps inside mainland China).
 //!   The app stores WGS-84 (what GPS gives); convert only at the map boundary.
+//! * [`gcj02_to_bd09`] / [`bd09_to_gcj02`], [`wgs84_to_bd09`] /
+//!   [`bd09_to_wgs84`]: BD-09, Baidu's further offset of GCJ-02.
 //! * [`validate_wgs84`]: reject impossible coordinates before they are stored.
 //!
 //! All functions are pure and cheap; none of them panics. Coordinates are in
@@ -192,6 +195,76 @@ pub fn gcj02_to_wgs84(lat: f64, lon: f64) -> (f64, f64) {
         }
     }
     (wlat, wlon)
+}
+
+/// `x_pi` of the published BD-09 formula: π × 3000 / 180.
+const BD_X_PI: f64 = PI * 3000.0 / 180.0;
+
+/// Converts a GCJ-02 point to BD-09 (Baidu) with the published formula:
+///
+/// ```text
+/// z = sqrt(x² + y²) + 0.00002 sin(y x_pi),  θ = atan2(y, x) + 0.000003 cos(x x_pi)
+/// bd_lon = z cos θ + 0.0065,                bd_lat = z sin θ + 0.006
+/// ```
+///
+/// with `x` the GCJ-02 longitude, `y` the latitude and `x_pi` = π × 3000 / 180.
+/// Applied everywhere (Baidu's offset has no "outside China" case).
+/// Non-finite input is returned unchanged.
+pub fn gcj02_to_bd09(lat: f64, lon: f64) -> (f64, f64) {
+    if !lat.is_finite() || !lon.is_finite() {
+        return (lat, lon);
+    }
+    let (x, y) = (lon, lat);
+    let z = (x * x + y * y).sqrt() + 0.00002 * (y * BD_X_PI).sin();
+    let theta = y.atan2(x) + 0.000003 * (x * BD_X_PI).cos();
+    (z * theta.sin() + 0.006, z * theta.cos() + 0.0065)
+}
+
+/// The published inverse of [`gcj02_to_bd09`]: subtract the constant shift,
+/// then undo the rotation and scaling with the same terms of opposite sign.
+/// Off by up to about 2e-6 degrees (0.2 m).
+fn bd09_to_gcj02_published(lat: f64, lon: f64) -> (f64, f64) {
+    let (x, y) = (lon - 0.0065, lat - 0.006);
+    let z = (x * x + y * y).sqrt() - 0.00002 * (y * BD_X_PI).sin();
+    let theta = y.atan2(x) - 0.000003 * (x * BD_X_PI).cos();
+    (z * theta.sin(), z * theta.cos())
+}
+
+/// Converts a BD-09 point (e.g. a tap on a Baidu map) back to GCJ-02.
+///
+/// Starts from the published inverse formula (up to about 0.2 m off) and
+/// refines it as [`gcj02_to_wgs84`] does, until [`gcj02_to_bd09`] of the
+/// result is within 1e-10 degrees of the input (at most 10 steps; two or
+/// three are enough). Non-finite input is returned unchanged.
+pub fn bd09_to_gcj02(lat: f64, lon: f64) -> (f64, f64) {
+    if !lat.is_finite() || !lon.is_finite() {
+        return (lat, lon);
+    }
+    let (mut glat, mut glon) = bd09_to_gcj02_published(lat, lon);
+    for _ in 0..10 {
+        let (blat, blon) = gcj02_to_bd09(glat, glon);
+        let (elat, elon) = (blat - lat, blon - lon);
+        if elat.abs() < 1e-10 && elon.abs() < 1e-10 {
+            break;
+        }
+        glat -= elat;
+        glon -= elon;
+    }
+    (glat, glon)
+}
+
+/// Converts a WGS-84 point to BD-09: [`wgs84_to_gcj02`], then
+/// [`gcj02_to_bd09`] (so outside China only Baidu's own offset applies).
+pub fn wgs84_to_bd09(lat: f64, lon: f64) -> (f64, f64) {
+    let (glat, glon) = wgs84_to_gcj02(lat, lon);
+    gcj02_to_bd09(glat, glon)
+}
+
+/// Converts a BD-09 point back to WGS-84: [`bd09_to_gcj02`], then
+/// [`gcj02_to_wgs84`]; within about a centimetre.
+pub fn bd09_to_wgs84(lat: f64, lon: f64) -> (f64, f64) {
+    let (glat, glon) = bd09_to_gcj02(lat, lon);
+    gcj02_to_wgs84(glat, glon)
 }
 
 #[cfg(test)]
@@ -411,5 +484,71 @@ mod tests {
         assert!(a.is_nan() && b == 113.0);
         let (a, _) = gcj02_to_wgs84(f64::INFINITY, 113.0);
         assert!(a.is_infinite());
+    }
+
+    #[test]
+    fn bd09_published_formula_by_hand() {
+        // The formula written out step by step for Tiananmen's GCJ-02 point.
+        let (lat, lon): (f64, f64) = (39.910_094, 116.403_719);
+        let x_pi = std::f64::consts::PI * 3000.0 / 180.0;
+        let z = (lon * lon + lat * lat).sqrt() + 0.00002 * (lat * x_pi).sin();
+        let theta = lat.atan2(lon) + 0.000003 * (lon * x_pi).cos();
+        let expect = (z * theta.sin() + 0.006, z * theta.cos() + 0.0065);
+        assert_eq!(gcj02_to_bd09(lat, lon), expect);
+        // Baidu's own coordinate of Tiananmen is about (39.915, 116.404):
+        // BD-09 sits roughly 0.006 north and east of GCJ-02.
+        let (blat, blon) = expect;
+        assert!((blat - lat - 0.006).abs() < 0.002, "{blat}");
+        assert!((blon - lon - 0.0065).abs() < 0.002, "{blon}");
+    }
+
+    #[test]
+    fn bd09_round_trips() {
+        let mut worst: f64 = 0.0;
+        let mut worst_published: f64 = 0.0;
+        let mut lat = 18.0;
+        while lat <= 53.5 {
+            let mut lon = 73.5;
+            while lon <= 135.0 {
+                let (blat, blon) = gcj02_to_bd09(lat, lon);
+                let (glat, glon) = bd09_to_gcj02(blat, blon);
+                worst = worst.max((glat - lat).abs()).max((glon - lon).abs());
+                let (plat, plon) = bd09_to_gcj02_published(blat, blon);
+                worst_published = worst_published
+                    .max((plat - lat).abs())
+                    .max((plon - lon).abs());
+                // WGS-84 through BD-09 and back: within 1 m.
+                let (wlat, wlon) =
+                    bd09_to_wgs84(wgs84_to_bd09(lat, lon).0, wgs84_to_bd09(lat, lon).1);
+                assert!(distance_m(lat, lon, wlat, wlon) < 1.0, "({lat},{lon})");
+                lon += 0.7;
+            }
+            lat += 0.5;
+        }
+        assert!(worst < 1e-9, "refined inverse off by {worst}");
+        // The published inverse alone is off by up to about 2e-6 degrees.
+        assert!(worst_published < 2.5e-6, "{worst_published}");
+        assert!(worst_published > 1e-7, "{worst_published}");
+    }
+
+    #[test]
+    fn bd09_shift_in_zhuhai_is_about_a_kilometre_from_wgs84() {
+        let (lat, lon) = (22.2707, 113.5767);
+        let (blat, blon) = wgs84_to_bd09(lat, lon);
+        let off = distance_m(lat, lon, blat, blon);
+        assert!((600.0..1500.0).contains(&off), "{off}");
+        // Outside China only Baidu's own offset applies (about 1 km).
+        let (blat, blon) = wgs84_to_bd09(51.5, -0.12);
+        assert_eq!(gcj02_to_bd09(51.5, -0.12), (blat, blon));
+    }
+
+    #[test]
+    fn bd09_non_finite_unchanged() {
+        let (a, b) = gcj02_to_bd09(f64::NAN, 113.0);
+        assert!(a.is_nan() && b == 113.0);
+        let (a, b) = bd09_to_gcj02(22.0, f64::INFINITY);
+        assert!(a == 22.0 && b.is_infinite());
+        let (a, _) = bd09_to_wgs84(f64::NAN, 1.0);
+        assert!(a.is_nan());
     }
 }

@@ -10,6 +10,7 @@ pub mod crdt;
 pub mod error;
 pub mod geo;
 pub mod hours;
+pub mod maps;
 pub mod model;
 pub mod policy;
 pub mod search;
