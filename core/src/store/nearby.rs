@@ -19,7 +19,7 @@
 //! 11:00, and comes back if someone reports "no water" again at 11:30.
 
 use super::Store;
-use crate::geo::{bounding_box, distance_m, validate_wgs84, wgs84_to_gcj02};
+use crate::geo::{bounding_box, distance_m, validate_wgs84, wgs84_to_gcj02, GeoPoint};
 use crate::hours::{self, HolidayCalendar, Hours, OpenStatus};
 use crate::model::catalogue;
 use crate::{Error, Result};
@@ -62,15 +62,23 @@ impl HoursInner {
             .get_or_insert_with(HolidayCalendar::china_2026)
     }
 
-    /// The status of `expr` at `at_ms`, parsed and evaluated at most once per
-    /// minute; `None` if the expression does not parse.
-    fn status(&mut self, expr: &str, at_ms: i64) -> Option<OpenStatus> {
+    /// The status of `expr` at `at_ms` for a station at `position` (its
+    /// sunrise and sunset), parsed and evaluated at most once per minute
+    /// (and place, for hours that follow the sun); `None` if the expression
+    /// does not parse.
+    fn status(&mut self, expr: &str, at_ms: i64, position: Option<GeoPoint>) -> Option<OpenStatus> {
         let minute = at_ms.div_euclid(60_000);
         if minute != self.minute {
             self.minute = minute;
             self.statuses.clear();
         }
-        if let Some(s) = self.statuses.get(expr) {
+        // Sun times move by about a minute per 20 km: a key to 0.01° (1 km).
+        let by_sun = ["sun", "dawn", "dusk"].iter().any(|w| expr.contains(w));
+        let key = match (by_sun, position) {
+            (true, Some(p)) => format!("{expr}@{:.2},{:.2}", p.lat, p.lon),
+            _ => expr.to_owned(),
+        };
+        if let Some(s) = self.statuses.get(&key) {
             return *s;
         }
         if !self.parsed.contains_key(expr) {
@@ -81,13 +89,18 @@ impl HoursInner {
         }
         let local = hours::local_from_unix_ms(minute * 60_000);
         let status = match (self.parsed.get(expr).cloned().flatten(), local) {
-            (Some(h), Some(at)) => Some(hours::status(&h, at, self.calendar())),
+            (Some(h), Some(at)) => Some(hours::status_with_position(
+                &h,
+                at,
+                self.calendar(),
+                position,
+            )),
             _ => None,
         };
         if self.statuses.len() >= HOURS_CACHE_MAX {
             self.statuses.clear();
         }
-        self.statuses.insert(expr.to_owned(), status);
+        self.statuses.insert(key, status);
         status
     }
 }
@@ -216,12 +229,25 @@ impl Store {
 
     /// Whether a station with these hours is open at `at_ms`, with the store's
     /// calendar (cached like the nearby search). `None` if the hours do not parse.
+    /// `sunrise`/`sunset` are taken at 07:00/19:00: see
+    /// [`Store::opening_status_at`] for a station's own.
     pub fn opening_status(&self, opening_hours: &str, at_ms: i64) -> Option<OpenStatus> {
+        self.opening_status_at(opening_hours, at_ms, None)
+    }
+
+    /// [`Store::opening_status`] for a station at `position`: its sunrise
+    /// and sunset where the hours follow the sun.
+    pub fn opening_status_at(
+        &self,
+        opening_hours: &str,
+        at_ms: i64,
+        position: Option<GeoPoint>,
+    ) -> Option<OpenStatus> {
         self.hours
             .inner
             .lock()
             .ok()
-            .and_then(|mut h| h.status(opening_hours, at_ms))
+            .and_then(|mut h| h.status(opening_hours, at_ms, position))
     }
 
     /// Stations near a point, nearest first (ties by id), with distance, open
@@ -287,7 +313,7 @@ impl Store {
                         Some(at) => match row.get_ref(4)? {
                             ValueRef::Text(t) => std::str::from_utf8(t)
                                 .ok()
-                                .and_then(|h| hours.status(h, at))
+                                .and_then(|h| hours.status(h, at, Some(GeoPoint { lat, lon })))
                                 .is_some_and(|s| s.open),
                             _ => false,
                         },
@@ -382,11 +408,16 @@ fn station_view(
             reports: Vec::new(),
         })
     })?;
-    if let Some(st) = s
-        .opening_hours
-        .as_deref()
-        .and_then(|h| hours.status(h, now))
-    {
+    if let Some(st) = s.opening_hours.as_deref().and_then(|h| {
+        hours.status(
+            h,
+            now,
+            Some(GeoPoint {
+                lat: s.lat,
+                lon: s.lon,
+            }),
+        )
+    }) {
         s.open_now = Some(st.open);
         s.closes_at = st.closes_at.map(hours::local_to_unix_ms);
         s.opens_at = st.opens_at.map(hours::local_to_unix_ms);
