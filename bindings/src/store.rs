@@ -163,6 +163,15 @@ impl FushiStore {
         Ok(())
     }
 
+    /// The community's compounds (小区: name, centre, reach in metres). A
+    /// resident's item, skill or need posted within one is placed at its
+    /// centre; elsewhere on a ~100 m grid. The exact position given to
+    /// `post_item` is never stored or sent. Set at start, from the app's
+    /// configuration.
+    pub fn set_compounds(&self, compounds: Vec<fushi_core::geo::Compound>) {
+        self.store.set_compounds(compounds);
+    }
+
     /// Now, in Unix ms, by the store's clock (corrected by the server's time
     /// after a sync). Pass it as `NearbyQuery.open_at` for "open now".
     pub fn now_ms(&self) -> i64 {

@@ -15,6 +15,7 @@
 //! All functions are pure and cheap; none of them panics. Coordinates are in
 //! decimal degrees, latitude first.
 
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// Mean Earth radius of the WGS-84 ellipsoid, in metres (IUGG R1).
@@ -157,6 +158,53 @@ fn gcj_delta(lat: f64, lon: f64) -> (f64, f64) {
     let dlat = (dlat * 180.0) / ((GCJ_A * (1.0 - GCJ_EE)) / (magic * sqrt_magic) * PI);
     let dlon = (dlon * 180.0) / (GCJ_A / sqrt_magic * rad_lat.cos() * PI);
     (dlat, dlon)
+}
+
+/// The grid a resident's listing position is kept and sent on: 0.001° (in
+/// Zhuhai about 111 m north–south and 103 m east–west), so a position
+/// names a block of a compound, never a flat.
+pub const COARSE_STEP_DEG: f64 = 0.001;
+
+/// A named compound (小区) of the community and its centre: a public place
+/// a listing's position may be snapped to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Compound {
+    /// Its name, e.g. "福石花园".
+    pub name: String,
+    /// Its centre, WGS-84.
+    pub centre: GeoPoint,
+    /// How far from the centre its grounds reach, in metres (a point
+    /// within this is snapped to the centre).
+    pub radius_m: f64,
+}
+
+/// Most a snap may move a point: a compound's radius counts up to this.
+pub const MAX_COMPOUND_RADIUS_M: f64 = 500.0;
+
+/// Where a resident's listing at `lat, lon` is kept and shown: the centre of
+/// the compound whose grounds hold it, if any of `compounds` does (the
+/// nearest such), else the point on the [`COARSE_STEP_DEG`] grid nearest to
+/// it. Non-finite input is returned unchanged (validation refuses it).
+pub fn coarsen(lat: f64, lon: f64, compounds: &[Compound]) -> (f64, f64) {
+    if !lat.is_finite() || !lon.is_finite() {
+        return (lat, lon);
+    }
+    let snapped = compounds
+        .iter()
+        .filter(|c| c.centre.lat.is_finite() && c.centre.lon.is_finite())
+        .map(|c| (distance_m(lat, lon, c.centre.lat, c.centre.lon), c))
+        .filter(|(d, c)| *d <= c.radius_m.clamp(0.0, MAX_COMPOUND_RADIUS_M))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    match snapped {
+        Some((_, c)) => (c.centre.lat, c.centre.lon),
+        None => (on_grid(lat), on_grid(lon)),
+    }
+}
+
+/// The multiple of [`COARSE_STEP_DEG`] nearest to `deg`.
+pub fn on_grid(deg: f64) -> f64 {
+    (deg / COARSE_STEP_DEG).round() * COARSE_STEP_DEG
 }
 
 /// Converts a WGS-84 point to GCJ-02 with the standard public formula.

@@ -80,3 +80,104 @@ fn check_ins_and_reports_carry_no_user_no_device_and_only_a_coarse_time() {
     assert_eq!(staff.store.station_reports(station).unwrap().len(), 1);
     assert_eq!(worker.store.pending_count(0).unwrap(), 2);
 }
+
+/// A resident's post at any position: every position that leaves the
+/// phone (each cell of every outbox payload) and every one it keeps is on
+/// the ~100 m grid, or a compound's centre when the post was within its
+/// grounds; never the fix the app gave.
+mod listing_positions {
+    use super::common::*;
+    use fushi_core::crdt::{CellOp, Value};
+    use fushi_core::geo::{distance_m, Compound, GeoPoint, COARSE_STEP_DEG};
+    use fushi_core::model::{NewItem, NewNeed, NewSkill};
+    use fushi_core::policy::Role;
+    use proptest::prelude::*;
+
+    fn garden() -> Compound {
+        Compound {
+            name: "福石花园".into(),
+            centre: GeoPoint {
+                lat: 22.2712,
+                lon: 113.5437,
+            },
+            radius_m: 150.0,
+        }
+    }
+
+    /// Whether `v` is exactly a multiple of the grid step (as rounding it
+    /// gives), or one of the compound's coordinates.
+    fn coarse(v: f64, centre: f64) -> bool {
+        v == (v / COARSE_STEP_DEG).round() * COARSE_STEP_DEG || v == centre
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_fine_position_leaves_the_phone(
+            points in proptest::collection::vec((22.26f64..22.28, 113.53f64..113.56), 1..6),
+            with_compounds in any::<bool>(),
+        ) {
+            let me = actor(Role::Resident);
+            let p = phone(&me);
+            if with_compounds {
+                p.store.set_compounds(vec![garden()]);
+            }
+            for (i, (lat, lon)) in points.iter().copied().enumerate() {
+                match i % 3 {
+                    0 => p.store.post_item(NewItem {
+                        title: "电饭煲".into(),
+                        category: "appliance".into(),
+                        mode: "give".into(),
+                        pickup_area: "福石花园".into(),
+                        lat: Some(lat),
+                        lon: Some(lon),
+                        ..NewItem::default()
+                    }).map(|_| ()),
+                    1 => p.store.post_skill(NewSkill {
+                        title: "修自行车".into(),
+                        category: "appliance_repair".into(),
+                        lat: Some(lat),
+                        lon: Some(lon),
+                        ..NewSkill::default()
+                    }).map(|_| ()),
+                    _ => p.store.post_need(NewNeed {
+                        title: "想要一个婴儿床".into(),
+                        want: "item".into(),
+                        lat: Some(lat),
+                        lon: Some(lon),
+                        ..NewNeed::default()
+                    }).map(|_| ()),
+                }.unwrap();
+            }
+            let g = garden();
+            let mut seen = 0;
+            for change in outbox(&p) {
+                for cell in &change.cells {
+                    if let (CellOp::Set(Value::Real(v)), "lat" | "lon") = (&cell.op, cell.column.as_str()) {
+                        let centre = if cell.column == "lat" { g.centre.lat } else { g.centre.lon };
+                        prop_assert!(coarse(*v, centre), "{} {} leaves the phone", cell.column, v);
+                        prop_assert!(with_compounds || *v != centre);
+                        seen += 1;
+                    }
+                }
+            }
+            prop_assert_eq!(seen, points.len() * 2);
+            // Within the garden's grounds, posts sit at its centre.
+            if with_compounds {
+                for change in outbox(&p) {
+                    let get = |c: &str| change.cells.iter().find_map(|x| match (&x.op, x.column == c) {
+                        (CellOp::Set(Value::Real(v)), true) => Some(*v),
+                        _ => None,
+                    });
+                    if let (Some(lat), Some(lon)) = (get("lat"), get("lon")) {
+                        let near = points.iter().any(|(a, b)| distance_m(*a, *b, g.centre.lat, g.centre.lon) <= g.radius_m);
+                        if (lat, lon) == (g.centre.lat, g.centre.lon) {
+                            prop_assert!(near);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -58,6 +58,36 @@ impl Edits {
     }
 }
 
+impl Store {
+    /// The compounds of the community (their centres and reach): a
+    /// resident's listing posted within one is placed at its centre; one
+    /// posted elsewhere on the ~100 m grid ([`crate::geo::coarsen`]). The
+    /// app sets them at start (from its configuration); they stay on this
+    /// phone.
+    pub fn set_compounds(&self, compounds: Vec<crate::geo::Compound>) {
+        *self
+            .compounds
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = compounds;
+    }
+
+    /// A resident's listing position as it is kept and sent: coarsened
+    /// before anything is stored (the exact fix never leaves this call).
+    fn listing_position(&self, lat: Option<f64>, lon: Option<f64>) -> (Option<f64>, Option<f64>) {
+        match (lat, lon) {
+            (Some(lat), Some(lon)) => {
+                let compounds = self
+                    .compounds
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let (lat, lon) = crate::geo::coarsen(lat, lon, &compounds);
+                (Some(lat), Some(lon))
+            }
+            other => other,
+        }
+    }
+}
+
 fn check_pair(lat: Option<f64>, lon: Option<f64>) -> Result<()> {
     match (lat, lon) {
         (Some(_), None) => Err(Error::invalid(columns::LON, "is required with lat")),
@@ -120,8 +150,9 @@ impl Store {
         e.maybe_text(columns::SWAP_FOR, new.swap_for);
         e.set(columns::PICKUP_AREA, new.pickup_area);
         check_pair(new.lat, new.lon)?;
-        e.set(columns::LAT, new.lat);
-        e.set(columns::LON, new.lon);
+        let (lat, lon) = self.listing_position(new.lat, new.lon);
+        e.set(columns::LAT, lat);
+        e.set(columns::LON, lon);
         e.set(columns::STATUS, "available");
         e.set(
             columns::EXPIRES_AT,
@@ -219,8 +250,9 @@ impl Store {
         e.maybe_text(columns::AVAILABILITY, new.availability);
         e.set(columns::STATUS, "active");
         check_pair(new.lat, new.lon)?;
-        e.set(columns::LAT, new.lat);
-        e.set(columns::LON, new.lon);
+        let (lat, lon) = self.listing_position(new.lat, new.lon);
+        e.set(columns::LAT, lat);
+        e.set(columns::LON, lon);
         self.commit(id, e)?;
         Ok(id)
     }
@@ -256,8 +288,9 @@ impl Store {
         e.maybe_text(columns::CATEGORY, new.category);
         e.set(columns::STATUS, "open");
         check_pair(new.lat, new.lon)?;
-        e.set(columns::LAT, new.lat);
-        e.set(columns::LON, new.lon);
+        let (lat, lon) = self.listing_position(new.lat, new.lon);
+        e.set(columns::LAT, lat);
+        e.set(columns::LON, lon);
         self.commit(id, e)?;
         Ok(id)
     }

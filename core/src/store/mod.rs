@@ -274,6 +274,9 @@ pub struct Store {
     actor: RwLock<Option<Actor>>,
     hours: nearby::HoursState,
     listener: RwLock<Option<ChangeListener>>,
+    /// The community's compounds, which residents' listing positions snap
+    /// to ([`Store::set_compounds`]).
+    compounds: RwLock<Vec<crate::geo::Compound>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -420,6 +423,7 @@ impl Store {
             actor: RwLock::new(None),
             hours: nearby::HoursState::default(),
             listener: RwLock::new(None),
+            compounds: RwLock::new(Vec::new()),
         })
     }
 

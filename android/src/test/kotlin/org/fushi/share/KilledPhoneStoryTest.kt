@@ -49,7 +49,7 @@ class KilledPhoneStoryTest {
                 id,
                 mapOf(
                     "owner" to user.userId, "community" to user.community, "title" to "闲置$i 九成新", "category" to "daily",
-                    "mode" to "give", "pickupArea" to "福石花园", "lat" to lat, "lon" to lon, "status" to "available",
+                    "mode" to "give", "pickupArea" to "福石花园", "lat" to store.item(id).lat, "lon" to store.item(id).lon, "status" to "available",
                 ),
             )
             id

@@ -62,7 +62,7 @@ class ManyPhonesSyncStoryTest {
                 mapOf(
                     "owner" to me.userId, "community" to me.community, "title" to title,
                     "description" to "第${i}件，周末可取", "category" to category, "mode" to "give",
-                    "pickupArea" to "福石花园${i % 4}期", "lat" to lat, "lon" to lon, "status" to "available",
+                    "pickupArea" to "福石花园${i % 4}期", "lat" to store.item(id).lat, "lon" to store.item(id).lon, "status" to "available",
                 ),
             )
             when (i % 10) {

@@ -35,6 +35,23 @@ class ResidentStoryTest {
     }
 
     @Test
+    fun anItemsPositionIsTheCompoundsNeverTheFlats() {
+        openStore(newUser()).use { phone ->
+            val flat = GeoPoint(22.27137, 113.54389)
+            // No compound list: the ~100 m grid.
+            val onGrid = phone.item(phone.postItem(bicycle().copy(lat = flat.lat, lon = flat.lon)))
+            assertEquals(22.271, onGrid.lat!!, 1e-12)
+            assertEquals(113.544, onGrid.lon!!, 1e-12)
+            // Within a known compound's grounds: its centre.
+            val garden = GeoPoint(22.2712, 113.5437)
+            phone.setCompounds(listOf(Compound("福石花园", garden, 150.0)))
+            val snapped = phone.item(phone.postItem(bicycle().copy(lat = flat.lat, lon = flat.lon)))
+            assertEquals(garden.lat, snapped.lat!!, 0.0)
+            assertEquals(garden.lon, snapped.lon!!, 0.0)
+        }
+    }
+
+    @Test
     fun theOwnerEditsWithdrawsRenewsAndDeletesItems() {
         openStore(newUser()).use { phone ->
             val heard = Recorder()
