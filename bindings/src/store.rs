@@ -385,14 +385,37 @@ impl FushiStore {
         Ok(self.store.checkin_count(station, since_ms)?)
     }
 
-    /// Sets the public holidays and make-up working days used for opening
-    /// hours, in the core's text format (`2026-10-01 holiday`,
-    /// `2026-09-20 workday`, one a line).
+    /// Sets the app's own public holidays and make-up working days for
+    /// opening hours, in the core's text format (`2026-10-01 holiday`,
+    /// `2026-09-20 workday`, one a line). They replace, for each year they
+    /// list, the built-in 2026 and the years admins published; normally the
+    /// app needs none (admins publish each year, phones receive it by sync).
     pub fn set_holiday_calendar(&self, text: String) -> Result<()> {
         let calendar = HolidayCalendar::from_text(&text)
             .map_err(|e| FushiError::invalid("calendar", &e.to_string()))?;
         self.store.set_holiday_calendar(calendar);
         Ok(())
+    }
+
+    /// An admin publishes a year's public holidays and make-up working days
+    /// (the State Council's notice, in the same text format, every date in
+    /// `year`) for the whole city: every phone learns it at its next sync,
+    /// with no app update. Returns the record's id. Errors: `InvalidInput`,
+    /// `NotAllowed` (not an admin).
+    pub fn publish_holiday_calendar(&self, year: i32, text: String) -> Result<String> {
+        HolidayCalendar::from_text(&text)
+            .map_err(|e| FushiError::invalid("holidays", &e.to_string()))?;
+        Ok(self
+            .store
+            .publish_holiday_calendar(year, &text)?
+            .to_string())
+    }
+
+    /// The years whose holidays this phone knows (built in, published and
+    /// synced, or set by the app). For other years `NearbyStation.holidays_known`
+    /// is false: say "holidays not yet known" rather than trust `PH` rules.
+    pub fn holiday_years(&self) -> Vec<i32> {
+        self.store.holiday_years()
     }
 
     // --- grid staff ----------------------------------------------------------

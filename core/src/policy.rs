@@ -135,6 +135,8 @@ pub enum Denial {
     OtherCommunity,
     /// Only grid staff may do this.
     StaffOnly,
+    /// Only an admin may do this (publish a holiday calendar).
+    AdminOnly,
     /// The field cannot change after creation.
     Immutable(String),
     /// The item, station or request referred to does not exist.
@@ -176,6 +178,7 @@ impl Denial {
             Denial::ForgedOwner => "forged_owner",
             Denial::OtherCommunity => "other_community",
             Denial::StaffOnly => "staff_only",
+            Denial::AdminOnly => "admin_only",
             Denial::Immutable(_) => "immutable_field",
             Denial::UnknownTarget(_) => "unknown_target",
             Denial::OwnItem => "own_item",
@@ -199,6 +202,7 @@ impl fmt::Display for Denial {
             Denial::ForgedOwner => f.write_str("the owner field must be the signed-in user"),
             Denial::OtherCommunity => f.write_str("the listing belongs to another community"),
             Denial::StaffOnly => f.write_str("only grid staff of the community may do this"),
+            Denial::AdminOnly => f.write_str("only an admin may do this"),
             Denial::Immutable(c) => write!(f, "{c} cannot change after creation"),
             Denial::UnknownTarget(what) => write!(f, "the {what} does not exist"),
             Denial::OwnItem => f.write_str("you cannot request your own item"),
@@ -436,6 +440,28 @@ fn check_set_limits<F: Facts + ?Sized>(
     Ok(Ok(()))
 }
 
+/// A published calendar must read as one, every date in its `year`.
+fn calendar_of_year(change: &RowChange) -> Result<(), Denial> {
+    let year = change
+        .cells
+        .iter()
+        .find_map(|c| match (&c.op, c.column.as_str()) {
+            (crate::crdt::CellOp::Set(crate::crdt::Value::Int(y)), "year") => Some(*y),
+            _ => None,
+        });
+    let text = text_of(change, "holidays").unwrap_or("");
+    let cal = crate::hours::HolidayCalendar::from_text(text)
+        .map_err(|e| Denial::Malformed(format!("holidays: {e}")))?;
+    match year {
+        Some(y) if !cal.years().is_empty() && cal.years().iter().all(|c| i64::from(*c) == y) => {
+            Ok(())
+        }
+        _ => Err(Denial::Malformed(
+            "holidays must list dates of its year only".into(),
+        )),
+    }
+}
+
 fn check_record<F: Facts + ?Sized>(
     actor: &Actor,
     table: Table,
@@ -445,7 +471,9 @@ fn check_record<F: Facts + ?Sized>(
     let community = text_of(change, "community").unwrap_or_default();
     let self_field = match table {
         Table::ItemRequest => Some("requester"),
-        Table::RequestOutcome | Table::Handover | Table::SkillSession => Some("by_user"),
+        Table::RequestOutcome | Table::Handover | Table::SkillSession | Table::HolidayCalendar => {
+            Some("by_user")
+        }
         _ => None,
     };
     if let Some(field) = self_field {
@@ -554,6 +582,13 @@ fn check_record<F: Facts + ?Sized>(
             )),
             Some(Some(_)) => Ok(()),
         },
+        Table::HolidayCalendar => {
+            if actor.is_admin() {
+                calendar_of_year(change)
+            } else {
+                Err(Denial::AdminOnly)
+            }
+        }
         _ => Err(Denial::Malformed("not a record table".into())),
     };
     Ok(verdict)

@@ -235,6 +235,7 @@ impl World {
             }
             Check::Community => Value::from(["fushi", "cuiwei"][pick(2)]),
             Check::Time => Value::Int(self.now() + [0, -3 * DAY, HOUR, 40 * DAY][pick(4)]),
+            Check::Year => Value::Int([2026, 2027, 1800][pick(3)]),
             Check::Words(list) => Value::from(list[pick(list.len())]),
             Check::OneOf(list) => Value::from(list[pick(list.len())].code),
             Check::Latitude => Value::Real(22.25),

@@ -4,7 +4,8 @@
 //! version: its metadata is migrated in place, everything it held reads
 //! back, its unsent changes are still waiting, and the offline queries work.
 //! Its replicated tables are migrated from schema v1 to this build's (v2:
-//! items' `tags`), and the new column reads as empty on the rows v1 wrote.
+//! items' `tags`; v3: the `holiday_calendar` table), and the new column
+//! reads as empty on the rows v1 wrote.
 
 use fushi_core::crdt::ManualTime;
 use fushi_core::model::ListingKind;
@@ -30,8 +31,8 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
     .unwrap();
 
     assert_eq!(
-        SCHEMA_VERSION, 2,
-        "a schema v3 needs a v2 → v3 step tested here"
+        SCHEMA_VERSION, 3,
+        "a schema v4 needs a v3 → v4 step tested here"
     );
     let user_version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
@@ -59,6 +60,11 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
     assert_eq!(item.owner, Uuid::from_u128(2));
     assert_eq!(item.pickup_area, "福石花园");
     assert!(item.tags.is_empty(), "a v1 row has no tags");
+    assert_eq!(
+        store.holiday_years(),
+        vec![2026],
+        "the built-in year, none published"
+    );
     // Never synced: all three still wait to be sent.
     assert_eq!(store.pending_changes().unwrap(), 3);
 

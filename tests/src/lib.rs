@@ -167,7 +167,10 @@ pub fn in_scope(rows: Vec<RowData>, community: &str) -> Vec<RowData> {
         .filter(|r| {
             matches!(
                 r.table,
-                Table::Station | Table::StationReport | Table::StationCheckin
+                Table::Station
+                    | Table::StationReport
+                    | Table::StationCheckin
+                    | Table::HolidayCalendar
             ) || r.text("community").as_deref() == Some(community)
         })
         .collect()

@@ -235,6 +235,50 @@ impl HolidayCalendar {
         Self::new(holidays, workdays)
     }
 
+    /// The years this calendar has dates in: the years it knows.
+    pub fn years(&self) -> BTreeSet<i32> {
+        self.holidays
+            .iter()
+            .chain(self.workdays.keys())
+            .map(Datelike::year)
+            .collect()
+    }
+
+    /// Whether this calendar knows `year` (has any date in it). For a year
+    /// it does not know, `PH` matches nothing and no day is a make-up day:
+    /// an answer for such a day is a guess, and says so
+    /// ([`super::OpenStatus::holidays_known`]).
+    pub fn covers(&self, year: i32) -> bool {
+        self.holidays
+            .iter()
+            .chain(self.workdays.keys())
+            .any(|d| d.year() == year)
+    }
+
+    /// The calendars of `layers` over one another: each year from the last
+    /// layer that knows it (a later layer overrides the years it covers).
+    pub fn layered(layers: &[&HolidayCalendar]) -> HolidayCalendar {
+        let mut holidays = BTreeSet::new();
+        let mut workdays = BTreeMap::new();
+        let mut years = BTreeSet::new();
+        for layer in layers.iter().rev() {
+            let own = layer.years();
+            let fresh: BTreeSet<i32> = own.difference(&years).copied().collect();
+            holidays.extend(layer.holidays.iter().filter(|d| fresh.contains(&d.year())));
+            workdays.extend(
+                layer
+                    .workdays
+                    .iter()
+                    .filter(|(d, _)| fresh.contains(&d.year()))
+                    .map(|(d, w)| (*d, *w)),
+            );
+            years.extend(own);
+        }
+        // Each year comes whole from one calendar, which had no date both
+        // ways: the union cannot either.
+        HolidayCalendar::new(holidays, workdays).unwrap_or_default()
+    }
+
     /// True if `date` is a configured public holiday.
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
         self.holidays.contains(&date)

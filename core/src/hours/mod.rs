@@ -174,6 +174,10 @@ pub struct OpenStatus {
     /// When not open: the moment it opens, if within [`LOOKAHEAD_DAYS`] days
     /// after today (`None` when it never opens in that window).
     pub opens_at: Option<NaiveDateTime>,
+    /// Whether the calendar knows the holidays of this day's year. If not
+    /// (next year's schedule not yet published), `PH` rules and make-up
+    /// days were not applied: the answer is a guess and the app says so.
+    pub holidays_known: bool,
 }
 
 /// Evaluates `hours` at local time `at` (Asia/Shanghai) with the holidays
@@ -197,17 +201,18 @@ pub fn status_with_position(
     position: Option<GeoPoint>,
 ) -> OpenStatus {
     // As in `parse`: a panic inside the crate reads as "not known to be open".
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let holidays_known = cal.covers(chrono::Datelike::year(&at));
+    let st = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         status_inner(hours, at, cal, position)
     }))
     .unwrap_or_else(|_| {
         tracing::warn!("opening hours could not be evaluated");
-        OpenStatus {
-            open: false,
-            closes_at: None,
-            opens_at: None,
-        }
-    })
+        OpenStatus::default()
+    });
+    OpenStatus {
+        holidays_known,
+        ..st
+    }
 }
 
 fn status_inner(
@@ -247,13 +252,12 @@ fn status_inner(
                         OpenStatus {
                             open: true,
                             closes_at: change,
-                            opens_at: None,
+                            ..OpenStatus::default()
                         }
                     } else {
                         OpenStatus {
-                            open: false,
-                            closes_at: None,
                             opens_at: change,
+                            ..OpenStatus::default()
                         }
                     };
                 }
@@ -266,8 +270,7 @@ fn status_inner(
 
     OpenStatus {
         open: current.unwrap_or(false),
-        closes_at: None,
-        opens_at: None,
+        ..OpenStatus::default()
     }
 }
 
@@ -313,7 +316,8 @@ mod tests {
             OpenStatus {
                 open: true,
                 closes_at: None,
-                opens_at: None
+                opens_at: None,
+                holidays_known: true,
             }
         );
         // Even on a holiday: 24/7 has no PH rule.
@@ -324,7 +328,14 @@ mod tests {
     fn never_open() {
         for e in ["off", "closed", "Mo-Su off"] {
             let s = st(e, at(2026, 3, 10, 12, 0));
-            assert_eq!(s, OpenStatus::default(), "{e}");
+            assert_eq!(
+                s,
+                OpenStatus {
+                    holidays_known: true,
+                    ..OpenStatus::default()
+                },
+                "{e}"
+            );
         }
     }
 
@@ -554,7 +565,13 @@ mod tests {
     fn seasonal_and_lookahead_limit() {
         // Closed in March; the June opening is beyond the lookahead window.
         let s = st("Jun-Sep 09:00-21:00", at(2026, 3, 10, 10, 0));
-        assert_eq!(s, OpenStatus::default());
+        assert_eq!(
+            s,
+            OpenStatus {
+                holidays_known: true,
+                ..OpenStatus::default()
+            }
+        );
         let s = st("Jun-Sep 09:00-21:00", at(2026, 5, 28, 10, 0));
         assert_eq!(s.opens_at, Some(at(2026, 6, 1, 9, 0)));
     }

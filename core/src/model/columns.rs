@@ -111,6 +111,12 @@ pub const SWAP_FOR: &str = "swap_for";
 /// `tags` (schema v2).
 pub const TAGS: &str = "tags";
 
+/// `year` (schema v3).
+pub const YEAR: &str = "year";
+
+/// `holidays` (schema v3).
+pub const HOLIDAYS: &str = "holidays";
+
 /// `title`.
 pub const TITLE: &str = "title";
 

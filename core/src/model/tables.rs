@@ -7,8 +7,8 @@ use super::Value;
 
 /// The schema version of the replicated tables this build knows: what its
 /// database is migrated to and what its phones send as `Fushi-Schema`.
-/// Version 2 added items' `tags`.
-pub const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added items' `tags`; version 3 the `holiday_calendar` table.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The oldest schema this build can serve: a server answers phones of any
 /// schema from here to [`SCHEMA_VERSION`], each with just the columns it
@@ -41,6 +41,9 @@ pub enum Table {
     Handover = 8,
     /// A resident confirms a skill was delivered to them (append-only).
     SkillSession = 9,
+    /// A year's public holidays and make-up working days, published by an
+    /// admin for the whole city (append-only; the newest per year counts).
+    HolidayCalendar = 10,
 }
 
 /// Whether rows are mutable listings or append-only records.
@@ -102,6 +105,9 @@ pub enum Check {
     Longitude,
     /// A time in Unix milliseconds (2000–2200).
     Time,
+    /// A calendar year ([`crate::hours::MIN_CALENDAR_YEAR`] to
+    /// [`crate::hours::MAX_CALENDAR_YEAR`]).
+    Year,
 }
 
 /// One column.
@@ -504,8 +510,34 @@ pub static SKILL_SESSION: TableDef = TableDef {
     since: 1,
 };
 
+/// A year's holiday calendar (schema v3): the State Council's notice as an
+/// admin publishes it, in the text format of
+/// [`crate::hours::HolidayCalendar::from_text`], every date in `year`.
+pub static HOLIDAY_CALENDAR: TableDef = TableDef {
+    table: Table::HolidayCalendar,
+    name: "holiday_calendar",
+    kind: TableKind::Record,
+    columns: &[
+        rec(columns::BY_USER, Text, true, K::Uuid).since(3),
+        rec(columns::YEAR, Int, true, K::Year).since(3),
+        rec(
+            columns::HOLIDAYS,
+            Text,
+            true,
+            K::MaxChars(MAX_CALENDAR_CHARS),
+        )
+        .since(3),
+        COMMUNITY.since(3),
+        CREATED.since(3),
+    ],
+    since: 3,
+};
+
+/// Longest holiday calendar text, in characters (a year is ~40 lines).
+pub const MAX_CALENDAR_CHARS: usize = 8000;
+
 /// Every replicated table, indexed by `Table as usize`.
-pub static TABLES: [&TableDef; 10] = [
+pub static TABLES: [&TableDef; 11] = [
     &ITEM,
     &STATION,
     &SKILL,
@@ -516,6 +548,7 @@ pub static TABLES: [&TableDef; 10] = [
     &STATION_CHECKIN,
     &HANDOVER,
     &SKILL_SESSION,
+    &HOLIDAY_CALENDAR,
 ];
 
 impl Table {
@@ -692,6 +725,16 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
                 Ok(())
             } else {
                 Err("must be a time between 2000 and 2200")
+            }
+        }
+        (K::Year, Value::Int(y)) => {
+            if (i64::from(crate::hours::MIN_CALENDAR_YEAR)
+                ..=i64::from(crate::hours::MAX_CALENDAR_YEAR))
+                .contains(y)
+            {
+                Ok(())
+            } else {
+                Err("must be a year the calendar takes")
             }
         }
         _ => Err("has the wrong type"),

@@ -51,7 +51,7 @@ fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange
     let community = text("community").unwrap_or_default();
     let city_wide = matches!(
         table,
-        Table::Station | Table::StationReport | Table::StationCheckin
+        Table::Station | Table::StationReport | Table::StationCheckin | Table::HolidayCalendar
     );
     let staff = actor.role == Role::Admin
         || (actor.role == Role::GridStaff && actor.community == community);

@@ -220,7 +220,7 @@ impl Scope {
 fn city_wide(t: Table) -> bool {
     matches!(
         t,
-        Table::Station | Table::StationReport | Table::StationCheckin
+        Table::Station | Table::StationReport | Table::StationCheckin | Table::HolidayCalendar
     )
 }
 

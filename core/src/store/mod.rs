@@ -266,8 +266,11 @@ fn dedup(rows: Vec<(Table, Uuid)>) -> Vec<(Table, Uuid)> {
 /// A replica of the community's listings in one SQLite file.
 pub struct Store {
     path: PathBuf,
-    writer: Mutex<Writer>,
+    // Fields drop in order: the read-only connections close before the
+    // writer, so the writer's close (the last one) checkpoints the WAL into
+    // the file and removes it.
     readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Writer>,
     time: Arc<dyn TimeSource>,
     config: StoreConfig,
     site: SiteId,
@@ -413,7 +416,7 @@ impl Store {
             data_version,
         };
         tracing::debug!(seq, "store opened");
-        Ok(Store {
+        let store = Store {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
@@ -424,7 +427,12 @@ impl Store {
             hours: nearby::HoursState::default(),
             listener: RwLock::new(None),
             compounds: RwLock::new(Vec::new()),
-        })
+        };
+        // Only a phone evaluates hours.
+        if store.config.role == StoreRole::Phone {
+            store.reload_calendars();
+        }
+        Ok(store)
     }
 
     /// This replica's site id.
@@ -591,6 +599,9 @@ impl Store {
         // the store (or write to it) from its callback.
         drop(guard);
         if !changed.is_empty() {
+            if changed.iter().any(|(t, _)| *t == Table::HolidayCalendar) {
+                self.reload_calendars();
+            }
             self.tell_listener(&dedup(changed));
         }
         out

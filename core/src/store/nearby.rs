@@ -21,7 +21,8 @@
 use super::Store;
 use crate::geo::{bounding_box, distance_m, validate_wgs84, wgs84_to_gcj02, GeoPoint};
 use crate::hours::{self, HolidayCalendar, Hours, OpenStatus};
-use crate::model::catalogue;
+use crate::model::tables::Table;
+use crate::model::{catalogue, columns};
 use crate::{Error, Result};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,14 @@ pub(crate) struct HoursState {
 
 #[derive(Default)]
 struct HoursInner {
+    /// The calendar in use: [`HolidayCalendar::layered`] of the built-in
+    /// 2026, the published years and the app's own; rebuilt when one of
+    /// those changes.
     calendar: Option<HolidayCalendar>,
+    /// The years published by admins, received by sync (newest per year).
+    published: HolidayCalendar,
+    /// A calendar the app set ([`Store::set_holiday_calendar`]).
+    app: Option<HolidayCalendar>,
     /// Parsed expressions by string; `None` for one that does not parse.
     parsed: HashMap<String, Option<Hours>>,
     /// Status by string, for one local minute.
@@ -58,8 +66,13 @@ struct HoursInner {
 
 impl HoursInner {
     fn calendar(&mut self) -> &HolidayCalendar {
-        self.calendar
-            .get_or_insert_with(HolidayCalendar::china_2026)
+        let (published, app) = (&self.published, &self.app);
+        self.calendar.get_or_insert_with(|| {
+            let builtin = HolidayCalendar::china_2026();
+            let mut layers = vec![&builtin, published];
+            layers.extend(app.as_ref());
+            HolidayCalendar::layered(&layers)
+        })
     }
 
     /// The status of `expr` at `at_ms` for a station at `position` (its
@@ -189,6 +202,11 @@ pub struct NearbyStation {
     pub opening_hours: Option<String>,
     /// Open now; `None` without (parseable) hours.
     pub open_now: Option<bool>,
+    /// Whether this phone knows the public holidays of this year (built in,
+    /// or published by an admin and received by sync): if not, `open_now`
+    /// did not apply `PH` rules or make-up days, and the app should say
+    /// "holidays not yet known". `None` without hours.
+    pub holidays_known: Option<bool>,
     /// When open: closes at (Unix ms), if within the next days.
     pub closes_at: Option<i64>,
     /// When closed: opens at (Unix ms), if within the next days.
@@ -209,11 +227,74 @@ struct Candidate {
 }
 
 impl Store {
-    /// Set the public holidays and make-up working days used for opening
-    /// hours (the app ships or downloads the year's schedule).
+    /// Set the app's own public holidays and make-up working days for
+    /// opening hours: they replace, for each year they list, the built-in
+    /// 2026 and what admins published (received by sync); other years keep
+    /// those.
     pub fn set_holiday_calendar(&self, calendar: HolidayCalendar) {
         if let Ok(mut h) = self.hours.inner.lock() {
-            h.calendar = Some(calendar);
+            h.app = Some(calendar);
+            h.calendar = None;
+            h.statuses.clear();
+        }
+    }
+
+    /// An admin publishes `year`'s holidays and make-up working days for the
+    /// whole city (the text format of [`HolidayCalendar::from_text`], every
+    /// date in `year`): phones learn it by sync. A later publication of the
+    /// same year replaces it. Errors: `Invalid` (`holidays`, `year`),
+    /// `NotAllowed` for anyone but an admin.
+    pub fn publish_holiday_calendar(&self, year: i32, holidays: &str) -> Result<Uuid> {
+        let actor = self.actor()?;
+        self.record(
+            Table::HolidayCalendar,
+            vec![
+                (columns::BY_USER, actor.user.to_string().into()),
+                (columns::YEAR, i64::from(year).into()),
+                (columns::HOLIDAYS, holidays.into()),
+                (columns::COMMUNITY, actor.community.into()),
+            ],
+        )
+    }
+
+    /// The years whose holidays this phone knows (built in, published,
+    /// set by the app).
+    pub fn holiday_years(&self) -> Vec<i32> {
+        self.holiday_calendar().years().into_iter().collect()
+    }
+
+    /// Read the published calendars again (the newest per year): at open,
+    /// and after a write that brought one.
+    pub(crate) fn reload_calendars(&self) {
+        let published = self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT year, holidays FROM holiday_calendar ORDER BY year, created_at, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            let mut newest: std::collections::BTreeMap<i64, String> = Default::default();
+            for row in rows {
+                if let (Some(y), Some(text)) = row? {
+                    newest.insert(y, text);
+                }
+            }
+            Ok(newest)
+        });
+        let calendars: Vec<HolidayCalendar> = match published {
+            Ok(newest) => newest
+                .values()
+                .filter_map(|text| HolidayCalendar::from_text(text).ok())
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "published holiday calendars could not be read");
+                return;
+            }
+        };
+        let layers: Vec<&HolidayCalendar> = calendars.iter().collect();
+        if let Ok(mut h) = self.hours.inner.lock() {
+            h.published = HolidayCalendar::layered(&layers);
+            h.calendar = None;
             h.statuses.clear();
         }
     }
@@ -401,6 +482,7 @@ fn station_view(
                 .unwrap_or_default(),
             opening_hours: r.get(6)?,
             open_now: None,
+            holidays_known: None,
             closes_at: None,
             opens_at: None,
             host_org: r.get(7)?,
@@ -419,6 +501,7 @@ fn station_view(
         )
     }) {
         s.open_now = Some(st.open);
+        s.holidays_known = Some(st.holidays_known);
         s.closes_at = st.closes_at.map(hours::local_to_unix_ms);
         s.opens_at = st.opens_at.map(hours::local_to_unix_ms);
     }

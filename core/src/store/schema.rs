@@ -25,7 +25,10 @@ const SCHEMA_V1_SQL: &str = include_str!("sql/schema_v1.sql");
 /// in the transaction that sets `user_version` to it. The last one is
 /// [`SCHEMA_VERSION`] (a unit test checks the result against the table
 /// definitions).
-const SCHEMA_MIGRATIONS: &[(i64, &str)] = &[(2, include_str!("sql/schema_v2.sql"))];
+const SCHEMA_MIGRATIONS: &[(i64, &str)] = &[
+    (2, include_str!("sql/schema_v2.sql")),
+    (3, include_str!("sql/schema_v3.sql")),
+];
 const META_SQL: &str = include_str!("sql/meta.sql");
 const INDEXES_SQL: &str = include_str!("sql/indexes.sql");
 const SEARCH_SQL: &str = include_str!("sql/search.sql");

@@ -104,12 +104,38 @@ class OutdoorWorkerStoryTest {
             // 2026-10-01 (Thursday) 10:00 Beijing time = 02:00 UTC.
             val nationalDay = 1_790_820_000_000L
             val q = NearbyQuery(lat = 22.2730, lon = 113.5430, openAt = nationalDay)
-            phone.setHolidayCalendar("")
+            // The built-in 2026: National Day, PH off.
+            assertEquals(emptyList(), phone.nearestStations(q).map { it.id })
+            assertEquals(listOf(2026), phone.holidayYears())
+            // The app's own calendar replaces the years it lists.
+            phone.setHolidayCalendar("2026-10-08 holiday")
             assertEquals(listOf(id), phone.nearestStations(q).map { it.id })
             phone.setHolidayCalendar("2026-10-01 holiday  # 国庆节")
             assertEquals(emptyList(), phone.nearestStations(q).map { it.id })
             val e = assertFailsWith<FushiException.InvalidInput> { phone.setHolidayCalendar("2026-13-01 holiday") }
             assertEquals("calendar", e.field)
+        }
+    }
+
+    @Test
+    fun nextYearsHolidaysArriveBySync() {
+        TestServer().use { server ->
+            val admin = server.issue(Role.ADMIN)
+            val rider = server.issue(Role.RESIDENT, "lianhua")
+            server.start()
+            server.phone(admin).use { adminPhone ->
+                server.phone(rider).use { riderPhone ->
+                    riderPhone.syncBlocking()
+                    assertEquals(listOf(2026), riderPhone.holidayYears())
+                    assertFailsWith<FushiException.NotAllowed> {
+                        riderPhone.publishHolidayCalendar(2027, "2027-10-01 holiday")
+                    }
+                    adminPhone.publishHolidayCalendar(2027, "2027-10-01 holiday\n2027-10-02 holiday\n2027-10-09 workday")
+                    adminPhone.syncBlocking()
+                    riderPhone.syncBlocking()
+                    assertEquals(listOf(2026, 2027), riderPhone.holidayYears())
+                }
+            }
         }
     }
 }
