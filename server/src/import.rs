@@ -173,10 +173,26 @@ pub fn parse_file(path: &std::path::Path, community: &str) -> Result<Vec<Station
     }
 }
 
+/// Publish `year`'s public holidays and make-up working days (the text
+/// format of `HolidayCalendar::from_text`, every date in `year`) for the
+/// whole city, as the server's importer (an admin): every phone learns them
+/// at its next sync. Returns the record's id.
+pub fn publish_holidays(store: &Store, year: i32, text: &str) -> Result<uuid::Uuid> {
+    store.set_actor(Some(Actor {
+        user: IMPORTER,
+        role: Role::Admin,
+        community: "city".into(),
+    }));
+    let published = store.publish_holiday_calendar(year, text);
+    store.set_actor(None);
+    published
+}
+
 /// Write the stations as admin changes, checked by the same rules as a
 /// phone's `post_station`, one by one: the first invalid one stops the import
 /// with its number and field; those before it stay (running the import again
 /// skips them).
+/// Stations already present (same name within 50 m) are skipped.
 pub fn import(store: &Store, stations: &[StationInput]) -> Result<ImportReport> {
     let existing: Vec<Station> = store
         .snapshot()?

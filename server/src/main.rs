@@ -80,6 +80,20 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Publish a year's public holidays and make-up working days for the
+    /// whole city (the State Council's notice, one date a line:
+    /// `2027-10-01 holiday`, `2027-10-09 workday`): phones learn them at
+    /// their next sync. Safe while a server serves the same file.
+    PublishHolidays {
+        /// The SQLite file.
+        #[arg(long, default_value = "fushi-server.db")]
+        db: PathBuf,
+        /// The year; every date in the file must be in it.
+        #[arg(long)]
+        year: i32,
+        /// The calendar text file.
+        file: PathBuf,
+    },
     /// Load stations from a GeoJSON FeatureCollection or a CSV (safe while
     /// a server serves the same file: numbers come from the database).
     ImportStations {
@@ -301,6 +315,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 report.added.len(),
                 report.skipped
             );
+            Ok(())
+        }
+        Command::PublishHolidays { db, year, file } => {
+            init_logs("warn");
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let id = import::publish_holidays(storage.store(), year, &text)
+                .map_err(|e| e.to_string())?;
+            println!("published the holidays of {year} ({id})");
             Ok(())
         }
         Command::Demo { .. } => Err(

@@ -143,3 +143,24 @@ async fn next_years_holidays_reach_every_phone_by_sync() {
         .iter()
         .all(|r| r[0] != "holiday_calendar"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_publishes_a_year_on_the_server_and_phones_learn_it() {
+    let server = Server::start().await;
+    let rider = server.phone(Role::Resident, "fushi");
+    rider.client.sync().await.unwrap();
+    assert_eq!(rider.store.holiday_years(), vec![2026]);
+    // What `fushi-server publish-holidays --year 2027 FILE` does.
+    let store = server.storage.store();
+    assert!(fushi_server::import::publish_holidays(store, 2027, "2026-10-01 holiday").is_err());
+    fushi_server::import::publish_holidays(store, 2027, CHINA_2027).unwrap();
+    rider.client.sync().await.unwrap();
+    assert_eq!(rider.store.holiday_years(), vec![2026, 2027]);
+    assert!(
+        !rider
+            .store
+            .opening_status("Mo-Fr 08:00-18:00; PH off", at(2027, 10, 1, 10))
+            .unwrap()
+            .open
+    );
+}
