@@ -69,6 +69,18 @@ impl Grant {
     pub fn renew_after_ms(&self) -> i64 {
         self.issued_at_ms + (self.expires_at_ms - self.issued_at_ms) / 3 * 2
     }
+
+    /// The answer that hands `token`, of this grant, to its device.
+    pub fn signed_in(self, token: String) -> fushi_core::sync::wire::SignedIn {
+        fushi_core::sync::wire::SignedIn {
+            token,
+            device: self.device,
+            user: self.actor.user,
+            role: self.actor.role.as_str().into(),
+            community: self.actor.community,
+            expires_at_ms: self.expires_at_ms,
+        }
+    }
 }
 
 /// What a token says about its bearer.

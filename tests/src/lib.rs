@@ -264,6 +264,35 @@ impl Phone {
     }
 }
 
+/// A fresh install of the app: its own file, no user set, a sync client
+/// for `server` with `token` (empty: none yet, or the one it will get).
+pub struct Install {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The sync client.
+    pub client: SyncClient,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh install syncing with `server` with `token`.
+pub fn install(server: &Server, token: &str) -> Install {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        Store::open_with(
+            dir.path().join("phone.db"),
+            SystemClock::new(),
+            StoreConfig::default(),
+        )
+        .unwrap(),
+    );
+    let client = SyncClient::new(store.clone(), server.config(token)).unwrap();
+    Install {
+        store,
+        client,
+        _dir: dir,
+    }
+}
+
 /// A sample item.
 pub fn item(title: &str) -> NewItem {
     NewItem {

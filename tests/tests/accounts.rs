@@ -3,41 +3,22 @@
 //! sync renews before it expires, users and staff sign devices out, and
 //! every refusal the abuse list names.
 
-use fushi_core::crdt::{ManualTime, SystemClock};
+use fushi_core::crdt::ManualTime;
 use fushi_core::policy::{Actor, Role};
 use fushi_core::sync::account::STATE_AUTH_TOKEN;
 use fushi_core::sync::wire::{InviteRequest, SignedIn};
-use fushi_core::sync::SyncClient;
-use fushi_core::{Error, Store, StoreConfig};
-use fushi_tests::{http, item, send_raw, Phone, Server};
-use std::sync::Arc;
+use fushi_core::Error;
+use fushi_tests::{http, install, item, send_raw, Install, Phone, Server};
 
-/// A phone that has not signed in: its own file, no token.
-struct NewPhone {
-    store: Arc<Store>,
-    client: SyncClient,
-    _dir: tempfile::TempDir,
+fn new_phone(server: &Server) -> Install {
+    install(server, "")
 }
 
-fn new_phone(server: &Server) -> NewPhone {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open_with(
-            dir.path().join("phone.db"),
-            SystemClock::new(),
-            StoreConfig::default(),
-        )
-        .unwrap(),
-    );
-    let client = SyncClient::new(store.clone(), server.config("")).unwrap();
-    NewPhone {
-        store,
-        client,
-        _dir: dir,
-    }
+trait Join {
+    async fn join(&self, code: &str) -> fushi_core::Result<SignedIn>;
 }
 
-impl NewPhone {
+impl Join for Install {
     async fn join(&self, code: &str) -> fushi_core::Result<SignedIn> {
         let signed = self.client.redeem_invite(code, "android").await?;
         self.store.set_actor(Some(Actor {

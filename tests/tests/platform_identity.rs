@@ -9,8 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fushi_core::crdt::SystemClock;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::sync::SyncClient;
-use fushi_core::{Error, Store, StoreConfig};
+use fushi_core::Error;
 use fushi_server::jwt::{JwksSource, JwtConfig, JwtVerifier};
 use fushi_tests::{item, Server};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -63,28 +62,8 @@ impl Platform {
     }
 }
 
-struct JwtPhone {
-    store: Arc<Store>,
-    client: SyncClient,
-    _dir: tempfile::TempDir,
-}
-
-fn phone(server: &Server, jwt: &str) -> JwtPhone {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open_with(
-            dir.path().join("phone.db"),
-            SystemClock::new(),
-            StoreConfig::default(),
-        )
-        .unwrap(),
-    );
-    let client = SyncClient::new(store.clone(), server.config(jwt)).unwrap();
-    JwtPhone {
-        store,
-        client,
-        _dir: dir,
-    }
+fn phone(server: &Server, jwt: &str) -> fushi_tests::Install {
+    fushi_tests::install(server, jwt)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

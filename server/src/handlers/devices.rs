@@ -170,12 +170,5 @@ pub async fn renew(
                 "only a live token of this server can be renewed",
             )
         })?;
-    Ok(Json(SignedIn {
-        token,
-        device: grant.device,
-        user: grant.actor.user,
-        role: grant.actor.role.as_str().into(),
-        community: grant.actor.community,
-        expires_at_ms: grant.expires_at_ms,
-    }))
+    Ok(Json(grant.signed_in(token)))
 }

@@ -161,12 +161,5 @@ pub async fn redeem(
         InviteRefusal::Expired => forbidden("invite_expired", "this invite has expired"),
     })?;
     tracing::info!(user = %log_id(&grant.actor.user), platform, "invite redeemed");
-    Ok(Json(SignedIn {
-        token,
-        device: grant.device,
-        user: grant.actor.user,
-        role: grant.actor.role.as_str().into(),
-        community: grant.actor.community,
-        expires_at_ms: grant.expires_at_ms,
-    }))
+    Ok(Json(grant.signed_in(token)))
 }
