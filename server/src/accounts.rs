@@ -185,7 +185,7 @@ impl Accounts {
         let row = self
             .conn()?
             .query_row(
-                "SELECT user, role, community, revoked_at, device, created_at, expires_at FROM token WHERE hash = ?1",
+                "SELECT user, role, community, revoked_at, device, created_at, expires_at, last_seen_day FROM token WHERE hash = ?1",
                 [hash.as_slice()],
                 |r| {
                     Ok((
@@ -196,11 +196,12 @@ impl Accounts {
                         r.get::<_, Vec<u8>>(4)?,
                         r.get::<_, i64>(5)?,
                         r.get::<_, i64>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((user, role, community, revoked, device, issued, expires)) = row else {
+        let Some((user, role, community, revoked, device, issued, expires, seen)) = row else {
             return Ok(TokenStatus::Unknown);
         };
         if revoked.is_some() {
@@ -218,12 +219,13 @@ impl Accounts {
             device: Uuid::from_slice(&device).map_err(|_| corrupt("bad device id"))?,
             issued_at_ms: issued,
             expires_at_ms: expires,
+            last_seen_day_ms: seen,
         }))
     }
 
-    /// Note that the token with `hash` was used today (one write a day).
+    /// Note that the token with `hash` was used today.
     pub fn seen(&self, hash: &[u8; 32], now_ms: i64) -> Result<()> {
-        let day = now_ms - now_ms.rem_euclid(DAY_MS);
+        let day = day_of(now_ms);
         self.conn()?.execute(
             "UPDATE token SET last_seen_day = ?2 WHERE hash = ?1 AND (last_seen_day IS NULL OR last_seen_day < ?2)",
             rusqlite::params![hash.as_slice(), day],
@@ -527,6 +529,11 @@ impl Accounts {
     }
 }
 
+/// The start (Unix ms, midnight UTC) of the day of `ms`.
+pub fn day_of(ms: i64) -> i64 {
+    ms - ms.rem_euclid(DAY_MS)
+}
+
 fn insert_token(
     tx: &Transaction<'_>,
     hash: &[u8; 32],
@@ -556,5 +563,6 @@ fn insert_token(
         device,
         issued_at_ms: now_ms,
         expires_at_ms: expires,
+        last_seen_day_ms: None,
     })
 }

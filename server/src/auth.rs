@@ -132,8 +132,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Signed, A
     let storage = state.storage.clone();
     let status = tokio::task::spawn_blocking(move || {
         let status = storage.token(&hash)?;
-        if matches!(status, TokenStatus::Valid(_)) {
-            storage.seen(&hash)?;
+        // One write a day per token, not one a request.
+        if let TokenStatus::Valid(grant) = &status {
+            let today = crate::accounts::day_of(storage.now_ms());
+            if grant.last_seen_day_ms.is_none_or(|d| d < today) {
+                storage.seen(&hash)?;
+            }
         }
         Ok::<_, fushi_core::Error>(status)
     })

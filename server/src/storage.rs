@@ -62,6 +62,8 @@ pub struct Grant {
     pub issued_at_ms: i64,
     /// When it expires unless renewed (Unix ms).
     pub expires_at_ms: i64,
+    /// The day it was last used (Unix ms at midnight UTC), if it was.
+    pub last_seen_day_ms: Option<i64>,
 }
 
 impl Grant {
@@ -168,7 +170,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Look a token up by its hash.
     fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus>;
 
-    /// Note that a live token was used (kept to the day).
+    /// Note that a live token was used today (kept to the day; the caller
+    /// skips it when [`Grant::last_seen_day_ms`] is already today).
     fn seen(&self, hash: &[u8; 32]) -> Result<()>;
 
     /// Renew the live token `old` with a new one (`new`) for the same

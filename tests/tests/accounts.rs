@@ -319,10 +319,13 @@ async fn a_syncing_phone_renews_its_token_unnoticed_and_an_idle_one_expires() {
         time.advance(2 * DAY + DAY / 10);
         li.client.sync().await.unwrap();
     }
+    let devices = li.client.devices(None).await.unwrap();
+    assert_eq!(devices.len(), 1, "one device");
+    // Last seen today (kept to the day), though it synced on many days.
+    use fushi_core::crdt::TimeSource;
     assert_eq!(
-        li.client.devices(None).await.unwrap().len(),
-        1,
-        "one device"
+        devices[0].last_seen_day_ms,
+        Some(fushi_server::accounts::day_of(time.now_ms()))
     );
 }
 
