@@ -13,6 +13,20 @@ fn user_arg(field: &str, user: Option<String>) -> Result<Option<uuid::Uuid>> {
     user.map(|u| parse_id(field, &u)).transpose()
 }
 
+impl FushiStore {
+    /// Make the user the server named the store's user.
+    fn sign_in_as(&self, user: uuid::Uuid, role: &str, community: &str) -> Result<()> {
+        let role = Role::parse(role)
+            .ok_or_else(|| FushiError::invalid("role", "the server sent an unknown role"))?;
+        self.store.set_actor(Some(Actor {
+            user,
+            role,
+            community: community.to_owned(),
+        }));
+        Ok(())
+    }
+}
+
 #[uniffi::export(async_runtime = "tokio")]
 impl FushiStore {
     /// Joins the community with an invite code (as typed, or read from its
@@ -24,13 +38,7 @@ impl FushiStore {
     /// `invite_used`, `invite_expired`, `rate_limited`), `Offline`.
     pub async fn redeem_invite(&self, code: String, platform: String) -> Result<SignedIn> {
         let signed = self.client()?.redeem_invite(&code, &platform).await?;
-        let role = Role::parse(&signed.role)
-            .ok_or_else(|| FushiError::invalid("role", "the server sent an unknown role"))?;
-        self.store.set_actor(Some(Actor {
-            user: signed.user,
-            role,
-            community: signed.community.clone(),
-        }));
+        self.sign_in_as(signed.user, &signed.role, &signed.community)?;
         Ok(signed)
     }
 
@@ -39,13 +47,7 @@ impl FushiStore {
     /// id here, and it becomes the store's user.
     pub async fn who_am_i(&self) -> Result<Me> {
         let me = self.client()?.who_am_i().await?;
-        let role = Role::parse(&me.role)
-            .ok_or_else(|| FushiError::invalid("role", "the server sent an unknown role"))?;
-        self.store.set_actor(Some(Actor {
-            user: me.user,
-            role,
-            community: me.community.clone(),
-        }));
+        self.sign_in_as(me.user, &me.role, &me.community)?;
         Ok(me)
     }
 

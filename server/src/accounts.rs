@@ -246,11 +246,18 @@ impl Accounts {
         };
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let platform: String = tx.query_row(
-            "SELECT platform FROM token WHERE hash = ?1",
-            [old.as_slice()],
-            |r| r.get(0),
-        )?;
+        // Still live inside the transaction: a sign-out that landed since
+        // the look-up above must not be undone by a fresh token.
+        let platform: Option<String> = tx
+            .query_row(
+                "SELECT platform FROM token WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+                rusqlite::params![old.as_slice(), now_ms],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(platform) = platform else {
+            return Ok(None);
+        };
         tx.execute(
             "UPDATE token SET revoked_at = ?3 WHERE device = ?1 AND hash <> ?2 AND revoked_at IS NULL AND expires_at > ?3",
             rusqlite::params![grant.device.as_bytes(), old.as_slice(), now_ms],
@@ -565,4 +572,70 @@ fn insert_token(
         expires_at_ms: expires,
         last_seen_day_ms: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+    const TTL: i64 = 90 * DAY_MS;
+
+    fn actor() -> Actor {
+        Actor {
+            user: Uuid::from_u128(7),
+            role: Role::Resident,
+            community: "fushi".into(),
+        }
+    }
+
+    #[test]
+    fn a_token_of_the_old_layout_becomes_a_device_and_renewals_follow_the_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.tokens");
+        // A tokens file as the server wrote it before devices.
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(V1_SQL).unwrap();
+            c.execute(
+                "INSERT INTO token (hash, user, role, community, created_at) VALUES (?1, ?2, 'resident', 'fushi', ?3)",
+                rusqlite::params![[1u8; 32].as_slice(), actor().user.to_string(), NOW - DAY_MS],
+            )
+            .unwrap();
+        }
+        let acc = Accounts::open(&path, TTL, NOW).unwrap();
+        let TokenStatus::Valid(old) = acc.token(&[1; 32], NOW).unwrap() else {
+            panic!("the old token still works");
+        };
+        assert_eq!(
+            old.expires_at_ms,
+            NOW + TTL,
+            "one token life after the upgrade"
+        );
+        assert_eq!(acc.devices(actor().user, NOW).unwrap()[0].platform, "cli");
+
+        // Renewed: a new token of the same device; the old one has a day.
+        let new = acc.renew(&[1; 32], &[2; 32], NOW).unwrap().unwrap();
+        assert_eq!((new.device, new.expires_at_ms), (old.device, NOW + TTL));
+        assert!(matches!(
+            acc.token(&[1; 32], NOW + DAY_MS / 2).unwrap(),
+            TokenStatus::Valid(_)
+        ));
+        assert_eq!(
+            acc.token(&[1; 32], NOW + DAY_MS).unwrap(),
+            TokenStatus::Expired
+        );
+        // Renewing again from the new token revokes the other live one.
+        acc.renew(&[2; 32], &[3; 32], NOW + 1).unwrap().unwrap();
+        assert_eq!(acc.token(&[1; 32], NOW + 2).unwrap(), TokenStatus::Revoked);
+        // A signed-out device renews nothing.
+        assert_eq!(
+            acc.revoke_device(actor().user, old.device, NOW + 3)
+                .unwrap(),
+            2
+        );
+        assert!(acc.renew(&[3; 32], &[4; 32], NOW + 4).unwrap().is_none());
+        assert_eq!(acc.token(&[4; 32], NOW + 4).unwrap(), TokenStatus::Unknown);
+        assert!(acc.devices(actor().user, NOW + 4).unwrap().is_empty());
+    }
 }

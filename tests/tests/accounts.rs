@@ -292,6 +292,16 @@ async fn a_syncing_phone_renews_its_token_unnoticed_and_an_idle_one_expires() {
     li.client.sync().await.unwrap();
     let renewed = li.store.state_get(STATE_AUTH_TOKEN).unwrap();
     assert!(renewed.is_some(), "renewed and kept");
+    // Another sign-in configured on the same phone (another token) takes
+    // over from the kept one; the old configuration gets the kept one back.
+    let (other, other_token) = server.user(Role::Resident, "fushi");
+    let switched = li.client_with(|c| fushi_core::sync::SyncConfig {
+        server_url: server.url.clone(),
+        token: other_token,
+        ..c
+    });
+    assert_eq!(switched.who_am_i().await.unwrap().user, other.user);
+    assert_eq!(li.client.who_am_i().await.unwrap().user, li.actor.user);
     // The app still configures the old token: the renewed one is used, and
     // lives on past the old one's end (and its day of grace).
     time.advance(2 * DAY);

@@ -599,7 +599,10 @@ impl Store {
         // the store (or write to it) from its callback.
         drop(guard);
         if !changed.is_empty() {
-            if changed.iter().any(|(t, _)| *t == Table::HolidayCalendar) {
+            // Only a phone evaluates hours (as at open).
+            if self.config.role == StoreRole::Phone
+                && changed.iter().any(|(t, _)| *t == Table::HolidayCalendar)
+            {
                 self.reload_calendars();
             }
             self.tell_listener(&dedup(changed));

@@ -27,27 +27,38 @@ pub const STATE_AUTH_TOKEN: &str = "auth.token";
 pub const STATE_AUTH_ROOT: &str = "auth.root";
 
 impl SyncClient {
-    /// The token to send: see the module documentation.
-    pub(crate) fn token(&self) -> Result<String> {
+    /// The token this phone keeps (got by an invite or renewal), if any, and
+    /// the configured token it descends from (empty for an invite's).
+    fn kept(&self) -> Result<(Option<String>, String)> {
+        let text = |key| -> Result<Option<String>> {
+            Ok(match self.store().state_get(key)? {
+                Some(StateValue::Text(t)) if !t.is_empty() => Some(t),
+                _ => None,
+            })
+        };
+        Ok((
+            text(STATE_AUTH_TOKEN)?,
+            text(STATE_AUTH_ROOT)?.unwrap_or_default(),
+        ))
+    }
+
+    /// The token to send, and the configured token it descends from: see
+    /// the module documentation.
+    fn current(&self) -> Result<(String, String)> {
         let configured = &self.config().token;
-        let kept = self.store().state_get(STATE_AUTH_TOKEN)?;
-        let root = self.store().state_get(STATE_AUTH_ROOT)?;
-        let kept = match kept {
-            Some(StateValue::Text(t)) if !t.is_empty() => Some(t),
-            _ => None,
-        };
-        let root = match root {
-            Some(StateValue::Text(r)) => r,
-            _ => String::new(),
-        };
-        match kept {
-            Some(t) if configured.is_empty() || *configured == root => Ok(t),
-            _ if !configured.is_empty() => Ok(configured.clone()),
+        match self.kept()? {
+            (Some(t), root) if configured.is_empty() || *configured == root => Ok((t, root)),
+            _ if !configured.is_empty() => Ok((configured.clone(), configured.clone())),
             _ => Err(Error::SignedOut {
                 code: "missing_token".into(),
                 reason: "this phone is not signed in: redeem an invite".into(),
             }),
         }
+    }
+
+    /// The token to send: see the module documentation.
+    pub(crate) fn token(&self) -> Result<String> {
+        Ok(self.current()?.0)
     }
 
     /// Join with an invite code (as typed or scanned): this device gets a
@@ -113,24 +124,13 @@ impl SyncClient {
     }
 
     pub(crate) async fn renew_token_with(&self, http: &reqwest::Client) -> Result<SignedIn> {
-        let root = self.root_of_current()?;
+        let root = self.current()?.1;
         let signed: SignedIn = self
             .send_signed(http.post(self.url("/v1/token/renew")))
             .await?;
         self.keep_token(&signed.token, &root)?;
         tracing::info!("token renewed");
         Ok(signed)
-    }
-
-    /// The configured token the one in use descends from.
-    fn root_of_current(&self) -> Result<String> {
-        let configured = self.config().token.clone();
-        let kept_root = match self.store().state_get(STATE_AUTH_ROOT)? {
-            Some(StateValue::Text(r)) => r,
-            _ => String::new(),
-        };
-        let using_kept = self.token()? != configured;
-        Ok(if using_kept { kept_root } else { configured })
     }
 
     fn keep_token(&self, token: &str, root: &str) -> Result<()> {
