@@ -17,7 +17,7 @@ pub struct Target {
     pub bound: f64,
 }
 
-/// The targets of issue 6.
+/// The targets of issues 6 and 16.
 pub const TARGETS: &[Target] = &[
     Target {
         name: "posts vs plain SQLite (throughput ratio)",
@@ -42,6 +42,42 @@ pub const TARGETS: &[Target] = &[
         key: "ratio_replica_vs_loro",
         at_least: true,
         bound: 2.0,
+    },
+    Target {
+        name: "full replica searchable (apply + index) vs Loro import",
+        key: "ratio_replica_searchable_vs_loro",
+        at_least: true,
+        bound: 1.0,
+    },
+    Target {
+        name: "writes held by the background index, longest (ms)",
+        key: "index_write_stall_max_ms",
+        at_least: false,
+        bound: 50.0,
+    },
+    Target {
+        name: "store files with the search index (MB; 175.0 before issue 16)",
+        key: "storage_replica_total_mb",
+        at_least: false,
+        bound: 175.0,
+    },
+    Target {
+        name: "first sync of the community usable (s)",
+        key: "sync_first_s",
+        at_least: false,
+        bound: 1.5,
+    },
+    Target {
+        name: "first sync of the community searchable (s)",
+        key: "sync_first_searchable_s",
+        at_least: false,
+        bound: 3.0,
+    },
+    Target {
+        name: "open the store and answer the nearest stations, median (ms)",
+        key: "cold_open_nearest_median_ms",
+        at_least: false,
+        bound: 50.0,
     },
     Target {
         name: "10k-edit apply vs Loro import (speed ratio)",

@@ -26,9 +26,28 @@ fn actor_ref(a: &Actor) -> &Actor {
 }
 
 fn open_store(path: &Path, actor: &Actor) -> BoxResult<Store> {
-    let store = Store::open_with(path, SystemClock::new(), StoreConfig::default())?;
+    open_store_with(path, actor, true)
+}
+
+/// A phone's store; `background`: its full-text index kept up to date by
+/// the store's thread (off: only `index_search_now`, so a timing measures
+/// one thing at a time).
+fn open_store_with(path: &Path, actor: &Actor, background: bool) -> BoxResult<Store> {
+    let store = Store::open_with(
+        path,
+        SystemClock::new(),
+        StoreConfig {
+            search_in_background: background,
+            ..StoreConfig::default()
+        },
+    )?;
     store.set_actor(Some(actor.clone()));
     Ok(store)
+}
+
+/// The search index file of a store and its WAL.
+fn index_bytes(path: &Path) -> u64 {
+    db_bytes(&fushi_core::store::search_index_path(path))
 }
 
 fn now_ms() -> i64 {
@@ -68,7 +87,7 @@ fn live_bytes(path: &Path) -> BoxResult<u64> {
 }
 
 fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".search", ".search-wal", ".search-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
@@ -294,6 +313,16 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
         "loro_replica_import_rows_per_s",
     );
     rep.ratio(
+        "ratio_replica_searchable_vs_loro",
+        "replica_searchable_rows_per_s",
+        "loro_replica_import_rows_per_s",
+    );
+    rep.ratio(
+        "ratio_replica_index_vs_loro",
+        "replica_index_rows_per_s",
+        "loro_replica_import_rows_per_s",
+    );
+    rep.ratio(
         "ratio_replica_vs_loro_persist_diag",
         "replica_apply_rows_per_s",
         "loro_replica_import_persist_diag_rows_per_s",
@@ -354,9 +383,9 @@ fn plain_bulk(
     Ok((rate, ids, path))
 }
 
-/// Rename a closed database (and any WAL) to `to`.
+/// Rename a closed database (and any WAL, and its search index) to `to`.
 fn move_db(from: &Path, to: &Path) -> BoxResult<()> {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".search", ".search-wal", ".search-shm"] {
         let f = PathBuf::from(format!("{}{suffix}", from.display()));
         if f.exists() {
             std::fs::rename(&f, format!("{}{suffix}", to.display()))?;
@@ -535,16 +564,29 @@ fn store_sections(
     eprintln!("merge: apply the full replica to an empty phone (with plain bulk inserts between)");
     let replica = dir.join("replica.db");
     let mut store_runs = Vec::new();
+    let mut index_runs = Vec::new();
+    let mut searchable_runs = Vec::new();
     let mut nofts_runs = Vec::new();
     let mut plain_runs = [Vec::new(), Vec::new()];
     for r in 0..sizes.repeats {
         let path = dir.join(format!("replica{r}.db"));
-        let b = open_store(&path, actor)?;
+        let b = open_store_with(&path, actor, false)?;
         let t = Instant::now();
         for p in &full_pages {
             b.apply_remote(p)?;
         }
-        store_runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+        let usable = t.elapsed().as_secs_f64();
+        store_runs.push(sizes.bulk as f64 / usable);
+        // Then the full-text index, in one go (what the store's thread
+        // does in the background, without the app waiting for it).
+        let t = Instant::now();
+        let indexed = b.index_search_now()?;
+        let index = t.elapsed().as_secs_f64();
+        if indexed as usize != sizes.bulk {
+            return Err(format!("indexed {indexed} of {}", sizes.bulk).into());
+        }
+        index_runs.push(sizes.bulk as f64 / index);
+        searchable_runs.push(sizes.bulk as f64 / (usable + index));
         // Counted on a connection of our own: the store's API has no SQL.
         let rows: i64 =
             rusqlite::Connection::open(&path)?
@@ -573,14 +615,14 @@ fn store_sections(
             plain_runs[k].push(rate);
             remove_db(&path);
         }
-        // Diagnostic: the same apply with the item search triggers dropped,
-        // to show the merge's own cost apart from the search index.
+        // Diagnostic: the same apply with the triggers that note items for
+        // the search index dropped, to show the merge's own cost.
         let path = dir.join(format!("replica_nofts{r}.db"));
-        drop(open_store(&path, actor)?);
+        drop(open_store_with(&path, actor, false)?);
         rusqlite::Connection::open(&path)?.execute_batch(
-            "DROP TRIGGER item_fts_insert; DROP TRIGGER item_fts_update; DROP TRIGGER item_fts_delete;",
+            "DROP TRIGGER item_search_insert; DROP TRIGGER item_search_update; DROP TRIGGER item_search_delete;",
         )?;
-        let b = open_store(&path, actor)?;
+        let b = open_store_with(&path, actor, false)?;
         let t = Instant::now();
         for p in &full_pages {
             b.apply_remote(p)?;
@@ -590,6 +632,9 @@ fn store_sections(
         remove_db(&path);
     }
     rep.put("replica_apply_rows_per_s", median(store_runs.clone()));
+    rep.put("replica_index_rows_per_s", median(index_runs));
+    rep.put("replica_searchable_rows_per_s", median(searchable_runs));
+    index_stall(sizes, rep, dir, actor, &full_pages)?;
     rep.put(
         "replica_apply_ms",
         sizes.bulk as f64 / median(store_runs) * 1000.0,
@@ -675,6 +720,63 @@ fn store_sections(
         edit_pages,
         edit_ids,
     })
+}
+
+/// Writes while the store's thread indexes the full replica in the
+/// background (a phone right after its first sync): each is timed, the
+/// longest is how long indexing held the writer at most.
+fn index_stall(
+    sizes: &Sizes,
+    rep: &mut Report,
+    dir: &Path,
+    actor: &Actor,
+    full_pages: &[Vec<RowChange>],
+) -> BoxResult<()> {
+    eprintln!("merge: writes while the search index catches up in the background");
+    let path = dir.join("stall.db");
+    let b = open_store_with(&path, actor, false)?;
+    for p in full_pages {
+        b.apply_remote(p)?;
+    }
+    drop(b);
+    // Opened again with the background index: its thread starts at open.
+    let b = open_store_with(&path, actor, true)?;
+    let t = Instant::now();
+    let mut lat = Vec::new();
+    let mut k = 0;
+    while b.search_index_status()?.pending > 0 {
+        let w = Instant::now();
+        b.post_item(fushi_core::model::NewItem {
+            title: format!("写入 {k}"),
+            category: "other".into(),
+            mode: "give".into(),
+            pickup_area: "福石花园".into(),
+            ..Default::default()
+        })?;
+        lat.push(w.elapsed().as_secs_f64() * 1000.0);
+        k += 1;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        if t.elapsed().as_secs() > 600 {
+            return Err("the background index did not catch up in 10 minutes".into());
+        }
+    }
+    let caught_up = t.elapsed().as_secs_f64();
+    rep.put("index_background_s", caught_up);
+    rep.put("index_background_rows_per_s", sizes.bulk as f64 / caught_up);
+    rep.put("index_write_count", lat.len() as f64);
+    rep.put("index_write_median_ms", median(lat.clone()));
+    rep.put("index_write_p99_ms", {
+        let mut v = lat.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() * 99 / 100).copied().unwrap_or(f64::NAN)
+    });
+    rep.put(
+        "index_write_stall_max_ms",
+        lat.iter().copied().fold(0.0, f64::max),
+    );
+    drop(b);
+    remove_db(&path);
+    Ok(())
 }
 
 /// Only the plain baselines (`--only plain`).
@@ -931,7 +1033,19 @@ fn dbstat_bytes(c: &rusqlite::Connection, names: &[&str]) -> BoxResult<i64> {
 
 fn storage_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
     eprintln!("storage: file sizes and merge metadata per row");
-    rep.put("storage_replica_file_bytes", db_bytes(&b.replica) as f64);
+    // The store's file and its search index file, together.
+    rep.put(
+        "storage_replica_file_bytes",
+        (db_bytes(&b.replica) + index_bytes(&b.replica)) as f64,
+    );
+    rep.put(
+        "storage_replica_index_file_bytes",
+        index_bytes(&b.replica) as f64,
+    );
+    rep.put(
+        "storage_replica_total_mb",
+        (db_bytes(&b.replica) + index_bytes(&b.replica)) as f64 / 1e6,
+    );
     rep.put("storage_replica_live_bytes", live_bytes(&b.replica)? as f64);
     for (label, path) in [("replica", &b.replica), ("author", &b.author)] {
         let c = rusqlite::Connection::open_with_flags(
@@ -978,7 +1092,12 @@ fn storage_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
             (inline + seq_index as f64 + sites_tags as f64) / rows_f,
         );
         let table = dbstat_bytes(&c, &["item"])?;
-        let fts: i64 = c.query_row(
+        let index = fushi_core::store::search_index_path(path);
+        let fts: i64 = rusqlite::Connection::open_with_flags(
+            &index,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?
+        .query_row(
             "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'item_fts%'",
             [],
             |r| r.get(0),
@@ -1154,6 +1273,9 @@ fn query_sections(
             found.iter().sum::<usize>() as f64 / found.len().max(1) as f64,
         );
         drop(store);
+        if *label == "large" {
+            cold_open(rep, &path, actor, &points)?;
+        }
         remove_db(&path);
     }
 
@@ -1168,12 +1290,14 @@ fn query_sections(
         }
     };
     let store = open_store(&path, actor)?;
+    store.index_search_now()?;
     let mut all = Vec::new();
     let per = (sizes.queries / data::SEARCH_TERMS.len()).max(5);
     for (k, term) in data::SEARCH_TERMS.iter().enumerate() {
         // The oracle: the index's own count of matches, on a connection of our own.
         let q = fushi_core::search::tokens::match_query(term).unwrap_or_default();
-        let total: i64 = rusqlite::Connection::open(&path)?.query_row(
+        let total: i64 = rusqlite::Connection::open(fushi_core::store::search_index_path(&path))?
+            .query_row(
             "SELECT count(*) FROM item_fts WHERE item_fts MATCH ?1",
             [q],
             |r| r.get(0),
@@ -1197,6 +1321,45 @@ fn query_sections(
     }
     rep.put("search_median_ms", median(all.clone()));
     rep.put("search_p95_ms", p95(all));
+    Ok(())
+}
+
+/// An app start: open the store of the most stations (closed, its pages
+/// in the OS cache as after a recent use) and ask for the nearest stations,
+/// repeatedly; and after it, check no thread of the store stays.
+fn cold_open(rep: &mut Report, path: &Path, actor: &Actor, points: &[(f64, f64)]) -> BoxResult<()> {
+    eprintln!("queries: open the store and answer the nearest stations, cold");
+    let mut times = Vec::new();
+    for (lat, lon) in points.iter().take(30) {
+        let t = Instant::now();
+        let store = open_store(path, actor)?;
+        let found = store.nearest_stations(&NearbyQuery {
+            lat: *lat,
+            lon: *lon,
+            radius_m: 3000.0,
+            limit: 10,
+            amenities: vec!["drinking_water".into()],
+            ..NearbyQuery::default()
+        })?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(found);
+        drop(store);
+    }
+    rep.put("cold_open_nearest_median_ms", median(times.clone()));
+    rep.put("cold_open_nearest_p95_ms", p95(times));
+    // Idle: the store's threads (the search index's) have ended.
+    let store = open_store(path, actor)?;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let threads = std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .filter(|n| n.trim().starts_with("fushi-"))
+                .count()
+        })
+        .unwrap_or(0);
+    rep.put("idle_store_threads", threads as f64);
+    drop(store);
     Ok(())
 }
 
@@ -1267,6 +1430,7 @@ fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResul
         let running = RunningServer::start(storage.clone(), ([127, 0, 0, 1], 0).into()).await?;
         let url = running.url();
         let mut runs = Vec::new();
+        let mut searchable = Vec::new();
         let mut again = Vec::new();
         let mut pages = 0;
         for _ in 0..sizes.repeats {
@@ -1274,6 +1438,11 @@ fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResul
             let t = Instant::now();
             let r = phone.client.sync().await?;
             runs.push(t.elapsed().as_secs_f64());
+            // Searchable: the store's thread has indexed every listing.
+            while phone.store.search_index_status()?.pending > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            searchable.push(t.elapsed().as_secs_f64());
             if r.pulled as usize != n {
                 return Err(format!("first sync pulled {} of {n}", r.pulled).into());
             }
@@ -1284,6 +1453,7 @@ fn sync_section(sizes: &Sizes, rep: &mut Report, items: &[ItemData]) -> BoxResul
         }
         let first = median(runs);
         rep.put("sync_first_s", first);
+        rep.put("sync_first_searchable_s", median(searchable));
         rep.put("sync_first_rows_per_s", n as f64 / first);
         rep.put("sync_first_pages", pages as f64);
         rep.put("sync_nothing_new_ms", median(again));

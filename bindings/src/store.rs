@@ -14,7 +14,7 @@ use fushi_core::model::{
 };
 use fushi_core::store::{
     ApplyReport, ChangedRow, Figures, ItemLifecycle, Match, NearbyQuery, NearbyStation, Period,
-    QuarantinedChange, SearchPage, SearchQuery, StationReport,
+    QuarantinedChange, SearchIndexStatus, SearchPage, SearchQuery, StationReport,
 };
 use fushi_core::sync::{
     ProgressListener, SyncClient, SyncConfig, SyncRejection, SyncReport, Trust,
@@ -330,6 +330,13 @@ impl FushiStore {
     /// Searches items, skills and needs (Chinese text works), offline.
     pub fn search(&self, query: SearchQuery) -> Result<SearchPage> {
         Ok(self.store.search(&query)?)
+    }
+
+    /// How far the full-text index is: listings still waiting for it (a
+    /// first sync's, for a few seconds; searches scan them meanwhile) and
+    /// whether it was made again from the listings since the store opened.
+    pub fn search_index_status(&self) -> Result<SearchIndexStatus> {
+        Ok(self.store.search_index_status()?)
     }
 
     /// Offers that may answer a need, best first, at most `limit`.

@@ -4,4 +4,5 @@
 //! The store builds its FTS5 queries from these pieces. Geometry lives in
 //! [`crate::geo`], opening hours in [`crate::hours`].
 
+pub mod fold;
 pub mod tokens;

@@ -1,182 +1,106 @@
-//! Chinese-aware tokenisation for SQLite FTS5 with the `unicode61` tokenizer.
+//! Tokens of the full-text index, and queries over them.
 //!
-//! FTS5's `unicode61` tokenizer does not segment Chinese text: a run of Han
-//! characters with no spaces becomes one huge token, so a search for "充电"
-//! would never find "电动车充电桩". FTS5's `trigram` tokenizer finds nothing for
-//! queries shorter than three characters, and most Chinese words are one or
-//! two characters long. So we pre-tokenise in Rust and let `unicode61` only
-//! split on the spaces we insert:
+//! Text is first folded ([`super::fold`]: NFKC, lower case, traditional →
+//! simplified, separators between runs of letters and digits). Each run then
+//! gives, at every character, the two characters starting there, or the last
+//! character alone at the run's end (`电动车` → `电动 动车 车`, `xm4` →
+//! `xm m4 4`). The same rule holds for Chinese, Latin, digits and any mix
+//! (`e充电` → `e充 充电 电`), so every substring typed is found inside
+//! words and model codes, not only at their start.
 //!
-//! * [`index_tokens`] turns listing text into the string stored in the FTS
-//!   column: each run of CJK characters yields every single character **and**
-//!   every overlapping bigram; each Latin/digit run yields one lowercase word.
-//! * [`match_query`] turns whatever a user typed into a safe FTS5 `MATCH`
-//!   expression over those tokens.
+//! A query is split at white space into **words**; each word is folded the
+//! same way. A listing is found when every word is a substring of one of
+//! its fields (title, description, …: never two halves from two fields);
+//! a word's punctuation must meet a separator in the field (`1.5` finds
+//! `1.5米`, not `15元`). The index finds the candidates:
 //!
-//! `unicode61` treats CJK characters as token characters, so a space-separated
-//! bigram such as `充电` stays a single FTS5 token (the tests check this
-//! against a real FTS5 table).
+//! * a run of one character: a prefix term (`"车"*`: every pair starting
+//!   with it, and the run-final single character);
+//! * a run of two: the pair itself, exactly;
+//! * a longer run: every pair of it (`"电动" AND "动车"`).
 //!
-//! Normalisation is "NFKC-ish": full-width ASCII (`ＡＢＣ１２`) and the
-//! ideographic space are folded to ASCII, letters are lowercased, and
-//! everything that is not a letter or number (Unicode general categories
-//! `L*`/`N*`, the same rule as `unicode61`) is a separator and dropped. Both
-//! functions apply the same rules, so a query always tokenises the same way
-//! as the text it should find, and no query term can vanish inside FTS5.
+//! Runs of one or two characters are answered exactly by the index; for the
+//! rest [`Query::matches`] checks each candidate's fields (the pairs can
+//! occur apart, and the word must stand in one field).
+//!
+//! Every term goes to FTS5 as a double-quoted string literal, so whatever
+//! the user typed (`AND`, `NEAR(`, `col:x`, `"`, `*`) is searched as text and
+//! never breaks the query. The index uses FTS5's `ascii` tokenizer, which
+//! keeps every non-ASCII character and every ASCII letter or digit as a
+//! token character, and splits only on the spaces put here.
 
-use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+use super::fold::{fold, fold_into};
 
-/// Upper bound on the number of terms [`match_query`] puts in one expression.
+/// Upper bound on the number of terms one FTS5 expression holds.
 ///
 /// A pasted paragraph would otherwise become a huge AND that FTS5 must
-/// evaluate term by term; the first terms are kept, the rest ignored.
+/// evaluate term by term; the first terms are kept, and the words are still
+/// checked in full ([`Query::matches`]), so a longer query never finds more.
 pub const MAX_QUERY_TERMS: usize = 32;
 
-/// What a character is, for tokenisation purposes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Class {
-    /// Han, kana or hangul: indexed as unigrams and bigrams.
-    Cjk,
-    /// Any other letter or digit: part of a lowercase word.
-    Word,
-    /// Punctuation, symbols, spaces, controls: dropped.
-    Sep,
-}
-
-/// Folds full-width ASCII (U+FF01..=U+FF5E) to ASCII and the ideographic
-/// space (U+3000) to a plain space; other characters are returned unchanged.
-#[inline]
-fn fold_width(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
-    }
-}
-
-/// True for Han ideographs, kana and hangul letters.
-#[inline]
-fn is_cjk(c: char) -> bool {
-    matches!(c,
-        '\u{3005}'..='\u{3007}'     // 々 〆 〇
-        | '\u{3041}'..='\u{3098}'   // hiragana (without the combining/spacing sound marks)
-        | '\u{309D}'..='\u{309F}'   // hiragana iteration marks, yori
-        | '\u{30A1}'..='\u{30FA}'   // katakana (without ゠ U+30A0 and ・ U+30FB)
-        | '\u{30FC}'..='\u{30FF}'   // prolonged sound mark, iteration marks, koto
-        | '\u{31F0}'..='\u{31FF}'   // katakana phonetic extensions
-        | '\u{3400}'..='\u{4DBF}'   // CJK extension A
-        | '\u{4E00}'..='\u{9FFF}'   // CJK unified ideographs
-        | '\u{F900}'..='\u{FAFF}'   // CJK compatibility ideographs
-        | '\u{FF66}'..='\u{FF9F}'   // half-width katakana
-        | '\u{1100}'..='\u{11FF}'   // hangul jamo
-        | '\u{3131}'..='\u{318E}'   // hangul compatibility jamo
-        | '\u{AC00}'..='\u{D7A3}'   // hangul syllables
-        | '\u{20000}'..='\u{2FA1F}' // CJK extensions B-F, compatibility supplement
-        | '\u{30000}'..='\u{323AF}' // CJK extensions G-H
-    )
-}
-
-/// Classifies an already width-folded character.
-///
-/// Letters and numbers (Unicode general categories `L*` and `N*`) are token
-/// characters, as for SQLite's `unicode61`; everything else separates
-/// tokens. A test checks every Unicode scalar value against the real
-/// tokenizer: a character we keep must be a token character to `unicode61`,
-/// otherwise a query term could reduce to an empty phrase and make an AND
-/// query match nothing.
-#[inline]
-fn classify(c: char) -> Class {
-    if c.is_ascii() {
-        return if c.is_ascii_alphanumeric() {
-            Class::Word
-        } else {
-            Class::Sep
-        };
-    }
-    if is_cjk(c) {
-        return Class::Cjk;
-    }
-    match c.general_category_group() {
-        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Number => {
-            // Letters today that were spacing marks (Mc) in the Unicode 6.1
-            // tables SQLite's unicode61 is built from: New Tai Lue vowel
-            // signs and two Vedic signs.
-            if matches!(c, '\u{19B0}'..='\u{19C0}' | '\u{19C8}'..='\u{19C9}' | '\u{1CF2}'..='\u{1CF3}')
-            {
-                Class::Sep
-            } else {
-                Class::Word
-            }
+/// Appends the tokens of one folded run to `out`.
+fn push_run_tokens(run: &str, out: &mut String) {
+    let mut chars = run.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !out.is_empty() {
+            out.push(' ');
         }
-        _ => Class::Sep,
+        out.push(c);
+        if let Some(&next) = chars.peek() {
+            out.push(next);
+        }
     }
 }
 
-/// Pushes the lowercase form of a word character.
-#[inline]
-fn push_lower(out: &mut String, c: char) {
-    if c.is_ascii() {
-        out.push(c.to_ascii_lowercase());
-    } else {
-        out.extend(c.to_lowercase());
-    }
-}
-
-/// Returns the text to store in an FTS5 column that uses the `unicode61`
-/// tokenizer.
-///
-/// Every CJK run yields each character and each overlapping bigram
-/// (`电动车` → `电 电动 动 动车 车`); every other run of letters/digits yields
-/// one lowercase word (`iPhone` → `iphone`, `ＵＳＢ３` → `usb3`). Punctuation
-/// and symbols are dropped. Tokens are separated by single spaces; the result
-/// is empty when the text has no letters, digits or CJK characters.
+/// The tokens of `text` for an FTS5 column with the `ascii` tokenizer.
 ///
 /// ```
 /// use fushi_core::search::tokens::index_tokens;
-/// assert_eq!(index_tokens("USB风扇!"), "usb 风 风扇 扇");
+/// assert_eq!(index_tokens("USB風扇!"), "us sb b风 风扇 扇");
 /// ```
 pub fn index_tokens(text: &str) -> String {
-    // A CJK char (3 bytes) becomes itself plus a bigram plus two spaces: ~4x.
-    let mut out = String::with_capacity(text.len().saturating_mul(3));
-    let mut prev = Class::Sep;
-    let mut prev_cjk = '\0';
-    for raw in text.chars() {
-        let c = fold_width(raw);
-        let class = classify(c);
-        match class {
-            Class::Cjk => {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                if prev == Class::Cjk {
-                    out.push(prev_cjk);
-                    out.push(c);
-                    out.push(' ');
-                }
-                out.push(c);
-                prev_cjk = c;
-            }
-            Class::Word => {
-                if prev != Class::Word && !out.is_empty() {
-                    out.push(' ');
-                }
-                push_lower(&mut out, c);
-            }
-            Class::Sep => {}
-        }
-        prev = class;
+    let folded = fold(text);
+    let mut out = String::with_capacity(folded.len() * 2);
+    for run in folded.split(' ').filter(|r| !r.is_empty()) {
+        push_run_tokens(run, &mut out);
     }
     out
 }
 
-/// Appends one FTS5 string literal: the token in double quotes, with any
-/// internal `"` doubled as FTS5 requires.
-fn push_literal(out: &mut String, token: &str, prefix: bool) {
+/// The tokens of several fields, one after the other (no pair spans two).
+pub fn index_tokens_of(fields: &[&str]) -> String {
+    let mut folded = String::new();
+    for f in fields {
+        fold_into(f, &mut folded);
+    }
+    let mut out = String::with_capacity(folded.len() * 2);
+    for run in folded.split(' ').filter(|r| !r.is_empty()) {
+        push_run_tokens(run, &mut out);
+    }
+    out
+}
+
+/// A parsed search: the folded words and the FTS5 expression that finds
+/// their candidates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// The folded words (runs joined by one space).
+    words: Vec<String>,
+    /// The FTS5 `MATCH` expression.
+    fts: String,
+    /// Whether the index alone answers it exactly (every word one run of
+    /// at most two characters).
+    exact: bool,
+}
+
+/// Appends one FTS5 string literal: the term in double quotes, any internal
+/// `"` doubled as FTS5 requires.
+fn push_literal(out: &mut String, term: &str, prefix: bool) {
     if !out.is_empty() {
         out.push_str(" AND ");
     }
     out.push('"');
-    for c in token.chars() {
+    for c in term.chars() {
         if c == '"' {
             out.push('"');
         }
@@ -188,132 +112,107 @@ fn push_literal(out: &mut String, token: &str, prefix: bool) {
     }
 }
 
-/// Turns user input into a safe FTS5 `MATCH` expression over text indexed with
-/// [`index_tokens`], or `None` when there is nothing to search for (empty,
-/// whitespace-only or punctuation-only input).
-///
-/// The input is tokenised exactly like indexed text, then:
-///
-/// * a CJK run of one character searches that character (`车`);
-/// * a CJK run of two or more characters searches all its overlapping bigrams
-///   (`婴儿车` → `"婴儿" AND "儿车"`), so the characters must appear in that
-///   order in the listing (bigram-level, not phrase-level, precision);
-/// * a Latin/digit word is a **prefix** search (`"iph"*` finds `iphone`), so
-///   results appear while the user is still typing;
-/// * all terms are combined with `AND`, at most [`MAX_QUERY_TERMS`] of them.
-///
-/// Every term is emitted as a double-quoted FTS5 string literal, so operators
-/// and syntax typed by the user (`AND`, `NEAR(`, `col:x`, `"`, `*`, `^`, `-`,
-/// parentheses…) are searched as plain text and can never cause an FTS5
-/// syntax error.
-///
-/// ```
-/// use fushi_core::search::tokens::match_query;
-/// assert_eq!(match_query("iPhone 充电器").as_deref(),
-///            Some("\"iphone\"* AND \"充电\" AND \"电器\""));
-/// assert_eq!(match_query(" ?! "), None);
-/// ```
+impl Query {
+    /// Parse what a user typed; `None` when it holds no letter, digit or
+    /// Chinese character (nothing to search for).
+    ///
+    /// ```
+    /// use fushi_core::search::tokens::Query;
+    /// let q = Query::parse("iPhone 充电器").unwrap();
+    /// assert_eq!(q.fts(), "\"ip\" AND \"ph\" AND \"ho\" AND \"on\" AND \"ne\" AND \"充电\" AND \"电器\"");
+    /// assert!(Query::parse(" ?! ").is_none());
+    /// ```
+    pub fn parse(input: &str) -> Option<Query> {
+        let mut words: Vec<String> = Vec::new();
+        for w in input.split(char::is_whitespace) {
+            let f = fold(w);
+            if !f.is_empty() && !words.contains(&f) {
+                words.push(f);
+            }
+        }
+        if words.is_empty() {
+            return None;
+        }
+        let mut fts = String::new();
+        let mut terms: Vec<(String, bool)> = Vec::new();
+        let mut exact = true;
+        for w in &words {
+            let runs: Vec<&str> = w.split(' ').collect();
+            if runs.len() > 1 {
+                exact = false;
+            }
+            for run in runs {
+                let chars: Vec<char> = run.chars().collect();
+                match chars.len() {
+                    0 => {}
+                    1 => terms.push((run.to_owned(), true)),
+                    n => {
+                        if n > 2 {
+                            exact = false;
+                        }
+                        for pair in chars.windows(2) {
+                            terms.push((pair.iter().collect(), false));
+                        }
+                    }
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        terms.retain(|t| seen.insert(t.clone()));
+        if terms.len() > MAX_QUERY_TERMS {
+            terms.truncate(MAX_QUERY_TERMS);
+            exact = false;
+        }
+        for (term, prefix) in &terms {
+            push_literal(&mut fts, term, *prefix);
+        }
+        Some(Query { words, fts, exact })
+    }
+
+    /// The FTS5 `MATCH` expression of the candidates.
+    pub fn fts(&self) -> &str {
+        &self.fts
+    }
+
+    /// The folded words.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Whether the index alone answers the query exactly; otherwise each
+    /// candidate goes through [`Query::matches`].
+    pub fn exact(&self) -> bool {
+        self.exact
+    }
+
+    /// The words in one string, for the SQL function that checks candidates
+    /// ([`Query::matches_packed`]).
+    pub fn packed(&self) -> String {
+        self.words.join("\n")
+    }
+
+    /// Whether a listing with these fields is found: every word is a
+    /// substring of one folded field.
+    pub fn matches<'a>(&self, fields: impl IntoIterator<Item = &'a str> + Clone) -> bool {
+        let folded: Vec<String> = fields.into_iter().map(fold).collect();
+        self.words
+            .iter()
+            .all(|w| folded.iter().any(|f| f.contains(w.as_str())))
+    }
+
+    /// [`Query::matches`] for the words of [`Query::packed`].
+    pub fn matches_packed<'a>(packed: &str, fields: impl IntoIterator<Item = &'a str>) -> bool {
+        let folded: Vec<String> = fields.into_iter().map(fold).collect();
+        packed
+            .split('\n')
+            .all(|w| folded.iter().any(|f| f.contains(w)))
+    }
+}
+
+/// The FTS5 expression of what a user typed (see [`Query::parse`]), or
+/// `None` when there is nothing to search for.
 pub fn match_query(user_input: &str) -> Option<String> {
-    let mut out = String::with_capacity(user_input.len().saturating_mul(3) + 8);
-    let mut word = String::new();
-    let mut terms = 0usize;
-    // Length of the current CJK run (saturating at 2: we only need 0, 1, ≥2)
-    // and its last character.
-    let mut run_len = 0u8;
-    let mut last_cjk = '\0';
-    let mut buf = [0u8; 8];
-
-    // Flushes whatever run just ended. Returns false once the term budget is
-    // spent.
-    let flush = |out: &mut String,
-                 word: &mut String,
-                 run_len: &mut u8,
-                 last_cjk: char,
-                 terms: &mut usize,
-                 buf: &mut [u8; 8]| {
-        if !word.is_empty() {
-            push_literal(out, word, true);
-            word.clear();
-            *terms += 1;
-        }
-        if *run_len == 1 {
-            push_literal(out, last_cjk.encode_utf8(buf), false);
-            *terms += 1;
-        }
-        *run_len = 0;
-    };
-
-    for raw in user_input.chars() {
-        if terms >= MAX_QUERY_TERMS {
-            break;
-        }
-        let c = fold_width(raw);
-        match classify(c) {
-            Class::Cjk => {
-                if !word.is_empty() {
-                    flush(
-                        &mut out,
-                        &mut word,
-                        &mut run_len,
-                        last_cjk,
-                        &mut terms,
-                        &mut buf,
-                    );
-                }
-                if run_len >= 1 {
-                    let n = last_cjk.len_utf8();
-                    last_cjk.encode_utf8(&mut buf[..4]);
-                    c.encode_utf8(&mut buf[n..]);
-                    let bigram = std::str::from_utf8(&buf[..n + c.len_utf8()]).unwrap_or("");
-                    push_literal(&mut out, bigram, false);
-                    terms += 1;
-                    run_len = 2;
-                } else {
-                    run_len = 1;
-                }
-                last_cjk = c;
-            }
-            Class::Word => {
-                if run_len > 0 {
-                    flush(
-                        &mut out,
-                        &mut word,
-                        &mut run_len,
-                        last_cjk,
-                        &mut terms,
-                        &mut buf,
-                    );
-                }
-                push_lower(&mut word, c);
-            }
-            Class::Sep => {
-                flush(
-                    &mut out,
-                    &mut word,
-                    &mut run_len,
-                    last_cjk,
-                    &mut terms,
-                    &mut buf,
-                );
-            }
-        }
-    }
-    if terms < MAX_QUERY_TERMS {
-        flush(
-            &mut out,
-            &mut word,
-            &mut run_len,
-            last_cjk,
-            &mut terms,
-            &mut buf,
-        );
-    }
-
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
+    Query::parse(user_input).map(|q| q.fts)
 }
 
 #[cfg(test)]
@@ -322,66 +221,64 @@ mod tests {
     use rusqlite::Connection;
 
     #[test]
-    fn index_cjk_unigrams_and_bigrams() {
+    fn index_pairs_and_run_ends() {
         assert_eq!(index_tokens("车"), "车");
-        assert_eq!(index_tokens("充电"), "充 充电 电");
-        assert_eq!(index_tokens("婴儿车"), "婴 婴儿 儿 儿车 车");
-    }
-
-    #[test]
-    fn index_mixed_and_punctuation() {
-        assert_eq!(index_tokens("iPhone 充电器"), "iphone 充 充电 电 电器 器");
-        assert_eq!(index_tokens("USB风扇"), "usb 风 风扇 扇");
-        assert_eq!(index_tokens("3号楼，A座"), "3 号 号楼 楼 a 座");
-        assert_eq!(
-            index_tokens("童车（九成新）！"),
-            "童 童车 车 九 九成 成 成新 新"
-        );
+        assert_eq!(index_tokens("充电"), "充电 电");
+        assert_eq!(index_tokens("婴儿车"), "婴儿 儿车 车");
+        assert_eq!(index_tokens("WH-1000XM4"), "wh h 10 00 00 0x xm m4 4");
+        assert_eq!(index_tokens("e充电"), "e充 充电 电");
         assert_eq!(index_tokens("  ,.;!?（）【】  "), "");
-        assert_eq!(index_tokens(""), "");
+        assert_eq!(index_tokens_of(&["标题", "", "描述"]), "标题 题 描述 述");
     }
 
     #[test]
-    fn index_folds_full_width_and_case() {
-        assert_eq!(index_tokens("ＡＢＣ１２"), "abc12");
-        assert_eq!(index_tokens("Ｔｙｐｅ－Ｃ　线"), "type c 线");
-        assert_eq!(index_tokens("ÉCOLE Straße"), "école straße");
-    }
-
-    #[test]
-    fn index_kana_hangul_and_extension_b() {
-        assert_eq!(index_tokens("カメラ"), "カ カメ メ メラ ラ");
-        assert_eq!(index_tokens("한국"), "한 한국 국");
-        assert_eq!(index_tokens("𠀀𠀁"), "𠀀 𠀀𠀁 𠀁");
+    fn index_folds_forms() {
+        assert_eq!(index_tokens("ＡＢ"), "ab b");
+        assert_eq!(index_tokens("手機"), "手机 机");
+        assert_eq!(index_tokens("①"), "1");
     }
 
     #[test]
     fn query_shapes() {
-        assert_eq!(match_query("车").as_deref(), Some("\"车\""));
-        assert_eq!(match_query("充电").as_deref(), Some("\"充电\""));
+        let q = Query::parse("车").unwrap();
+        assert_eq!(q.fts(), "\"车\"*");
+        assert!(q.exact());
+        let q = Query::parse("充电").unwrap();
+        assert_eq!(q.fts(), "\"充电\"");
+        assert!(q.exact());
+        let q = Query::parse("电动车").unwrap();
+        assert_eq!(q.fts(), "\"电动\" AND \"动车\"");
+        assert!(!q.exact());
+        let q = Query::parse("1.5").unwrap();
+        assert_eq!(q.fts(), "\"1\"* AND \"5\"*");
+        assert_eq!(q.words(), ["1 5"]);
+        assert!(!q.exact());
+        let q = Query::parse("NEAR(\"a\" b)").unwrap();
         assert_eq!(
-            match_query("电动车充电").as_deref(),
-            Some("\"电动\" AND \"动车\" AND \"车充\" AND \"充电\"")
-        );
-        assert_eq!(
-            match_query("USB风扇").as_deref(),
-            Some("\"usb\"* AND \"风扇\"")
-        );
-        assert_eq!(
-            match_query("车 ＵＳＢ").as_deref(),
-            Some("\"车\" AND \"usb\"*")
-        );
-        assert_eq!(
-            match_query("NEAR(\"a\" b)").as_deref(),
-            Some("\"near\"* AND \"a\"* AND \"b\"*")
+            q.fts(),
+            "\"ne\" AND \"ea\" AND \"ar\" AND \"a\"* AND \"b\"*"
         );
     }
 
     #[test]
     fn query_none_for_nothing() {
         for s in ["", "   ", "\t\n", "\"", "*", "()", "-^:", "，。！？", "　"] {
-            assert_eq!(match_query(s), None, "{s:?}");
+            assert_eq!(Query::parse(s), None, "{s:?}");
         }
+    }
+
+    #[test]
+    fn matches_needs_each_word_in_one_field() {
+        let q = Query::parse("电动车").unwrap();
+        assert!(q.matches(["出电动车", "x"]));
+        assert!(!q.matches(["电动", "动车"]));
+        assert!(!q.matches(["电动 车"]));
+        let q = Query::parse("1.5").unwrap();
+        assert!(q.matches(["长1.5米"]));
+        assert!(!q.matches(["15元"]));
+        let q = Query::parse("手機 殼").unwrap();
+        assert!(q.matches(["手机", "送壳"]));
+        assert!(Query::matches_packed(&q.packed(), ["手机壳"]));
     }
 
     #[test]
@@ -394,295 +291,58 @@ mod tests {
 
     #[test]
     fn query_term_budget() {
-        let long = "好".repeat(1000);
-        let q = match_query(&long).unwrap();
-        assert_eq!(q.matches(" AND ").count(), MAX_QUERY_TERMS - 1);
-        let words = "a ".repeat(1000);
-        let q = match_query(&words).unwrap();
-        assert_eq!(q.matches(" AND ").count(), MAX_QUERY_TERMS - 1);
-    }
-
-    /// An FTS5 table over pre-tokenised text, with a few listings.
-    fn fts() -> Connection {
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch("CREATE VIRTUAL TABLE doc USING fts5(body, tokenize = 'unicode61');")
-            .unwrap();
-        let docs = [
-            (1, "九成新婴儿车，可折叠"),
-            (2, "儿童自行车 童车"),
-            (3, "电动车充电桩 免费充电"),
-            (4, "iPhone 充电器 原装"),
-            (5, "USB风扇（小米）"),
-            (6, "清凉驿站：饮用水、座椅、手机充电"),
-            (7, "Type-C 数据线"),
-            (8, "汽车"),
-        ];
-        for (id, text) in docs {
-            db.execute(
-                "INSERT INTO doc(rowid, body) VALUES (?1, ?2)",
-                (id, index_tokens(text)),
-            )
-            .unwrap();
-        }
-        db
-    }
-
-    fn search(db: &Connection, input: &str) -> Vec<i64> {
-        let Some(q) = match_query(input) else {
-            return Vec::new();
-        };
-        let mut st = db
-            .prepare("SELECT rowid FROM doc WHERE doc MATCH ?1 ORDER BY rowid")
-            .unwrap();
-        st.query_map([q], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<Vec<i64>, _>>()
-            .unwrap()
-    }
-
-    #[test]
-    fn fts5_is_compiled_in() {
-        let db = Connection::open_in_memory().unwrap();
-        let on: i64 = db
-            .query_row("SELECT sqlite_compileoption_used('ENABLE_FTS5')", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(on, 1);
-    }
-
-    #[test]
-    fn unicode61_keeps_bigrams_as_one_token() {
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch(
-            "CREATE VIRTUAL TABLE v USING fts5(body, tokenize = 'unicode61');
-             CREATE VIRTUAL TABLE vv USING fts5vocab(v, 'row');",
-        )
-        .unwrap();
-        db.execute(
-            "INSERT INTO v(body) VALUES (?1)",
-            [index_tokens("充电器 USB")],
-        )
-        .unwrap();
-        let mut st = db.prepare("SELECT term FROM vv ORDER BY term").unwrap();
-        let mut terms: Vec<String> = st
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        terms.sort();
-        let mut want = vec!["usb", "充", "充电", "电", "电器", "器"];
-        want.sort();
-        assert_eq!(terms, want);
-    }
-
-    #[test]
-    fn fts5_one_char() {
-        let db = fts();
-        assert_eq!(search(&db, "车"), vec![1, 2, 3, 8]);
-        assert_eq!(search(&db, "水"), vec![6]);
-    }
-
-    #[test]
-    fn fts5_two_chars() {
-        let db = fts();
-        assert_eq!(search(&db, "充电"), vec![3, 4, 6]);
-        assert_eq!(search(&db, "童车"), vec![2]);
-        assert_eq!(search(&db, "汽车"), vec![8]);
-    }
-
-    #[test]
-    fn fts5_three_plus_chars() {
-        let db = fts();
-        assert_eq!(search(&db, "婴儿车"), vec![1]);
-        assert_eq!(search(&db, "电动车充电"), vec![3]);
-        assert_eq!(search(&db, "充电器"), vec![4]);
-        assert_eq!(search(&db, "自行车"), vec![2]);
-        assert_eq!(search(&db, "摩托车"), Vec::<i64>::new());
-    }
-
-    #[test]
-    fn fts5_mixed_latin() {
-        let db = fts();
-        assert_eq!(search(&db, "iPhone 充电器"), vec![4]);
-        assert_eq!(search(&db, "IPHONE"), vec![4]);
-        assert_eq!(search(&db, "iph"), vec![4]);
-        assert_eq!(search(&db, "USB风扇"), vec![5]);
-        assert_eq!(search(&db, "ｕｓｂ　风扇"), vec![5]);
-        assert_eq!(search(&db, "type-c"), vec![7]);
-        assert_eq!(search(&db, "小米 风扇"), vec![5]);
-    }
-
-    #[test]
-    fn fts5_hostile_input_never_errors() {
-        let db = fts();
-        let hostile = [
-            "\"",
-            "\"\"",
-            "\"充电",
-            "*",
-            "车*",
-            "AND",
-            "OR",
-            "NOT",
-            "a AND",
-            "OR b",
-            "NEAR(",
-            "NEAR(a b, 2)",
-            "-",
-            "-车",
-            "^",
-            "^车",
-            ":",
-            "body:车",
-            "col:x",
-            "{body}: 车",
-            "(",
-            ")",
-            "(车 OR",
-            "车)",
-            "'",
-            "';DROP TABLE doc;--",
-            "\\",
-            "\0",
-            "a\u{0}b",
-            "+",
-            "车 + 充电",
-            "\u{0301}",
-            "e\u{0301}",
-            "²³",
-            "😀",
-            "充😀电",
-            "\u{200B}",
-            "\u{FEFF}车",
-            "ＡＮＤ",
-            "＂",
-            "  ",
-            "",
-            "٣٤٥",
-            "ǅ",
-            "ﷺ",
-        ];
-        for s in hostile {
-            if let Some(q) = match_query(s) {
-                let mut st = db
-                    .prepare("SELECT count(*) FROM doc WHERE doc MATCH ?1")
-                    .unwrap();
-                let r: rusqlite::Result<i64> = st.query_row([&q], |r| r.get(0));
-                assert!(r.is_ok(), "input {s:?} -> {q:?}: {r:?}");
-            }
-        }
-        // Operators typed as words are searched as words, not obeyed.
-        assert_eq!(search(&db, "车 OR 水"), Vec::<i64>::new());
-        assert_eq!(search(&db, "\"充电\""), vec![3, 4, 6]);
-    }
-
-    #[test]
-    fn fts5_hostile_generated_never_errors() {
-        // Every short string over an alphabet of FTS5 syntax characters.
-        let db = fts();
-        let alphabet = [
-            '"', '*', '(', ')', ':', '^', '-', '+', ' ', 'a', '车', ',', '{', '}',
-        ];
-        let mut st = db
-            .prepare("SELECT count(*) FROM doc WHERE doc MATCH ?1")
-            .unwrap();
-        for a in alphabet {
-            for b in alphabet {
-                for c in alphabet {
-                    let s: String = [a, b, c].iter().collect();
-                    if let Some(q) = match_query(&s) {
-                        let r: rusqlite::Result<i64> = st.query_row([&q], |r| r.get(0));
-                        assert!(r.is_ok(), "input {s:?} -> {q:?}: {r:?}");
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn marks_do_not_poison_the_query() {
-        // A lone combining/spacing mark is a letter to Rust's
-        // `is_alphanumeric` but a separator to unicode61; as a query term it
-        // would become an empty phrase and the whole AND would match nothing.
-        assert_eq!(match_query("\u{17B6}"), None);
-        assert_eq!(match_query("\u{19B0}"), None);
-        assert_eq!(match_query("车\u{17B6}").as_deref(), Some("\"车\""));
-        let db = fts();
-        assert_eq!(search(&db, "汽车 \u{0301}\u{17B6}"), vec![8]);
-    }
-
-    #[test]
-    fn every_kept_char_is_a_unicode61_token_char() {
-        // One row per Unicode scalar value we keep, holding exactly what we
-        // would emit for it; each row must yield at least one FTS5 token.
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch(
-            "CREATE VIRTUAL TABLE d USING fts5(body);
-             CREATE VIRTUAL TABLE dv USING fts5vocab(d, 'instance');
-             BEGIN;",
-        )
-        .unwrap();
-        let mut rows = 0i64;
-        {
-            let mut ins = db
-                .prepare("INSERT INTO d(rowid, body) VALUES (?1, ?2)")
-                .unwrap();
-            let mut emitted = String::new();
-            for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
-                let f = fold_width(c);
-                emitted.clear();
-                match classify(f) {
-                    Class::Sep => continue,
-                    Class::Cjk => emitted.push(f),
-                    Class::Word => push_lower(&mut emitted, f),
-                }
-                ins.execute((i64::from(u32::from(c)), &emitted)).unwrap();
-                rows += 1;
-            }
-        }
-        db.execute_batch("COMMIT").unwrap();
-        assert!(rows > 100_000, "{rows}");
-        let mut st = db
-            .prepare(
-                "SELECT rowid FROM d WHERE rowid NOT IN (SELECT doc FROM dv) \
-                 ORDER BY rowid LIMIT 20",
-            )
-            .unwrap();
-        let missing: Vec<String> = st
-            .query_map([], |r| r.get::<_, i64>(0))
-            .unwrap()
-            .map(|r| format!("U+{:04X}", r.unwrap()))
+        let q = Query::parse(&"好坏".repeat(1000)).unwrap();
+        assert!(q.fts().matches(" AND ").count() < MAX_QUERY_TERMS);
+        let long: String = (0..200u32)
+            .filter_map(|i| char::from_u32(0x4e00 + i))
             .collect();
-        assert!(missing.is_empty(), "separators to unicode61: {missing:?}");
+        let q = Query::parse(&long).unwrap();
+        assert_eq!(q.fts().matches(" AND ").count(), MAX_QUERY_TERMS - 1);
+        assert!(!q.exact());
     }
 
-    proptest::proptest! {
-        /// Any input yields a valid MATCH expression (or None), and text
-        /// always finds itself: a query built from a listing's own text
-        /// matches that listing, unless FTS5 indexed no term at all (e.g. a
-        /// lone combining mark, a letter to Rust but a separator to
-        /// unicode61).
-        #[test]
-        fn any_input_is_safe_and_finds_itself(
-            s in proptest::string::string_regex("(.|[\\u{4E00}-\\u{4E20}\"*():^ -]){0,24}").unwrap()
-        ) {
-            let db = Connection::open_in_memory().unwrap();
-            db.execute_batch(
-                "CREATE VIRTUAL TABLE d USING fts5(body);
-                 CREATE VIRTUAL TABLE dv USING fts5vocab(d, 'row');",
-            )
+    /// Tokens go through FTS5's `ascii` tokenizer unchanged: each is one
+    /// FTS5 token, and a query finds what it should in a real table.
+    #[test]
+    fn tokens_survive_the_ascii_tokenizer() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE VIRTUAL TABLE t USING fts5(title, body, detail=column, tokenize='ascii');
+             CREATE VIRTUAL TABLE v USING fts5vocab(t, row);",
+        )
+        .unwrap();
+        let text = "Straße ÉCOLE 𠀀𠀁 カメラ 한국 WH-1000XM4 電動車";
+        c.execute(
+            "INSERT INTO t (rowid, title, body) VALUES (1, ?1, '')",
+            [index_tokens(text)],
+        )
+        .unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM v", [], |r| r.get(0))
             .unwrap();
-            db.execute("INSERT INTO d(body) VALUES (?1)", [index_tokens(&s)]).unwrap();
-            let terms: i64 = db.query_row("SELECT count(*) FROM dv", [], |r| r.get(0)).unwrap();
-            if let Some(q) = match_query(&s) {
-                let n: rusqlite::Result<i64> =
-                    db.query_row("SELECT count(*) FROM d WHERE d MATCH ?1", [&q], |r| r.get(0));
-                proptest::prop_assert!(n.is_ok(), "input {:?} -> {:?}: {:?}", s, q, n);
-                if terms > 0 {
-                    proptest::prop_assert_eq!(n, Ok(1), "input {:?} -> {:?}", s, q);
-                }
-            }
+        let want = index_tokens(text)
+            .split(' ')
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        assert_eq!(n as usize, want);
+        for (q, hits) in [
+            ("xm4", 1),
+            ("电动车", 1),
+            ("école", 1),
+            ("ß", 1),
+            ("𠀁", 1),
+            ("メラ", 1),
+            ("动", 1),
+            ("x", 1),
+            ("zz", 0),
+        ] {
+            let m = match_query(q).unwrap();
+            let n: i64 = c
+                .query_row("SELECT count(*) FROM t WHERE t MATCH ?1", [&m], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(n, hits, "{q}: {m}");
         }
     }
 }

@@ -197,13 +197,27 @@ fn candidates(
             .collect::<Vec<_>>()
             .join(" OR ");
         let sql = format!(
-            "SELECT {OFFER_COLS} FROM {table}_fts JOIN {table} t ON t.rid = {table}_fts.rowid \
+            "SELECT {OFFER_COLS} FROM s.{table}_fts JOIN {table} t ON t.rid = {table}_fts.rowid \
              WHERE {table}_fts MATCH ?1 AND {offered} ORDER BY {table}_fts.rowid DESC LIMIT {CANDIDATES}"
         );
         read_offers(
             c,
             &sql,
             rusqlite::params![expr, now, owner],
+            &mut out,
+            &mut seen,
+        )?;
+        // Offers not in the full-text index yet (scored below like the rest).
+        let kind_no = if table == "item" { 0 } else { 1 };
+        let sql = format!(
+            "SELECT {OFFER_COLS} FROM {table} t \
+             WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind_no}) AND {offered} \
+             ORDER BY t.rid DESC LIMIT {CANDIDATES}"
+        );
+        read_offers(
+            c,
+            &sql,
+            rusqlite::params![rusqlite::types::Null, now, owner],
             &mut out,
             &mut seen,
         )?;
@@ -245,7 +259,7 @@ impl Store {
         };
         let now = self.now_ms();
         let need_words = words(&need.title, need.description.as_deref());
-        let offers = self.read(|c| candidates(c, &need, &need_words, kind, now))?;
+        let offers = self.read_search(|c| candidates(c, &need, &need_words, kind, now))?;
         let mut matches: Vec<Match> = offers
             .into_iter()
             .filter_map(|o| {

@@ -29,6 +29,7 @@ mod outbox;
 mod quarantine;
 mod schema;
 mod search;
+mod search_index;
 mod skill_sessions;
 mod sql_value;
 mod state;
@@ -49,6 +50,7 @@ pub(crate) use quarantine::hold_unreadable;
 pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
 pub use schema::{MIN_SCHEMA_VERSION, SCHEMA_VERSION};
 pub use search::{SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES};
+pub use search_index::{index_path as search_index_path, SearchIndexStatus};
 pub(crate) use state::set_state_in;
 pub use state::StateValue;
 
@@ -151,6 +153,11 @@ pub struct StoreConfig {
     pub record_window_ms: i64,
     /// A window's batch waits for at least this many records …
     pub record_min_batch: usize,
+    /// A phone's full-text index is brought up to date by a thread of the
+    /// store, started when listings change and ended when it is done
+    /// (`search_index.rs`). Off: only [`Store::index_search_now`] does it
+    /// (searches are right either way: they scan what waits).
+    pub search_in_background: bool,
     /// … unless its oldest record has waited this long.
     pub record_max_hold_ms: i64,
 }
@@ -171,6 +178,7 @@ impl Default for StoreConfig {
             quarantine_expiry_ms: 7 * 24 * 60 * 60 * 1000,
             record_window_ms: 0,
             record_min_batch: 5,
+            search_in_background: true,
             record_max_hold_ms: 60 * 60 * 1000,
         }
     }
@@ -265,12 +273,20 @@ fn dedup(rows: Vec<(Table, Uuid)>) -> Vec<(Table, Uuid)> {
 
 /// A replica of the community's listings in one SQLite file.
 pub struct Store {
+    /// The phone's full-text index (none on the server). First, so its
+    /// thread has stopped before the connections close.
+    search_index: Option<search_index::SearchIndex>,
     path: PathBuf,
     // Fields drop in order: the read-only connections close before the
     // writer, so the writer's close (the last one) checkpoints the WAL into
     // the file and removes it.
-    readers: Mutex<Vec<Connection>>,
-    writer: Mutex<Writer>,
+    /// Reader connections, each with the making of the search index file
+    /// it has attached ([`search_index::SearchIndex::epoch`]).
+    readers: Mutex<Vec<(Connection, u64)>>,
+    /// Shared with the search index's thread, which removes the listings it
+    /// indexed from `search_pending` through it (a write by another
+    /// connection would make the writer reload its clock ceiling).
+    writer: Arc<Mutex<Writer>>,
     time: Arc<dyn TimeSource>,
     config: StoreConfig,
     site: SiteId,
@@ -416,9 +432,23 @@ impl Store {
             data_version,
         };
         tracing::debug!(seq, "store opened");
+        let writer = Arc::new(Mutex::new(writer));
+        let search_index = match config.role {
+            StoreRole::Phone => Some(search_index::SearchIndex::open(
+                &path,
+                writer.clone(),
+                config.search_in_background,
+            )?),
+            StoreRole::Server => None,
+        };
+        let noted = match &search_index {
+            Some(s) => s.any_pending()?,
+            None => false,
+        };
         let store = Store {
+            search_index,
             path,
-            writer: Mutex::new(writer),
+            writer,
             readers: Mutex::new(Vec::new()),
             time,
             config,
@@ -431,6 +461,9 @@ impl Store {
         // Only a phone evaluates hours.
         if store.config.role == StoreRole::Phone {
             store.reload_calendars();
+        }
+        if noted {
+            store.kick_search_index();
         }
         Ok(store)
     }
@@ -499,9 +532,11 @@ impl Store {
                 .map_err(|_| Error::Corrupt("reader pool poisoned".into()))?;
             pool.pop()
         };
-        let conn = match conn {
-            Some(c) => c,
-            None => {
+        let epoch = self.search_index.as_ref().map_or(0, |s| s.epoch());
+        let (conn, epoch) = match conn {
+            // A reader attached to an index file made again since is dropped.
+            Some((c, e)) if e == epoch => (c, e),
+            _ => {
                 let c = Connection::open_with_flags(
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -509,13 +544,16 @@ impl Store {
                 .map_err(map_open_error)?;
                 c.busy_timeout(std::time::Duration::from_secs(5))?;
                 search::register_functions(&c)?;
-                c
+                if let Some(s) = &self.search_index {
+                    search_index::attach(&c, s.path())?;
+                }
+                (c, epoch)
             }
         };
         let out = read_snapshot(&conn, f);
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < self.config.readers {
-                pool.push(conn);
+                pool.push((conn, epoch));
             }
         }
         out
@@ -605,9 +643,63 @@ impl Store {
             {
                 self.reload_calendars();
             }
+            if changed
+                .iter()
+                .any(|(t, _)| matches!(t, Table::Item | Table::Skill | Table::Need))
+            {
+                self.kick_search_index();
+            }
             self.tell_listener(&dedup(changed));
         }
         out
+    }
+
+    /// Start bringing the full-text index up to date (a phone's, in the
+    /// background: see [`StoreConfig::search_in_background`]).
+    fn kick_search_index(&self) {
+        if let Some(s) = &self.search_index {
+            s.kick();
+        }
+    }
+
+    /// Bring the full-text index up to date now, on this thread (tests, and
+    /// apps that turned [`StoreConfig::search_in_background`] off). Returns
+    /// how many listings were indexed. On the server's store:
+    /// [`Error::PhoneOnly`].
+    pub fn index_search_now(&self) -> Result<u64> {
+        self.phone_only("search")?;
+        match &self.search_index {
+            Some(s) => s.index_now(),
+            None => Ok(0),
+        }
+    }
+
+    /// How far the full-text index is (listings waiting) and whether it was
+    /// made again since the store opened. On the server's store:
+    /// [`Error::PhoneOnly`].
+    pub fn search_index_status(&self) -> Result<SearchIndexStatus> {
+        self.phone_only("search")?;
+        let pending: i64 = self
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))?))?;
+        Ok(SearchIndexStatus {
+            pending: pending.max(0) as u64,
+            rebuilt: self.search_index.as_ref().and_then(|s| s.rebuilt()),
+        })
+    }
+
+    /// Run a read of the search index; if the index file turns out damaged,
+    /// make it again (the listings all noted) and run the read once more.
+    pub(crate) fn read_search<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
+        match self.read(&f) {
+            Err(e) if search_index::is_damage(&e) => {
+                let Some(s) = &self.search_index else {
+                    return Err(e);
+                };
+                s.rebuild("damaged")?;
+                self.read(f)
+            }
+            other => other,
+        }
     }
 
     /// Hear, after every committed write, which rows' content it changed:

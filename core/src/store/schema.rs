@@ -5,8 +5,7 @@
 //! the rest (merge metadata, indexes, search) lives in `.sql` files.
 //!
 //! What a file holds also depends on its [`StoreRole`]: a phone's keeps the
-//! indexes of the offline queries (`search.sql`, `search_items.sql`), the
-//! server's does not. The role is recorded in `crdt_state`; opening a file in
+//! indexes of the offline queries (`search.sql`), the server's does not. The role is recorded in `crdt_state`; opening a file in
 //! the other role drops those indexes or rebuilds them from the rows (they
 //! are derived data, never sent), after the versioned migrations.
 
@@ -45,12 +44,26 @@ const META_MIGRATIONS: &[(i64, &str)] = &[
 /// The metadata version a new database starts at (what `v1` creates).
 const META_BASE: i64 = 1;
 const STATE_META: &str = "meta_version";
-/// The full-text index of items and its triggers (part of the schema; public
-/// so a baseline can build the very same index).
+/// The full-text index of items kept by triggers in the same file: what
+/// the benchmark's plain-SQLite baseline builds (the store keeps the same
+/// index in a file of its own, `search_index.rs`).
+#[cfg(feature = "bench-baseline")]
 pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
 /// What a phone's file holds and the server's does not: the indexes of the
 /// offline queries and the triggers that keep them.
-const PHONE_SQL: [&str; 2] = [SEARCH_SQL, ITEM_SEARCH_SQL];
+const PHONE_SQL: [&str; 2] = [SEARCH_SQL, SEARCH_PENDING_SQL];
+/// The listings waiting for the full-text index, and the triggers that
+/// note them.
+const SEARCH_PENDING_SQL: &str = include_str!("sql/search_pending.sql");
+/// Upgrades a phone's file whose full text was kept in it (by triggers)
+/// to the index in a file of its own; [`PHONE_SQL`]'s new pieces follow.
+const PHONE_V2_SQL: &str = include_str!("sql/search_v2.sql");
+/// The shape of a phone's indexes this build makes ([`STATE_PHONE_INDEXES`]):
+/// 1 kept the full text in the file, 2 notes changed listings for the
+/// index file.
+const PHONE_INDEXES: i64 = 2;
+/// `crdt_state` key of the shape of a phone's indexes.
+const STATE_PHONE_INDEXES: &str = "phone_indexes";
 /// Removes all of [`PHONE_SQL`] but the station's `amenity_mask` column
 /// (see [`drop_phone_indexes`]).
 const PHONE_DROP_SQL: &str = include_str!("sql/search_drop.sql");
@@ -125,8 +138,59 @@ pub(crate) fn migrate(conn: &mut Connection, role: StoreRole) -> Result<()> {
     migrate_meta(conn)?;
     // After the metadata steps, which therefore must never depend on the
     // phone's indexes (a server's file has none).
-    migrate_role(conn, role)
+    migrate_role(conn, role)?;
+    if role == StoreRole::Phone {
+        upgrade_phone_indexes(conn)?;
+    }
+    Ok(())
 }
+
+/// Bring a phone's indexes to [`PHONE_INDEXES`]: from the full text kept
+/// in the file (1) to changed listings noted for the index file (2), every
+/// listing noted once.
+fn upgrade_phone_indexes(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn
+        .query_row(
+            "SELECT value FROM crdt_state WHERE key = ?1",
+            [STATE_PHONE_INDEXES],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(1);
+    if found >= PHONE_INDEXES {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch(PHONE_V2_SQL)?;
+    let has_pending: bool = tx.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'search_pending'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_pending {
+        tx.execute_batch(SEARCH_PENDING_SQL)?;
+    }
+    tx.execute_batch(PENDING_FILL_SQL)?;
+    record_phone_indexes(&tx)?;
+    tx.commit()?;
+    tracing::info!(from = found, to = PHONE_INDEXES, "phone indexes upgraded");
+    Ok(())
+}
+
+fn record_phone_indexes(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
+        rusqlite::params![STATE_PHONE_INDEXES, PHONE_INDEXES],
+    )?;
+    Ok(())
+}
+
+/// Notes every listing for the full-text index (its file is new, old or
+/// was damaged).
+pub(crate) const PENDING_FILL_SQL: &str = "
+INSERT OR IGNORE INTO search_pending (kind, rid) SELECT 0, rid FROM item;
+INSERT OR IGNORE INTO search_pending (kind, rid) SELECT 1, rid FROM skill;
+INSERT OR IGNORE INTO search_pending (kind, rid) SELECT 2, rid FROM need;";
 
 /// Bring the metadata to the newest of [`META_MIGRATIONS`], each step in
 /// the same transaction as the version it sets.
@@ -205,6 +269,7 @@ fn migrate_role(conn: &mut Connection, role: StoreRole) -> Result<()> {
                 tx.execute_batch(sql)?;
             }
             tx.execute_batch(PHONE_FILL_SQL)?;
+            record_phone_indexes(&tx)?;
         }
     }
     record_role(&tx, role)?;
@@ -256,6 +321,7 @@ fn v1(tx: &Transaction<'_>, role: StoreRole) -> Result<()> {
         for sql in PHONE_SQL {
             tx.execute_batch(sql)?;
         }
+        record_phone_indexes(tx)?;
     }
     record_role(tx, role)
 }

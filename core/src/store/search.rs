@@ -1,11 +1,13 @@
 //! Residents search items, skills and needs by Chinese (or Latin) text,
 //! offline, with filters, three orders and stable paging.
 //!
-//! The text is indexed by triggers (sql/search.sql) into one contentless FTS5
-//! table per listing kind, as unigram+bigram tokens ([`index_tokens`]), so
-//! "充电" and "车" are both found; whatever the user types goes through
-//! [`match_query`], so quotes, `*`, `AND`, `NEAR` or a lone `"` are searched as
-//! text and never break the query.
+//! The text is indexed into one contentless FTS5 table per listing kind, in
+//! the index file of [`super::search_index`], as pairs of characters of the
+//! folded text ([`crate::search::tokens`]), so any substring typed is found:
+//! Chinese, Latin and digits inside words and codes, traditional or
+//! simplified, full-width or not. Whatever the user types goes through
+//! [`Query::parse`], so quotes, `*`, `AND`, `NEAR` or a lone `"` are searched
+//! as text and never break the query. Listings not yet indexed are scanned.
 //!
 //! Residents never see deleted or hidden listings, nor expired items; grid
 //! staff may ask for the hidden ones of their own community.
@@ -15,7 +17,7 @@ use crate::geo::{bounding_box, distance_m, validate_wgs84, GeoPoint};
 use crate::model::catalogue;
 use crate::model::ListingKind;
 use crate::policy::Role;
-use crate::search::tokens::{index_tokens, match_query};
+use crate::search::tokens::{index_tokens_of, Query};
 use crate::{Error, Result};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
@@ -38,19 +40,32 @@ pub fn register_functions(conn: &Connection) -> Result<()> {
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function("fushi_tokens", -1, flags, |ctx| {
-        let mut out = String::new();
-        for i in 0..ctx.len() {
-            if let ValueRef::Text(t) = ctx.get_raw(i) {
-                let tokens = index_tokens(&String::from_utf8_lossy(t));
-                if !tokens.is_empty() {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.push_str(&tokens);
-                }
-            }
-        }
-        Ok(out)
+        let fields: Vec<std::borrow::Cow<'_, str>> = (0..ctx.len())
+            .filter_map(|i| match ctx.get_raw(i) {
+                ValueRef::Text(t) => Some(String::from_utf8_lossy(t)),
+                _ => None,
+            })
+            .collect();
+        let fields: Vec<&str> = fields.iter().map(|f| f.as_ref()).collect();
+        Ok(index_tokens_of(&fields))
+    })?;
+    // fushi_verify(words, field, ...): whether every word of a query
+    // ([`Query::packed`]) is a substring of one folded field.
+    conn.create_scalar_function("fushi_verify", -1, flags, |ctx| {
+        let ValueRef::Text(words) = ctx.get_raw(0) else {
+            return Ok(false);
+        };
+        let words = String::from_utf8_lossy(words);
+        let fields: Vec<std::borrow::Cow<'_, str>> = (1..ctx.len())
+            .filter_map(|i| match ctx.get_raw(i) {
+                ValueRef::Text(t) => Some(String::from_utf8_lossy(t)),
+                _ => None,
+            })
+            .collect();
+        Ok(Query::matches_packed(
+            &words,
+            fields.iter().map(|f| f.as_ref()),
+        ))
     })?;
     conn.create_scalar_function("fushi_label", 2, flags, |ctx| {
         let (ValueRef::Text(kind), ValueRef::Text(code)) = (ctx.get_raw(0), ctx.get_raw(1)) else {
@@ -190,6 +205,10 @@ pub struct SearchPage {
 struct KindSql {
     table: &'static str,
     fts: &'static str,
+    /// `search_pending.kind`.
+    pending: i64,
+    /// The fields a query's words are looked for in (one at a time).
+    fields: &'static str,
     mode: &'static str,
     pickup: &'static str,
     /// Filter when the query gives no status.
@@ -206,6 +225,8 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
         KindSql {
             table: "item",
             fts: "item_fts",
+            pending: 0,
+            fields: "t.title, t.description, t.swap_for, t.pickup_area, t.tags, fushi_label('item', t.category)",
             mode: "t.mode",
             pickup: "t.pickup_area",
             default_status: "t.status IN ('available', 'reserved')",
@@ -217,6 +238,8 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
         KindSql {
             table: "skill",
             fts: "skill_fts",
+            pending: 1,
+            fields: "t.title, t.description, t.availability, fushi_label('skill', t.category)",
             mode: "NULL",
             pickup: "NULL",
             default_status: "t.status = 'active'",
@@ -228,6 +251,8 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
         KindSql {
             table: "need",
             fts: "need_fts",
+            pending: 2,
+            fields: "t.title, t.description, fushi_label('need', t.category)",
             mode: "NULL",
             pickup: "NULL",
             default_status: "t.status = 'open'",
@@ -236,37 +261,80 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
     ),
 ];
 
+/// Where one pass of a kind's search reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    /// Every listing, no text.
+    Browse,
+    /// The full-text index (listings indexed as they stand), each match
+    /// checked with `fushi_verify` when `:verify` is set.
+    Index,
+    /// The listings waiting for the index, scanned with `fushi_verify`.
+    Pending,
+}
+
 /// The SQL of one kind's search; parameters are named so one statement
 /// serves every combination of filters (a NULL parameter means "any").
-fn search_sql(k: &KindSql, text: bool, sort: SortBy, default_status: bool, window: bool) -> String {
-    let (from, score) = if text {
-        (
+fn search_sql(
+    k: &KindSql,
+    source: Source,
+    sort: SortBy,
+    default_status: bool,
+    window: bool,
+) -> String {
+    let (from, score, arrival) = match source {
+        Source::Index => (
             format!(
-                "{fts} JOIN {t} t ON t.rid = {fts}.rowid WHERE {fts} MATCH :match AND",
+                "s.{fts} JOIN {t} t ON t.rid = {fts}.rowid WHERE {fts} MATCH :match \
+                 AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.kind = {kind} AND p.rid = t.rid) \
+                 AND (:verify IS NULL OR fushi_verify(:verify, {fields})) AND",
                 fts = k.fts,
-                t = k.table
+                t = k.table,
+                kind = k.pending,
+                fields = k.fields,
             ),
             format!("bm25({}, 5.0, 1.0)", k.fts),
-        )
-    } else {
-        (format!("{} t WHERE", k.table), "0.0".to_owned())
+            format!("{}.rowid DESC", k.fts),
+        ),
+        Source::Pending => (
+            format!(
+                "{t} t WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind}) \
+                 AND fushi_verify(:verify, {fields}) AND",
+                t = k.table,
+                kind = k.pending,
+                fields = k.fields,
+            ),
+            "0.0".to_owned(),
+            // By relevance: title matches first, as the index's two passes
+            // give them.
+            if sort == SortBy::Relevance {
+                "NOT fushi_verify(:verify, t.title), t.rid DESC".to_owned()
+            } else {
+                "t.rid DESC".to_owned()
+            },
+        ),
+        Source::Browse => (format!("{} t WHERE", k.table), "0.0".to_owned(), "t.rid DESC".to_owned()),
+    };
+    let text = source != Source::Browse;
+    let in_title = match (source, sort) {
+        (Source::Pending, SortBy::Relevance) => "fushi_verify(:verify, t.title)",
+        _ => "NULL",
     };
     let status = if default_status {
         k.default_status
     } else {
         "t.status = :status"
     };
-    let by_arrival = format!("{}.rowid DESC", k.fts);
     let order = match (sort, text) {
-        _ if window => by_arrival.as_str(),
+        _ if window => arrival.as_str(),
         (SortBy::Relevance, true) => "score, t.id",
         (SortBy::Relevance | SortBy::Recency, _) => "t.created_at DESC, t.id",
         (SortBy::Distance, _) => "dist IS NULL, dist, t.id",
     };
     format!(
         "SELECT t.id, t.title, t.category, t.status, {mode}, t.created_at, {pickup}, \
-         fushi_distance(:lat, :lon, t.lat, t.lon) AS dist, {score} AS score, t.hidden, t.rid \
-         FROM {from} t.deleted = 0 AND (t.hidden = 0 OR t.community = :staff_of) \
+         fushi_distance(:lat, :lon, t.lat, t.lon) AS dist, {score} AS score, t.hidden, t.rid, \
+         {in_title} FROM {from} t.deleted = 0 AND (t.hidden = 0 OR t.community = :staff_of) \
          AND {status} AND {extra} \
          AND (:category IS NULL OR t.category = :category) \
          AND (:mode IS NULL OR {mode} = :mode) \
@@ -351,10 +419,10 @@ impl Store {
                 return Err(Error::invalid("mode", "is not an allowed value"));
             }
         }
-        let matcher = if q.text.trim().is_empty() {
+        let query = if q.text.trim().is_empty() {
             None
         } else {
-            match match_query(&q.text) {
+            match Query::parse(&q.text) {
                 Some(m) => Some(m),
                 // Only punctuation or symbols: nothing can match.
                 None => return Ok(SearchPage::default()),
@@ -372,43 +440,76 @@ impl Store {
             .collect();
         let want = offset + limit + 1;
         let now = self.now_ms();
-        let text = matcher.is_some();
-        let mut hits = self.read(|c| {
+        let matcher = query.as_ref().map(|m| m.fts().to_owned());
+        let packed = query.as_ref().map(Query::packed);
+        // Checked against the fields when the index alone is not exact.
+        let verify = query.as_ref().filter(|m| !m.exact()).map(Query::packed);
+        let mut hits = self.read_search(|c| {
             let mut hits: Vec<(Key, SearchHit)> = Vec::new();
             let mut plan = Plan::Exact;
-            if let (Some(m), true) = (&matcher, sort != SortBy::Distance) {
-                for kind in &kinds {
-                    let fts = kind.1.fts;
-                    let n: i64 = c
+            if let (Some(m), Some(words), true) = (&matcher, &packed, sort != SortBy::Distance) {
+                // Matches of each kind, indexed or waiting (so the plan does
+                // not change while the index catches up), up to the bound.
+                for (_, k) in &kinds {
+                    let (fts, t, kind, fields) = (k.fts, k.table, k.pending, k.fields);
+                    let indexed: i64 = match &verify {
+                        None => c
+                            .prepare_cached(&format!(
+                                "SELECT count(*) FROM (SELECT 1 FROM s.{fts} WHERE {fts} MATCH ?1 \
+                                 AND NOT EXISTS (SELECT 1 FROM search_pending p \
+                                   WHERE p.kind = {kind} AND p.rid = {fts}.rowid) LIMIT ?2)"
+                            ))?
+                            .query_row(rusqlite::params![m, EXACT_MAX_MATCHES + 1], |r| r.get(0))?,
+                        Some(v) => c
+                            .prepare_cached(&format!(
+                                "SELECT count(*) FROM (SELECT 1 FROM s.{fts} JOIN {t} t ON t.rid = {fts}.rowid \
+                                 WHERE {fts} MATCH ?1 AND NOT EXISTS (SELECT 1 FROM search_pending p \
+                                   WHERE p.kind = {kind} AND p.rid = t.rid) \
+                                 AND fushi_verify(?3, {fields}) LIMIT ?2)"
+                            ))?
+                            .query_row(rusqlite::params![m, EXACT_MAX_MATCHES + 1, v], |r| r.get(0))?,
+                    };
+                    let waiting: i64 = c
                         .prepare_cached(&format!(
-                            "SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ?1 LIMIT ?2)"
+                            "SELECT count(*) FROM (SELECT 1 FROM {t} t \
+                             WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind}) \
+                             AND t.deleted = 0 AND fushi_verify(?1, {fields}) LIMIT ?2)"
                         ))?
-                        .query_row(rusqlite::params![m, EXACT_MAX_MATCHES + 1], |r| r.get(0))?;
-                    if n > EXACT_MAX_MATCHES {
+                        .query_row(rusqlite::params![words, EXACT_MAX_MATCHES + 1], |r| r.get(0))?;
+                    if indexed + waiting > EXACT_MAX_MATCHES {
                         plan = Plan::Window;
                     }
                 }
             }
-            // (match expression, tier) passes.
-            let passes: Vec<(Option<String>, i64)> = match (&matcher, plan, sort) {
+            // (source, match expression, tier) passes.
+            let passes: Vec<(Source, Option<String>, i64)> = match (&matcher, plan, sort) {
+                (None, _, _) => vec![(Source::Browse, None, 0)],
                 (Some(m), Plan::Window, SortBy::Relevance) => vec![
-                    (Some(format!("title : ({m})")), 0),
-                    (Some(format!("({m}) NOT title : ({m})")), 1),
+                    (Source::Index, Some(format!("title : ({m})")), 0),
+                    (Source::Index, Some(format!("({m}) NOT title : ({m})")), 1),
+                    (Source::Pending, None, 0),
                 ],
-                _ => vec![(matcher.clone(), 0)],
+                (Some(m), _, _) => vec![
+                    (Source::Index, Some(m.clone()), 0),
+                    (Source::Pending, None, 0),
+                ],
             };
-            for (kind, (pass, tier)) in kinds
+            for (kind, (source, pass, tier)) in kinds
                 .iter()
                 .flat_map(|k| passes.iter().map(move |p| (k, p)))
             {
                 let matcher = pass;
                 let sql = search_sql(
                     &kind.1,
-                    text,
+                    *source,
                     sort,
                     q.status.is_none(),
                     plan == Plan::Window,
                 );
+                let verify = match source {
+                    Source::Pending => &packed,
+                    _ => &verify,
+                };
                 let mut stmt = c.prepare_cached(&sql)?;
                 let bind = |stmt: &mut rusqlite::CachedStatement<'_>,
                             name: &str,
@@ -421,7 +522,8 @@ impl Store {
                 };
                 let (lat, lon) = near.map_or((None, None), |(a, b)| (Some(a), Some(b)));
                 let bbox = within.map(|(r, (lat, lon))| bounding_box(lat, lon, r));
-                bind(&mut stmt, ":match", &matcher)?;
+                bind(&mut stmt, ":match", matcher)?;
+                bind(&mut stmt, ":verify", verify)?;
                 bind(&mut stmt, ":status", &q.status)?;
                 bind(&mut stmt, ":now", &now)?;
                 bind(&mut stmt, ":staff_of", &staff_of)?;
@@ -449,8 +551,13 @@ impl Store {
                     let distance_m: Option<f64> = r.get(7)?;
                     let score: f64 = r.get(8)?;
                     let rid: i64 = r.get(10)?;
+                    let text = *source != Source::Browse;
+                    let tier = match r.get::<_, Option<bool>>(11)? {
+                        Some(in_title) => i64::from(!in_title),
+                        None => *tier,
+                    };
                     let key: Key = match (plan, sort, text) {
-                        (Plan::Window, _, _) => (*tier as f64, -rid, id),
+                        (Plan::Window, _, _) => (tier as f64, -rid, id),
                         (_, SortBy::Distance, _) => {
                             (distance_m.unwrap_or(f64::INFINITY), 0, id)
                         }

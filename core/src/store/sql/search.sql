@@ -1,11 +1,10 @@
--- Offline search: an R*Tree over station positions and full-text (FTS5)
--- tables over items, skills and needs.
+-- Offline search: an R*Tree over station positions (the full text:
+-- search_pending.sql).
 --
 -- Both are kept by triggers on the replicated tables, so every write path
 -- (a local write, a remote apply, the server's checked apply) maintains them
 -- without knowing they exist. The triggers call Rust functions registered on
 -- every connection of the store (store/search.rs):
---   fushi_tokens(text, ...)  the listing text as unigram+bigram tokens
 --   fushi_label(kind, code)  the Chinese label of a category code
 --   fushi_amenity_mask(json) the bit mask of a station's amenities
 
@@ -48,57 +47,6 @@ END;
 CREATE TRIGGER station_geo_delete AFTER DELETE ON station
 BEGIN
   DELETE FROM station_geo WHERE rid = old.rid;
-END;
-
--- Full text, contentless (the listing rows hold the text), rowid = listing
--- rid. Column `title` weighs more than `body` in bm25. Deleted listings
--- (content erased) are removed; hidden ones stay and are filtered at query
--- time, so grid staff can still find them.
--- (item_fts and its triggers are in search_items.sql.)
-CREATE VIRTUAL TABLE skill_fts USING fts5(
-  title, body, content='', contentless_delete=1, tokenize='unicode61'
-);
-CREATE VIRTUAL TABLE need_fts USING fts5(
-  title, body, content='', contentless_delete=1, tokenize='unicode61'
-);
-
-CREATE TRIGGER skill_fts_insert AFTER INSERT ON skill WHEN new.deleted = 0
-BEGIN
-  INSERT INTO skill_fts (rowid, title, body) VALUES (
-    new.rid, fushi_tokens(new.title),
-    fushi_tokens(new.description, new.availability, fushi_label('skill', new.category)));
-END;
-CREATE TRIGGER skill_fts_update
-AFTER UPDATE OF title, description, availability, category, deleted ON skill
-BEGIN
-  DELETE FROM skill_fts WHERE rowid = old.rid;
-  INSERT INTO skill_fts (rowid, title, body)
-    SELECT new.rid, fushi_tokens(new.title),
-      fushi_tokens(new.description, new.availability, fushi_label('skill', new.category))
-    WHERE new.deleted = 0;
-END;
-CREATE TRIGGER skill_fts_delete AFTER DELETE ON skill
-BEGIN
-  DELETE FROM skill_fts WHERE rowid = old.rid;
-END;
-
-CREATE TRIGGER need_fts_insert AFTER INSERT ON need WHEN new.deleted = 0
-BEGIN
-  INSERT INTO need_fts (rowid, title, body) VALUES (
-    new.rid, fushi_tokens(new.title),
-    fushi_tokens(new.description, fushi_label('need', new.category)));
-END;
-CREATE TRIGGER need_fts_update AFTER UPDATE OF title, description, category, deleted ON need
-BEGIN
-  DELETE FROM need_fts WHERE rowid = old.rid;
-  INSERT INTO need_fts (rowid, title, body)
-    SELECT new.rid, fushi_tokens(new.title),
-      fushi_tokens(new.description, fushi_label('need', new.category))
-    WHERE new.deleted = 0;
-END;
-CREATE TRIGGER need_fts_delete AFTER DELETE ON need
-BEGIN
-  DELETE FROM need_fts WHERE rowid = old.rid;
 END;
 
 -- Indexes of the offline queries: browsing by recency, a resident's needs,

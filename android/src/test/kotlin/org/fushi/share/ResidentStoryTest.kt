@@ -165,6 +165,12 @@ class ResidentStoryTest {
 
             val hits = phone.search(SearchQuery(text = "风扇"))
             assertEquals(setOf(skill, need), hits.hits.map { it.id }.toSet())
+            // Typed in traditional characters, found the same.
+            assertEquals(hits.hits.map { it.id }.toSet(), phone.search(SearchQuery(text = "風扇")).hits.map { it.id }.toSet())
+            // The index file was made new, never rebuilt; what waits is at most what was posted.
+            val status = phone.searchIndexStatus()
+            assertNull(status.rebuilt)
+            assertTrue(status.pending <= 2uL)
             val skillsOnly = phone.search(SearchQuery(text = "风扇", kinds = listOf(ListingKind.SKILL)))
             assertEquals(listOf(skill), skillsOnly.hits.map { it.id })
             assertNull(skillsOnly.nextOffset)

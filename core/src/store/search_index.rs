@@ -1,0 +1,505 @@
+//! The full-text index of items, skills and needs, in a file of its own
+//! beside the store (`<db>.search`), built in the background.
+//!
+//! Why apart: indexing is nearly all the cost of receiving listings (FTS5
+//! gathers every pair of characters of every listing). Kept by triggers in
+//! the store's file, it made a first sync several times slower and held the
+//! writer while it ran. Now the store's triggers only note which listings
+//! changed (`search_pending`, sql/search_pending.sql), so a sync applies its
+//! rows at the merge's own speed and the app can browse, find stations and
+//! open items at once. A thread of the store then indexes the noted
+//! listings in large transactions on the index file, which never hold the
+//! store's writer; only removing the done entries from `search_pending`
+//! writes to the store, a couple of thousand at a time (a few
+//! milliseconds). Searches read the index and scan just the listings still
+//! noted ([`crate::store::Store::search`]), so they are right at every
+//! moment, only slower while many wait.
+//!
+//! The thread starts when listings are noted and ends when none are left:
+//! nothing runs while the app is idle.
+//!
+//! The index is derived data. When its file is missing, damaged, of another
+//! version or of another store file (a restored backup), it is made again
+//! and every listing is noted; the store says so in the log and in
+//! [`SearchIndexStatus::rebuilt`].
+
+use super::schema::PENDING_FILL_SQL;
+use super::search::register_functions;
+use super::Writer;
+use crate::search::tokens::{index_tokens, index_tokens_of};
+use crate::{Error, Result};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// The index file's tables (run on the index file itself).
+const SEARCH_INDEX_SQL: &str = include_str!("sql/search_index.sql");
+/// The shape of the index (its tokens and tables): a file of another
+/// version is made again.
+const INDEX_VERSION: i64 = 1;
+/// `crdt_state` key of the generation of the store's index file: the index
+/// file keeps the same number, so a file from another store (or an older
+/// copy of this one) is recognised.
+const STATE_GENERATION: &str = "search.generation";
+/// Most listings one index transaction takes (about a second of work at
+/// the figures in BENCHMARKS.md; it holds only the index file).
+const BATCH_ROWS: usize = 20_000;
+/// Most done entries removed from the store's `search_pending` per
+/// transaction on the store (milliseconds).
+const CLEAR_ROWS: usize = 2_000;
+
+/// Where the index of the store at `db` is kept.
+pub fn index_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".search");
+    PathBuf::from(name)
+}
+
+/// What the full-text index is doing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SearchIndexStatus {
+    /// Listings not in the index yet (searches scan them meanwhile).
+    pub pending: u64,
+    /// Why the index was made again from the listings since the store was
+    /// opened, if it was: `missing` (its file was gone), `damaged`,
+    /// `outdated` (another version), `other_database` (it belonged to
+    /// another store file).
+    pub rebuilt: Option<String>,
+}
+
+/// The kinds in the index: `search_pending.kind`, table, FTS table, and
+/// the columns of the rest of the text (after the title; the category's
+/// label is added).
+pub(crate) const KINDS: [(i64, &str, &str, &str); 3] = [
+    (
+        0,
+        "item",
+        "item_fts",
+        "description, swap_for, pickup_area, tags",
+    ),
+    (1, "skill", "skill_fts", "description, availability"),
+    (2, "need", "need_fts", "description"),
+];
+
+/// The index of one store.
+pub(crate) struct SearchIndex {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The store's writer: entries done are removed from `search_pending`
+    /// through it.
+    writer: Arc<Mutex<Writer>>,
+    db: PathBuf,
+    path: PathBuf,
+    background: bool,
+    stop: AtomicBool,
+    /// One indexing pass at a time (the thread's, or a caller's).
+    pass: Mutex<()>,
+    thread: Mutex<Worker>,
+    /// Bumped each time the file is made again: readers attached to an
+    /// older file are dropped.
+    epoch: AtomicU64,
+    rebuilt: Mutex<Option<String>>,
+}
+
+#[derive(Default)]
+struct Worker {
+    handle: Option<JoinHandle<()>>,
+    running: bool,
+    again: bool,
+}
+
+/// Why the index file cannot be used as it is, if it cannot.
+fn check(path: &Path, generation: Option<i64>) -> Option<&'static str> {
+    if !path.exists() {
+        return Some(if generation.is_none() {
+            "new"
+        } else {
+            "missing"
+        });
+    }
+    let read = || -> rusqlite::Result<(Option<i64>, Option<i64>)> {
+        let c = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let get = |key: &str| -> rusqlite::Result<Option<i64>> {
+            c.query_row("SELECT value FROM search_meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+        };
+        Ok((get("version")?, get("generation")?))
+    };
+    match read() {
+        Err(_) => Some("damaged"),
+        Ok((Some(INDEX_VERSION), g)) if g.is_some() && g == generation => None,
+        Ok((Some(INDEX_VERSION), _)) => Some("other_database"),
+        Ok(_) => Some("outdated"),
+    }
+}
+
+fn remove_file(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Corrupt(format!(
+            "cannot remove the search index: {e}"
+        ))),
+    }
+}
+
+/// Make the index file again, empty, and note every listing for it (on the
+/// store's writer connection `store`).
+fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        remove_file(Path::new(&p))?;
+    }
+    let generation = (uuid::Uuid::new_v4().as_u64_pair().0 >> 1) as i64;
+    {
+        let c = Connection::open(path)?;
+        c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        c.execute_batch(SEARCH_INDEX_SQL)?;
+        c.execute(
+            "INSERT INTO search_meta (key, value) VALUES ('version', ?1), ('generation', ?2)",
+            [INDEX_VERSION, generation],
+        )?;
+    }
+    let tx = store.unchecked_transaction()?;
+    tx.execute(
+        "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
+        rusqlite::params![STATE_GENERATION, generation],
+    )?;
+    tx.execute_batch(PENDING_FILL_SQL)?;
+    tx.commit()?;
+    if reason == "new" {
+        tracing::debug!("search index file made");
+    } else {
+        tracing::warn!(reason, "search index made again from the listings");
+    }
+    Ok(())
+}
+
+/// A connection that indexes: the store's file, with the index attached.
+fn indexer_connection(db: &Path, path: &Path) -> Result<Connection> {
+    let c = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(std::time::Duration::from_secs(5))?;
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    register_functions(&c)?;
+    attach(&c, path)?;
+    c.pragma_update(Some("s"), "synchronous", "NORMAL")?;
+    // The index is built in large transactions: room for its pages.
+    c.pragma_update(Some("s"), "cache_size", -16384)?;
+    Ok(c)
+}
+
+/// Attach the index file at `path` as schema `s` (read-only on a read-only
+/// connection).
+pub(crate) fn attach(conn: &Connection, path: &Path) -> Result<()> {
+    let p = path
+        .to_str()
+        .ok_or_else(|| Error::Corrupt("the search index path is not UTF-8".into()))?;
+    conn.execute("ATTACH DATABASE ?1 AS s", [p])?;
+    Ok(())
+}
+
+/// Index up to `max` noted listings in one transaction on the index file,
+/// then remove the entries done (unless noted again meanwhile) through the
+/// store's writer. Returns how many were taken.
+fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usize> {
+    let pending: Vec<(i64, i64, i64)> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT kind, rid, v FROM main.search_pending ORDER BY kind, rid LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let tx = c.unchecked_transaction()?;
+    for &(kind, rid, _) in &pending {
+        let Some(&(_, table, fts, body)) = KINDS.iter().find(|k| k.0 == kind) else {
+            continue;
+        };
+        // The text read and tokenised here, and one row inserted with
+        // VALUES: an INSERT … SELECT into FTS5 opens a statement savepoint,
+        // and FTS5 writes its pending terms out as a new segment at every
+        // savepoint (one segment per listing, then merged: most of the
+        // cost, measured).
+        let text: Option<(String, String)> = tx
+            .prepare_cached(&format!(
+                "SELECT title, {body}, fushi_label(?2, category) FROM main.{table} \
+                 WHERE rid = ?1 AND deleted = 0"
+            ))?
+            .query_row(rusqlite::params![rid, table], |r| {
+                let mut fields: Vec<Option<String>> = Vec::with_capacity(r.as_ref().column_count());
+                for i in 0..r.as_ref().column_count() {
+                    fields.push(r.get(i)?);
+                }
+                let title = fields.first().cloned().flatten().unwrap_or_default();
+                let rest: Vec<&str> = fields
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                Ok((index_tokens(&title), index_tokens_of(&rest)))
+            })
+            .optional()?;
+        let had: bool = tx
+            .prepare_cached("SELECT count(*) FROM s.indexed WHERE kind = ?1 AND rid = ?2")?
+            .query_row([kind, rid], |r| r.get(0))?;
+        if had {
+            tx.prepare_cached(&format!("DELETE FROM s.{fts} WHERE rowid = ?1"))?
+                .execute([rid])?;
+        }
+        if let Some((title, rest)) = &text {
+            tx.prepare_cached(&format!(
+                "INSERT INTO s.{fts} (rowid, title, body) VALUES (?1, ?2, ?3)"
+            ))?
+            .execute(rusqlite::params![rid, title, rest])?;
+        }
+        match (had, text.is_some()) {
+            (false, true) => {
+                tx.prepare_cached("INSERT INTO s.indexed (kind, rid) VALUES (?1, ?2)")?
+                    .execute([kind, rid])?;
+            }
+            (true, false) => {
+                tx.prepare_cached("DELETE FROM s.indexed WHERE kind = ?1 AND rid = ?2")?
+                    .execute([kind, rid])?;
+            }
+            _ => {}
+        }
+    }
+    tx.commit()?;
+    for chunk in pending.chunks(CLEAR_ROWS) {
+        let w = lock_writer(writer)?;
+        let tx = w.conn.unchecked_transaction()?;
+        {
+            let mut del = tx.prepare_cached(
+                "DELETE FROM search_pending WHERE kind = ?1 AND rid = ?2 AND v = ?3",
+            )?;
+            for &(kind, rid, v) in chunk {
+                del.execute([kind, rid, v])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(pending.len())
+}
+
+fn lock_writer(writer: &Mutex<Writer>) -> Result<std::sync::MutexGuard<'_, Writer>> {
+    writer
+        .lock()
+        .map_err(|_| Error::Corrupt("writer lock poisoned".into()))
+}
+
+impl Shared {
+    /// Index until nothing is noted (or the store closes). Returns how many
+    /// listings were indexed.
+    fn drain(&self) -> Result<u64> {
+        let c = indexer_connection(&self.db, &self.path)?;
+        let mut done = 0u64;
+        while !self.stop.load(Ordering::Acquire) {
+            let _pass = self
+                .pass
+                .lock()
+                .map_err(|_| Error::Corrupt("search index lock poisoned".into()))?;
+            let n = index_batch(&c, &self.writer, BATCH_ROWS)?;
+            if n == 0 {
+                break;
+            }
+            done += n as u64;
+        }
+        Ok(done)
+    }
+
+    fn run(self: &Arc<Self>) {
+        loop {
+            match self.drain() {
+                Ok(n) if n > 0 => tracing::debug!(listings = n, "search index caught up"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "search indexing stopped"),
+            }
+            let Ok(mut w) = self.thread.lock() else {
+                return;
+            };
+            if w.again && !self.stop.load(Ordering::Acquire) {
+                w.again = false;
+                continue;
+            }
+            w.running = false;
+            return;
+        }
+    }
+}
+
+impl SearchIndex {
+    /// Open the index of the store at `db` (its writer `writer`), making it
+    /// again if it cannot be used.
+    pub(crate) fn open(
+        db: &Path,
+        writer: Arc<Mutex<Writer>>,
+        background: bool,
+    ) -> Result<SearchIndex> {
+        let path = index_path(db);
+        let w = lock_writer(&writer)?;
+        let store = &w.conn;
+        let generation: Option<i64> = store
+            .query_row(
+                "SELECT value FROM crdt_state WHERE key = ?1",
+                [STATE_GENERATION],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut rebuilt = None;
+        if let Some(reason) = check(&path, generation) {
+            make_file(&path, store, reason)?;
+            if reason != "new" {
+                rebuilt = Some(reason.to_owned());
+            }
+        }
+        drop(w);
+        Ok(SearchIndex {
+            shared: Arc::new(Shared {
+                writer,
+                db: db.to_path_buf(),
+                path,
+                background,
+                stop: AtomicBool::new(false),
+                pass: Mutex::new(()),
+                thread: Mutex::new(Worker::default()),
+                epoch: AtomicU64::new(0),
+                rebuilt: Mutex::new(rebuilt),
+            }),
+        })
+    }
+
+    /// Whether any listing waits for the index.
+    pub(crate) fn any_pending(&self) -> Result<bool> {
+        let w = lock_writer(&self.shared.writer)?;
+        Ok(w.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM search_pending)", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The index file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Which making of the file readers must be attached to.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.shared.epoch.load(Ordering::Acquire)
+    }
+
+    /// Why the index was last made again, if it was.
+    pub(crate) fn rebuilt(&self) -> Option<String> {
+        self.shared.rebuilt.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// Listings were noted: start the indexing thread unless it runs (then
+    /// it looks again before it ends). Nothing when indexing in the
+    /// background is off.
+    pub(crate) fn kick(&self) {
+        if !self.shared.background || self.shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(mut w) = self.shared.thread.lock() else {
+            return;
+        };
+        if w.running {
+            w.again = true;
+            return;
+        }
+        if let Some(old) = w.handle.take() {
+            // It has ended (it cleared `running` as its last step).
+            let _ = old.join();
+        }
+        let shared = self.shared.clone();
+        match std::thread::Builder::new()
+            .name("fushi-search-index".into())
+            .spawn(move || shared.run())
+        {
+            Ok(h) => {
+                w.handle = Some(h);
+                w.running = true;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot start the search indexing thread"),
+        }
+    }
+
+    /// Index every noted listing now, on this thread. Returns how many.
+    pub(crate) fn index_now(&self) -> Result<u64> {
+        self.shared.drain()
+    }
+
+    /// Stop the thread (and wait for it).
+    fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let handle = self
+            .shared
+            .thread
+            .lock()
+            .ok()
+            .and_then(|mut w| w.handle.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    /// The index was found damaged: make it again and start indexing.
+    pub(crate) fn rebuild(&self, reason: &'static str) -> Result<()> {
+        self.stop();
+        {
+            let _pass = self
+                .shared
+                .pass
+                .lock()
+                .map_err(|_| Error::Corrupt("search index lock poisoned".into()))?;
+            self.shared.epoch.fetch_add(1, Ordering::AcqRel);
+            let w = lock_writer(&self.shared.writer)?;
+            make_file(&self.shared.path, &w.conn, reason)?;
+            if let Ok(mut r) = self.shared.rebuilt.lock() {
+                *r = Some(reason.to_owned());
+            }
+        }
+        if let Ok(mut w) = self.shared.thread.lock() {
+            w.running = false;
+            w.again = false;
+        }
+        self.shared.stop.store(false, Ordering::Release);
+        self.kick();
+        Ok(())
+    }
+}
+
+impl Drop for SearchIndex {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether an error says the index file is damaged.
+pub(crate) fn is_damage(e: &Error) -> bool {
+    use rusqlite::ErrorCode;
+    match e {
+        Error::Storage(s) => matches!(
+            s.sqlite().sqlite_error_code(),
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+        ),
+        _ => false,
+    }
+}
