@@ -88,10 +88,13 @@ async fn a_cancelled_sync_leaves_the_store_consistent_and_the_next_one_goes_on_f
         .fetch_row(Table::Item, mine)
         .unwrap()
         .is_some());
+    // Three pages heard, and the one already in flight when the app
+    // cancelled (a page is applied while the next is fetched) applied
+    // whole before the sync answered.
     let partial = items_in(&phone.store);
     assert!(
-        (30..=40).contains(&partial),
-        "{partial} items after three pages"
+        (30..=41).contains(&partial),
+        "{partial} items after three pages and at most one in flight"
     );
 
     // A new sync (not cancelled) goes on from the stored cursor.

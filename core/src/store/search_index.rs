@@ -46,7 +46,7 @@ const INDEX_VERSION: i64 = 1;
 const STATE_GENERATION: &str = "search.generation";
 /// Most listings one index transaction takes (about a second of work at
 /// the figures in BENCHMARKS.md; it holds only the index file).
-const BATCH_ROWS: usize = 20_000;
+const BATCH_ROWS: usize = 10_000;
 /// Most done entries removed from the store's `search_pending` per
 /// transaction on the store (milliseconds).
 const CLEAR_ROWS: usize = 2_000;
@@ -199,7 +199,7 @@ fn indexer_connection(db: &Path, path: &Path) -> Result<Connection> {
     attach(&c, path)?;
     c.pragma_update(Some("s"), "synchronous", "NORMAL")?;
     // The index is built in large transactions: room for its pages.
-    c.pragma_update(Some("s"), "cache_size", -16384)?;
+    c.pragma_update(Some("s"), "cache_size", -8192)?;
     Ok(c)
 }
 
@@ -321,6 +321,11 @@ impl Shared {
                 break;
             }
             done += n as u64;
+        }
+        if done > 0 {
+            // Fold the index's WAL into its file: the store's readers, which
+            // close last, cannot (they are read-only).
+            c.query_row("PRAGMA s.wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
         Ok(done)
     }

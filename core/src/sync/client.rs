@@ -34,6 +34,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// A pulled page being applied on a blocking thread.
+type InFlightApply = tokio::task::JoinHandle<Result<crate::store::ApplyReport>>;
+
 /// How to reach the server.
 ///
 /// Its `Debug` form leaves the token out.
@@ -138,6 +141,10 @@ pub struct SyncClient {
     http: reqwest::Client,
     clock: Option<Arc<SystemClock>>,
     running: tokio::sync::Mutex<()>,
+    /// Held by a pulled page's apply while it runs on a blocking thread: a
+    /// cancelled sync waits for it before it returns, so nothing changes
+    /// in the store after [`SyncClient::sync`] has answered.
+    applying: Arc<tokio::sync::Mutex<()>>,
     /// Hears the progress of every sync.
     progress: std::sync::RwLock<Option<ProgressListener>>,
     /// Bumped by [`SyncClient::cancel`]; a sync stops when it changes.
@@ -257,6 +264,7 @@ impl SyncClient {
             running: tokio::sync::Mutex::new(()),
             progress: std::sync::RwLock::new(None),
             cancels: AtomicU64::new(0),
+            applying: Arc::default(),
             wake: tokio::sync::Notify::new(),
             schema: SCHEMA_VERSION,
             renew_due: std::sync::atomic::AtomicBool::new(false),
@@ -384,6 +392,8 @@ impl SyncClient {
         tokio::select! {
             done = self.sync_steps(http) => done,
             () = cancelled => {
+                // A page being applied finishes (with its cursor) first.
+                drop(self.applying.lock().await);
                 tracing::info!("sync cancelled");
                 Err(Error::Cancelled)
             }
@@ -526,52 +536,86 @@ impl SyncClient {
         let limit = self.config.pull_limit.clamp(1, MAX_PULL_LIMIT);
         let mut cursor = self.store.cursor_at(feed.cursor_key)?;
         let schema = self.schema;
-        loop {
-            if self
-                .config
-                .max_pull_pages
-                .is_some_and(|m| report.pull_pages as usize >= m)
-            {
-                report.more = true;
-                break;
+        // Pages are applied in order, each with its cursor in the same
+        // transaction, while the next page is on its way: the request for
+        // page n + 1 overlaps the apply of page n (measured in BENCHMARKS.md,
+        // issue 16). At most one apply is in flight.
+        let mut in_flight: Option<(InFlightApply, usize, u64)> = None;
+        let mut fetched = 0usize;
+        let result: Result<()> = async {
+            loop {
+                if self.config.max_pull_pages.is_some_and(|m| fetched >= m) {
+                    report.more = true;
+                    break;
+                }
+                let mut query = vec![("cursor", cursor.to_string()), ("limit", limit.to_string())];
+                if let Some(after) = feed.columns_after {
+                    query.push(("columns_after", after.to_string()));
+                }
+                let req = http.get(self.url("/v1/pull")).query(&query);
+                let page: PullResponse = self.send(req).await?;
+                fetched += 1;
+                let next = PullCursor::parse(&page.next).map_err(|_| {
+                    Error::Corrupt("the server sent a cursor it cannot have minted".into())
+                })?;
+                let changes = wire::decode_rows(&page.sites, &page.rows)?;
+                let n = changes.len();
+                let remaining = page.remaining;
+                let mut state = vec![(feed.cursor_key, StateValue::Text(page.next))];
+                if feed.columns_after.is_some() && !page.more {
+                    // Caught up: every column of this schema is now pulled in
+                    // full, and the next catch-up (after another upgrade)
+                    // starts from the beginning.
+                    state = vec![
+                        (feed.cursor_key, StateValue::Text("0".into())),
+                        (STATE_PULLED_SCHEMA, StateValue::Int(schema)),
+                    ];
+                }
+                if let Some(prev) = in_flight.take() {
+                    self.finish_apply(prev, report).await?;
+                }
+                let store = self.store.clone();
+                let applying = self.applying.clone().lock_owned().await;
+                let apply = tokio::task::spawn_blocking(move || {
+                    let out = store.apply_remote_at(schema, &changes, &state);
+                    drop(applying);
+                    out
+                });
+                let more = page.more && next != cursor;
+                in_flight = Some((apply, n, if page.more { remaining } else { 0 }));
+                if !more {
+                    break;
+                }
+                cursor = next;
             }
-            let mut query = vec![("cursor", cursor.to_string()), ("limit", limit.to_string())];
-            if let Some(after) = feed.columns_after {
-                query.push(("columns_after", after.to_string()));
-            }
-            let req = http.get(self.url("/v1/pull")).query(&query);
-            let page: PullResponse = self.send(req).await?;
-            let next = PullCursor::parse(&page.next).map_err(|_| {
-                Error::Corrupt("the server sent a cursor it cannot have minted".into())
-            })?;
-            let changes = wire::decode_rows(&page.sites, &page.rows)?;
-            let n = changes.len();
-            let remaining = page.remaining;
-            let mut state = vec![(feed.cursor_key, StateValue::Text(page.next))];
-            if feed.columns_after.is_some() && !page.more {
-                // Caught up: every column of this schema is now pulled in
-                // full, and the next catch-up (after another upgrade)
-                // starts from the beginning.
-                state = vec![
-                    (feed.cursor_key, StateValue::Text("0".into())),
-                    (STATE_PULLED_SCHEMA, StateValue::Int(schema)),
-                ];
-            }
-            let applied = self
-                .blocking(move |s| s.apply_remote_at(schema, &changes, &state))
-                .await?;
-            report.pulled += count(n);
-            report.pull_pages += 1;
-            report.quarantined += count(applied.quarantined);
-            self.tell_progress(report, if page.more { remaining } else { 0 });
-            report
-                .changed
-                .extend(applied.changed.iter().copied().map(ChangedRow::from));
-            if !page.more || next == cursor {
-                break;
-            }
-            cursor = next;
+            Ok(())
         }
+        .await;
+        // The page in flight is applied (and reported) even when a later
+        // request failed: its rows and cursor are committed together.
+        let last = match in_flight.take() {
+            Some(prev) => self.finish_apply(prev, report).await,
+            None => Ok(()),
+        };
+        result.and(last)
+    }
+
+    /// Wait for a page's apply and count it in `report`.
+    async fn finish_apply(
+        &self,
+        (apply, n, remaining): (InFlightApply, usize, u64),
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let applied = apply
+            .await
+            .map_err(|e| Error::Corrupt(format!("sync task failed: {e}")))??;
+        report.pulled += count(n);
+        report.pull_pages += 1;
+        report.quarantined += count(applied.quarantined);
+        self.tell_progress(report, remaining);
+        report
+            .changed
+            .extend(applied.changed.iter().copied().map(ChangedRow::from));
         Ok(())
     }
 
