@@ -141,7 +141,7 @@ pub fn fold_into(text: &str, out: &mut String) {
 /// ```
 /// use fushi_core::search::fold::fold;
 /// assert_eq!(fold("ＷＨ-1000XM4 耳機"), "wh 1000xm4耳机");
-/// assert_eq!(fold("①号楼 50㎡"), "1号楼 50m2");
+/// assert_eq!(fold("①号楼，50㎡"), "1号楼 50m2");
 /// ```
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
