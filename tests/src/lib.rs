@@ -304,9 +304,15 @@ pub fn item(title: &str) -> NewItem {
         pickup_area: "福石花园".into(),
         lat: Some(22.2575),
         lon: Some(113.5221),
-        photos: vec!["photo://1".into()],
+        photos: vec![sample_photo_ref()],
         ..Default::default()
     }
+}
+
+/// The photo reference of [`sample_item`]: a reference with no bytes
+/// behind it (the tests that follow photo bytes are in `tests/photos.rs`).
+pub fn sample_photo_ref() -> String {
+    fushi_core::photo::PhotoRef::of(b"sample photo 1").to_string()
 }
 
 /// A sample station.
