@@ -668,6 +668,13 @@ impl TransferCounters {
         }
     }
 
+    /// A download found nothing to fetch yet (on its way): neither done
+    /// nor failed.
+    pub(crate) fn not_there(&self) {
+        let mut t = self.lock_counts();
+        t.in_flight = t.in_flight.saturating_sub(1);
+    }
+
     /// Queued downloads given up (the caller stopped).
     pub(crate) fn unqueue_downloads(&self, n: u64) {
         let mut t = self.lock_counts();
