@@ -121,7 +121,10 @@ async fn one_photo_from_post_to_erase_leaves_no_copy_anywhere() {
 
     // The neighbour sees the listing; the photo is not on his phone yet.
     wang.client.sync().await.unwrap();
-    assert_eq!(wang.store.item(lamp).unwrap().photos, std::slice::from_ref(&reference));
+    assert_eq!(
+        wang.store.item(lamp).unwrap().photos,
+        std::slice::from_ref(&reference)
+    );
     assert_eq!(
         wang.store.photo(&reference, PhotoSize::Thumb).unwrap(),
         PhotoView::NotDownloaded

@@ -20,7 +20,6 @@ const BOMB_RATIO: u64 = 1000;
 
 /// The formats taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Format {
     /// JPEG (JFIF or EXIF).
     Jpeg,
