@@ -12,6 +12,11 @@ use super::wire::{PhotoStored, PHOTO_ON_ITS_WAY};
 use crate::photo::PhotoRef;
 use crate::store::{PhotoSize, PhotoView, Store};
 use crate::{Error, Result};
+use futures_util::stream::{self, StreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Thumbnail downloads in flight at once while prefetching.
+const PREFETCH_IN_FLIGHT: usize = 4;
 
 impl SyncClient {
     /// Upload the own photos not uploaded yet. A failure is counted and
@@ -113,23 +118,38 @@ impl SyncClient {
         let counters = self.store().transfer_counters();
         counters.queue_downloads(take.len() as u64);
         let budget = self.store().photo_cache_budget()?;
+        let stopped = AtomicBool::new(false);
+        let stopped = &stopped;
+        // A few at once; each checks the budget (and whether the network
+        // went away) before it starts, so every one started is finished.
+        let mut downloads = stream::iter(take)
+            .map(|r: PhotoRef| async move {
+                let full = matches!(self.store().photo_storage_bytes(), Ok(b) if b >= budget);
+                if full || stopped.load(Ordering::SeqCst) {
+                    return Ok(None);
+                }
+                self.download(http, &r, PhotoSize::Thumb).await.map(Some)
+            })
+            .buffer_unordered(PREFETCH_IN_FLIGHT);
         let mut done = 0u32;
-        for (i, r) in take.iter().enumerate() {
-            if self.store().photo_storage_bytes()? >= budget {
-                counters.unqueue_downloads((take.len() - i) as u64);
-                break;
-            }
-            match self.download(http, r, PhotoSize::Thumb).await {
-                Ok(PhotoView::Ready { .. }) => done += 1,
-                Ok(_) => {}
+        let mut fatal: Option<Error> = None;
+        while let Some(result) = downloads.next().await {
+            match result {
+                Ok(Some(PhotoView::Ready { .. })) => done += 1,
+                Ok(Some(_)) => {}
+                // Not started: leaves the queue.
+                Ok(None) => counters.unqueue_downloads(1),
                 Err(e @ (Error::Offline(_) | Error::SignedOut { .. } | Error::Tls(_))) => {
-                    counters.unqueue_downloads((take.len() - i - 1) as u64);
-                    return Err(e);
+                    stopped.store(true, Ordering::SeqCst);
+                    fatal.get_or_insert(e);
                 }
                 Err(e) => tracing::info!(error = %e, "a thumbnail could not be downloaded"),
             }
         }
-        Ok(done)
+        match fatal {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
     }
 
     async fn fetch_photo_with(
