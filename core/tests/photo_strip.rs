@@ -365,3 +365,27 @@ fn what_is_not_a_sane_image_is_refused_with_its_reason() {
     let cut = &camera[..camera.len() / 2];
     assert!(photo::prepare(cut).is_err());
 }
+
+#[test]
+fn segments_after_the_scan_data_are_removed_too() {
+    // A comment and an APP1 block written after the scan data, before the
+    // end-of-image marker (legal, and where progressive files put tables
+    // between scans): the walk of the scans drops them.
+    let plain = encode_jpeg(&pixels(96, 64), 85);
+    let eoi = plain.len() - 2;
+    let mut with = plain[..eoi].to_vec();
+    for (marker, body) in [
+        (0xFEu8, &b"flat 1203"[..]),
+        (0xE1, b"Exif\0\0MM\0*GPSLatitude"),
+    ] {
+        let len = (body.len() + 2) as u16;
+        with.extend_from_slice(&[0xFF, marker]);
+        with.extend_from_slice(&len.to_be_bytes());
+        with.extend_from_slice(body);
+    }
+    with.extend_from_slice(&[0xFF, 0xD9]);
+    assert!(contains(&with, b"flat 1203"));
+    let out = photo::prepare(&with).unwrap().bytes;
+    assert!(!contains(&out, b"flat 1203") && !contains(&out, b"GPSLatitude"));
+    assert!(out == plain, "only the added segments went");
+}
