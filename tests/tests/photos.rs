@@ -339,3 +339,48 @@ async fn thumbnails_are_prefetched_within_the_cache_budget_least_recently_viewed
     ready(li.store.photo(&own, PhotoSize::Full).unwrap());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_listings_photos_are_served_as_the_pull_sends_it() {
+    let server = Server::start().await;
+    let li = server.phone(Role::Resident, "fushi");
+    let wang = server.phone(Role::Resident, "fushi");
+    let staff = server.phone(Role::GridStaff, "fushi");
+    let sofa = li
+        .store
+        .post_item_with_photos(bare("沙发"), vec![camera_jpeg(11, 320, 240, 85)])
+        .unwrap();
+    let r = PhotoRef::parse(&li.store.item(sofa).unwrap().photos[0]).unwrap();
+    li.client.sync().await.unwrap();
+    staff.client.sync().await.unwrap();
+    staff.store.hide_listing(Table::Item, sofa, true).unwrap();
+    staff.client.sync().await.unwrap();
+    // Residents get a hidden listing without content: its photos neither.
+    let (status, body) =
+        send_raw(photo_req(&server, reqwest::Method::GET, &r, &wang.token).await).await;
+    assert_eq!(
+        (status.as_u16(), body["code"].as_str()),
+        (404, Some("photo_not_found"))
+    );
+    // Its owner and grid staff still do.
+    for token in [&li.token, &staff.token] {
+        let resp = photo_req(&server, reqwest::Method::GET, &r, token)
+            .await
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(resp.headers()["content-type"], "image/jpeg");
+        assert!(resp.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable"));
+    }
+    // Shown again: served again.
+    staff.store.hide_listing(Table::Item, sofa, false).unwrap();
+    staff.client.sync().await.unwrap();
+    let (status, _) =
+        send_raw(photo_req(&server, reqwest::Method::GET, &r, &wang.token).await).await;
+    assert_eq!(status.as_u16(), 200);
+    server.stop().await;
+}

@@ -728,7 +728,7 @@ pub(crate) fn photo_users_in(c: &Connection, r: &PhotoRef) -> Result<Vec<PhotoUs
         .column_index(columns::PHOTOS)
         .ok_or_else(|| Error::Corrupt("item has no photos column".into()))?;
     let mut stmt = c.prepare_cached(
-        "SELECT i.owner, i.community FROM crdt_tag t INDEXED BY crdt_tag_elem
+        "SELECT i.owner, i.community, i.hidden FROM crdt_tag t INDEXED BY crdt_tag_elem
          JOIN item i ON i.rid = t.rid
          WHERE t.tbl = ?1 AND t.col = ?2 AND t.elem = ?3 AND t.removed = 0 AND i.deleted = 0",
     )?;
@@ -738,15 +738,17 @@ pub(crate) fn photo_users_in(c: &Connection, r: &PhotoRef) -> Result<Vec<PhotoUs
             Ok((
                 row.get::<_, Option<String>>(0)?,
                 row.get::<_, Option<String>>(1)?,
+                row.get::<_, Option<i64>>(2)?,
             ))
         },
     )?;
     let mut out = Vec::new();
     for row in rows {
-        let (owner, community) = row?;
+        let (owner, community, hidden) = row?;
         out.push(PhotoUse {
             owner: owner.and_then(|o| Uuid::parse_str(&o).ok()),
             community: community.unwrap_or_default(),
+            hidden: hidden == Some(1),
         });
     }
     Ok(out)
@@ -759,6 +761,22 @@ pub struct PhotoUse {
     pub owner: Option<Uuid>,
     /// Its community (the users who may see it).
     pub community: String,
+    /// Hidden by grid staff: residents other than its owner get it
+    /// without content, photos included.
+    pub hidden: bool,
+}
+
+impl PhotoUse {
+    /// Whether `actor` may see this listing's photos, as a pull would send
+    /// them ([`super::Scope::for_reader`]): admins every listing; others
+    /// their community's; a hidden one only its owner and staff.
+    pub fn visible_to(&self, actor: &crate::policy::Actor) -> bool {
+        use crate::policy::Role;
+        if self.owner == Some(actor.user) || actor.role == Role::Admin {
+            return true;
+        }
+        self.community == actor.community && (!self.hidden || actor.role != Role::Resident)
+    }
 }
 
 impl Store {

@@ -43,11 +43,11 @@ async fn users(state: &AppState, r: PhotoRef) -> Result<Vec<PhotoUse>, ApiError>
         .map_err(ApiError::internal)??)
 }
 
-/// Whether `actor` may see a listing among `uses`: items are seen by their
-/// community (and their owner).
+/// Whether `actor` may see a listing among `uses` with its photos, as a
+/// pull would send it: items are seen by their community (and their
+/// owner, and admins); a hidden one's photos only by its owner and staff.
 fn may_see(actor: &Actor, uses: &[PhotoUse]) -> bool {
-    uses.iter()
-        .any(|u| u.community == actor.community || u.owner == Some(actor.user))
+    uses.iter().any(|u| u.visible_to(actor))
 }
 
 /// Handle an upload.
