@@ -9,7 +9,8 @@
 #           hours.js --check and maps.js --check
 #   deps    the server builds fushi-core without its HTTP client (cargo tree; a
 #           clippy of fushi-core without default features); no aws-lc in the
-#           server or fushi-ffi (TLS is rustls on ring)
+#           server or fushi-ffi (TLS is rustls on ring); no image decoder in
+#           fushi-ffi (thumbnails are made by the server)
 #   clippy  cargo clippy --workspace --all-targets -- -D warnings
 #   test    cargo test --workspace  (debug; dependencies built at opt-level 1)
 #   kotlin  scripts/kotlin-test.sh: Kotlin bindings + android/src/test/kotlin on the JVM
@@ -108,6 +109,18 @@ server_deps() {
     fi
   done
   echo "fushi-server, fushi-ffi: no aws-lc"
+  # Photos (issue 13): the mobile library parses image containers only;
+  # thumbnails are made by the server. No image decoder in fushi-ffi.
+  for dep in image zune-jpeg jpeg-decoder png image-webp; do
+    rc=0
+    out="$(cargo tree -p fushi-ffi -e normal -i "$dep" 2>&1)" || rc=$?
+    if [[ $rc -eq 0 ]] || ! grep -q "did not match any packages" <<<"$out"; then
+      echo "test.sh: ERROR: fushi-ffi depends on the image decoder $dep:" >&2
+      echo "$out" >&2
+      return 1
+    fi
+  done
+  echo "fushi-ffi: no image decoder"
   cargo clippy -p fushi-core --no-default-features --lib -- -D warnings
 }
 

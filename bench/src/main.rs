@@ -13,6 +13,7 @@ mod data;
 mod hostile;
 mod loro_side;
 mod mem;
+mod photos;
 mod plain;
 mod report;
 mod sections;
@@ -103,7 +104,7 @@ fn run() -> BoxResult<()> {
             "--out" => out = PathBuf::from(it.next().ok_or("--out needs a file")?),
             "--only" => only = Some(it.next().ok_or("--only needs a section")?.clone()),
             "-h" | "--help" => {
-                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync serverstore hostile");
+                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync serverstore hostile photos");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),

@@ -361,6 +361,9 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     if want("hostile") {
         crate::hostile::hostile_section(rep, tmp.path(), sizes.sync_community)?;
     }
+    if want("photos") {
+        crate::photos::photos_section(rep, tmp.path(), sizes.sync_community.min(2000))?;
+    }
     Ok(())
 }
 

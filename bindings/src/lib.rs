@@ -7,6 +7,8 @@
 //! changed) and drives the async sync. Everything else (policy, validation,
 //! queries, merge, sync) is the core's.
 //!
+//! - Photos (`photos`): post with photos as bytes or file paths, show,
+//!   download (thumbnails first), the cache budget, transfer progress.
 //! - [`FushiStore`]: open a store (with or without a sync server), sign a
 //!   user in, every write and query of residents, outdoor workers and grid
 //!   staff, sync (blocking and async), sync status, rejections, quarantine.
@@ -39,6 +41,7 @@
 mod account;
 mod error;
 mod observer;
+mod photos;
 mod store;
 mod tls;
 mod types;

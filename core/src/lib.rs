@@ -12,6 +12,7 @@ pub mod geo;
 pub mod hours;
 pub mod maps;
 pub mod model;
+pub mod photo;
 pub mod policy;
 pub mod search;
 pub mod store;

@@ -77,7 +77,7 @@ fn new_item(k: usize) -> NewItem {
         category: "other".into(),
         mode: "give".into(),
         pickup_area: "福石花园".into(),
-        photos: vec![format!("photo://{k}")],
+        photos: vec![fushi_core::photo::PhotoRef::of(format!("photo-{k}").as_bytes()).to_string()],
         ..Default::default()
     }
 }
@@ -212,7 +212,7 @@ fn run(n: usize, ops: Vec<Op>, seed: u64) {
                 Some(id) => phones[r].store.edit_item(
                     id,
                     ItemEdit {
-                        add_photos: vec![format!("photo://p{p}")],
+                        add_photos: vec![fushi_core::photo::PhotoRef::of(&[p]).to_string()],
                         ..Default::default()
                     },
                 ),
@@ -222,7 +222,7 @@ fn run(n: usize, ops: Vec<Op>, seed: u64) {
                 Some(id) => phones[r].store.edit_item(
                     id,
                     ItemEdit {
-                        remove_photos: vec![format!("photo://p{p}")],
+                        remove_photos: vec![fushi_core::photo::PhotoRef::of(&[p]).to_string()],
                         ..Default::default()
                     },
                 ),

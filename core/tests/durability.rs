@@ -101,7 +101,8 @@ fn a_file_of_the_first_metadata_version_is_upgraded_in_place() {
         // Back to what the first version created.
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
-            "DROP TABLE sync_unreadable;
+            "DROP TABLE photo_file; DROP TABLE photo_awaited; DROP INDEX crdt_tag_elem;
+             DROP TABLE sync_unreadable;
              DROP TABLE crdt_quarantine_drop; DROP TABLE crdt_held_record;
              DROP INDEX crdt_tag_present; DROP INDEX crdt_quarantine_user;
              DROP INDEX crdt_quarantine_received;
@@ -118,6 +119,7 @@ fn a_file_of_the_first_metadata_version_is_upgraded_in_place() {
     assert_eq!(store.held_records().unwrap(), 0);
     assert_eq!(
         store.state_get("meta_version").unwrap(),
-        Some(fushi_core::store::StateValue::Int(3))
+        Some(fushi_core::store::StateValue::Int(4))
     );
+    assert_eq!(store.photo_storage_bytes().unwrap(), 0);
 }

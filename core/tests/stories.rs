@@ -32,7 +32,7 @@ fn item() -> NewItem {
         pickup_area: "福石花园".into(),
         lat: Some(22.259),
         lon: Some(113.527),
-        photos: vec!["photo://bike-1".into()],
+        photos: vec![fushi_core::photo::PhotoRef::of(b"bike-1").to_string()],
         ..Default::default()
     }
 }
@@ -141,7 +141,7 @@ fn a_resident_deletes_an_item_while_her_other_phone_edits_it() {
             id,
             ItemEdit {
                 title: Some("儿童自行车，带辅助轮".into()),
-                add_photos: vec!["photo://bike-2".into()],
+                add_photos: vec![fushi_core::photo::PhotoRef::of(b"bike-2").to_string()],
                 ..Default::default()
             },
         )

@@ -41,8 +41,10 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
     assert_eq!(user_version, SCHEMA_VERSION);
     assert_eq!(
         store.state_get("meta_version").unwrap(),
-        Some(StateValue::Int(3))
+        Some(StateValue::Int(4))
     );
+    // Metadata v4 (photos): an upgraded phone holds no photo files yet.
+    assert_eq!(store.photo_storage_bytes().unwrap(), 0);
     // No role recorded means the phone's shape, which it keeps.
     assert_ne!(
         store.state_get("store_role").unwrap(),

@@ -173,6 +173,13 @@ pub fn router_with(state: AppState, limits: &Limits) -> Router {
         .route("/v1/devices/revoke", post(handlers::devices::revoke))
         .route("/v1/token/renew", post(handlers::devices::renew))
         .route("/v1/me", get(handlers::devices::me))
+        .route(
+            "/v1/photos/{hash}",
+            get(handlers::photos::get)
+                .put(handlers::photos::put)
+                // A photo may be larger than a push (10 MB, not 4 MiB).
+                .layer(DefaultBodyLimit::max(fushi_core::photo::MAX_PHOTO_BYTES)),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
     Router::new()
         .route("/v1/health", get(handlers::health::health))

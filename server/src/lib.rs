@@ -18,6 +18,7 @@ pub mod import;
 pub mod invite_code;
 pub mod jwt;
 pub mod limit;
+pub mod photos;
 pub mod sqlite;
 pub mod storage;
 pub mod tls;

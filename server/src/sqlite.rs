@@ -3,15 +3,19 @@
 //! beside it for the tokens. Nothing to install; created on first run.
 
 use crate::accounts::Accounts;
+use crate::photos::{photos_path, FolderPhotos, PhotoStore};
 use crate::storage::{
     DeviceRow, Grant, InviteRefusal, NewInvite, PushOutcome, SyncStorage, TokenStatus,
 };
 use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
+use fushi_core::photo::PhotoRef;
 use fushi_core::policy::{Actor, Role};
+use fushi_core::store::PhotoUse;
 use fushi_core::store::{
     ChangePage, Credentials, PageLimit, Position, Pusher, Scope, StateValue, SCHEMA_VERSION,
 };
-use fushi_core::{Error, Result, Store, StoreConfig, StoreRole};
+use fushi_core::{Error, Result, Store, StoreConfig, StoreRole, Table};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -22,13 +26,20 @@ pub const TOKEN_TTL_MS: i64 = 90 * 86_400_000;
 /// Where the database's epoch is kept (`crdt_state`).
 const STATE_EPOCH: &str = "server.epoch";
 
-/// Listings in `<db>`, tokens in `<db>.tokens`.
+/// How long a photo no listing uses is kept before housekeeping erases it
+/// (one that stopped being used by a push is erased at once): an hour.
+pub const PHOTO_GRACE_MS: i64 = 60 * 60 * 1000;
+
+/// Listings in `<db>`, tokens in `<db>.tokens`, photo bytes in
+/// `<db>.photos/`.
 #[derive(Debug)]
 pub struct SqliteStorage {
     store: Store,
     epoch: u64,
     accounts: Accounts,
     time: Arc<dyn TimeSource>,
+    photos: FolderPhotos,
+    photo_grace_ms: i64,
 }
 
 /// Where the tokens of the listings file `db` are kept.
@@ -86,17 +97,76 @@ impl SqliteStorage {
             }
         };
         let accounts = Accounts::open(&tokens_path(db), TOKEN_TTL_MS, time.now_ms())?;
+        let photos = FolderPhotos::open(photos_path(db))?;
         Ok(SqliteStorage {
             store,
             epoch,
             accounts,
             time,
+            photos,
+            photo_grace_ms: PHOTO_GRACE_MS,
         })
     }
 
     /// The listings store (for import and the demo's printout).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Photos no listing uses are erased by housekeeping after `ms`
+    /// (default [`PHOTO_GRACE_MS`]).
+    pub fn with_photo_grace_ms(mut self, ms: i64) -> SqliteStorage {
+        self.photo_grace_ms = ms;
+        self
+    }
+
+    /// The photos the items among `changes` use now.
+    fn photos_of(&self, changes: &[RowChange]) -> Result<HashSet<PhotoRef>> {
+        let mut out = HashSet::new();
+        for c in changes.iter().filter(|c| c.table == Table::Item.name()) {
+            if let Some(row) = self.store.fetch_row(Table::Item, c.id)? {
+                out.extend(
+                    row.set("photos")
+                        .iter()
+                        .filter_map(|r| PhotoRef::parse(r).ok()),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Erase the bytes of each of `refs` that no live listing uses.
+    fn erase_unused(&self, refs: impl IntoIterator<Item = PhotoRef>) -> Result<usize> {
+        let mut erased = 0;
+        for r in refs {
+            if self.store.photo_users(&r)?.is_empty() && self.photos.has(&r)? {
+                self.photos.delete(&r)?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Erase every kept photo no listing uses that was stored more than
+    /// the grace period ago.
+    fn sweep_photos(&self) -> Result<usize> {
+        // File times are the system's: compared with the system clock.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let cutoff = now - self.photo_grace_ms;
+        let used = self.store.referenced_photos()?;
+        let mut erased = 0;
+        for (r, stored_at) in self.photos.list()? {
+            if stored_at <= cutoff && !used.contains(&r.hex()) {
+                self.photos.delete(&r)?;
+                erased += 1;
+            }
+        }
+        if erased > 0 {
+            tracing::info!(erased, "photos no listing uses were erased");
+        }
+        Ok(erased)
     }
 
     /// Tokens issued from now on live `ttl_ms` (default [`TOKEN_TTL_MS`]).
@@ -126,9 +196,19 @@ impl Credentials for TokenCredentials<'_> {
 
 impl SyncStorage for SqliteStorage {
     fn push(&self, pusher: &Pusher, changes: &[RowChange], schema: i64) -> Result<PushOutcome> {
+        let before = self.photos_of(changes)?;
         let (report, rejections) =
             self.store
                 .apply_pushed(pusher, changes, &TokenCredentials(self), schema)?;
+        if !before.is_empty() {
+            // Photos this push stopped using (a delete, a photo removed):
+            // erased now. A failure leaves them to housekeeping.
+            match self.erase_unused(before) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(erased = n, "photos no listing uses were erased"),
+                Err(e) => tracing::warn!(error = %e, "erasing unused photos failed"),
+            }
+        }
         Ok(PushOutcome {
             accepted: changes.len() - rejections.len(),
             quarantined: report.quarantined,
@@ -138,6 +218,7 @@ impl SyncStorage for SqliteStorage {
 
     fn housekeeping(&self) -> Result<()> {
         self.store.housekeeping(&TokenCredentials(self))?;
+        self.sweep_photos()?;
         self.accounts.forget_old(self.now_ms())
     }
 
@@ -222,6 +303,14 @@ impl SyncStorage for SqliteStorage {
 
     fn now_ms(&self) -> i64 {
         self.time.now_ms()
+    }
+
+    fn photos(&self) -> &dyn PhotoStore {
+        &self.photos
+    }
+
+    fn photo_users(&self, r: &PhotoRef) -> Result<Vec<PhotoUse>> {
+        self.store.photo_users(r)
     }
 
     fn schema_version(&self) -> i64 {

@@ -32,6 +32,11 @@
 //!   such (for a token life) so the server can say so. Invite codes are
 //!   stored only as keyed hashes; a redemption takes a use and keeps the new
 //!   device's token in one step. Nothing names a person.
+//! - Photo bytes are kept by a [`crate::photos::PhotoStore`]
+//!   ([`SyncStorage::photos`]), named by their SHA-256. A push that deletes
+//!   an item or removes a photo from it erases the bytes of every photo no
+//!   live listing uses any more; housekeeping erases any other photo no
+//!   listing uses once it is older than a grace period.
 //! - Every method may block (disk, network): the server calls them from a
 //!   blocking thread.
 
@@ -224,6 +229,13 @@ pub trait SyncStorage: Send + Sync + 'static {
 
     /// The server's time (Unix ms): phones correct their clocks by it.
     fn now_ms(&self) -> i64;
+    /// Where photo bytes are kept.
+    fn photos(&self) -> &dyn crate::photos::PhotoStore;
+    /// The live listings that use the photo `r` (owner and community).
+    fn photo_users(
+        &self,
+        r: &fushi_core::photo::PhotoRef,
+    ) -> Result<Vec<fushi_core::store::PhotoUse>>;
 
     /// The schema version of the stored data.
     fn schema_version(&self) -> i64;

@@ -304,9 +304,15 @@ pub fn item(title: &str) -> NewItem {
         pickup_area: "福石花园".into(),
         lat: Some(22.2575),
         lon: Some(113.5221),
-        photos: vec!["photo://1".into()],
+        photos: vec![sample_photo_ref()],
         ..Default::default()
     }
+}
+
+/// The photo reference of [`sample_item`]: a reference with no bytes
+/// behind it (the tests that follow photo bytes are in `tests/photos.rs`).
+pub fn sample_photo_ref() -> String {
+    fushi_core::photo::PhotoRef::of(b"sample photo 1").to_string()
 }
 
 /// A sample station.
@@ -356,6 +362,37 @@ pub fn http() -> reqwest::Client {
 pub fn http_builder() -> reqwest::ClientBuilder {
     fushi_core::sync::install_crypto_provider();
     reqwest::Client::builder()
+}
+
+/// A photo as a phone camera gives it: a `w`×`h` JPEG of noise seeded by
+/// `seed` (so every photo differs, and compresses like a real one), with an
+/// EXIF block carrying a GPS position. Made at test time.
+pub fn camera_jpeg(seed: u64, w: u32, h: u32, quality: u8) -> Vec<u8> {
+    use img_parts::ImageEXIF;
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let img = image::RgbImage::from_fn(w, h, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let n = (x & 0x3F) as u8;
+        // A smooth picture with grain: what a phone photo compresses like.
+        image::Rgb([
+            ((px * 200 / w) as u8).wrapping_add(n),
+            ((py * 200 / h) as u8).wrapping_add(n / 2),
+            (((px + py) * 100 / (w + h)) as u8).wrapping_add(n),
+        ])
+    });
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, quality)
+        .encode_image(&img)
+        .unwrap();
+    let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(plain.into()).unwrap();
+    jpeg.set_exif(Some(img_parts::Bytes::from_static(
+        b"MM\0*\0\0\0\x08GPSLatitude=31/1,13/1,4812/100 N;GPSLongitude=121/1,28/1,1234/100 E",
+    )));
+    jpeg.encoder().bytes().to_vec()
 }
 
 /// The scene most attack tests start from: a resident who posted a bike and

@@ -424,7 +424,10 @@ async fn a_resident_learns_only_what_they_may_read() {
         neighbour.store.item(bike).unwrap().title,
         "九成新儿童自行车"
     );
-    assert_eq!(neighbour.store.item(bike).unwrap().photos, ["photo://1"]);
+    assert_eq!(
+        neighbour.store.item(bike).unwrap().photos,
+        [fushi_tests::sample_photo_ref()]
+    );
     server.stop().await;
 }
 

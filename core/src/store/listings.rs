@@ -158,6 +158,7 @@ impl Store {
             columns::EXPIRES_AT,
             now + self.config().item_ttl_days * DAY_MS,
         );
+        super::photos::check_new_refs(&new.photos)?;
         e.add(columns::PHOTOS, new.photos);
         e.add(columns::TAGS, new.tags);
         Ok(e)
@@ -182,11 +183,26 @@ impl Store {
         if let Some(p) = edit.pickup_area {
             e.set(columns::PICKUP_AREA, p);
         }
+        super::photos::check_new_refs(&edit.add_photos)?;
+        let removes_photos = !edit.remove_photos.is_empty();
         e.add(columns::PHOTOS, edit.add_photos);
         e.remove(columns::PHOTOS, edit.remove_photos);
         e.add(columns::TAGS, edit.add_tags);
         e.remove(columns::TAGS, edit.remove_tags);
-        self.commit_live(id, e)
+        self.commit_live(id, e)?;
+        if removes_photos {
+            self.erase_photos_after_write();
+        }
+        Ok(())
+    }
+
+    /// After a local write that may have left photos unused (a delete, a
+    /// photo removed): erase them here. The write stands if erasing fails;
+    /// the next sync sweeps again.
+    fn erase_photos_after_write(&self) {
+        if let Err(e) = self.erase_unreferenced_photos() {
+            tracing::warn!(error = %e, "erasing unused photos failed; the next sync tries again");
+        }
     }
 
     /// Grid staff add a station.
@@ -341,7 +357,11 @@ impl Store {
         self.require_live(table, id)?;
         let mut e = Edits::new(table);
         e.set(columns::DELETED, true);
-        self.commit_live(id, e)
+        self.commit_live(id, e)?;
+        if table == Table::Item {
+            self.erase_photos_after_write();
+        }
+        Ok(())
     }
 
     /// Grid staff hide (or show again) a listing of their community.

@@ -11,6 +11,7 @@
 //! item's queue and hand-over), `skill_sessions`, `nearby` (stations near a
 //! worker), `search`, `matching` (needs and offers), `figures`, `changes`
 //! (the numbered feed, pages), `outbox` (this phone's unsent changes),
+//! `photos` (photo files beside the store, their cache and transfers),
 //! `apply` (merging remote changes), `accept` (receiving pushes and pages,
 //! refusals), `quarantine` (changes held back), `clockfix`, `bulk`,
 //! `state` (small settings), `sql_value` (how a cell is stored).
@@ -26,6 +27,7 @@ mod listings;
 mod matching;
 mod nearby;
 mod outbox;
+mod photos;
 mod quarantine;
 mod schema;
 mod search;
@@ -46,6 +48,9 @@ pub use figures::{Figures, Period};
 pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
 pub use matching::{Match, MatchScore};
 pub use nearby::{NearbyQuery, NearbyStation, StationReport};
+pub use photos::{
+    photos_dir, PhotoSize, PhotoTransfers, PhotoUse, PhotoView, DEFAULT_PHOTO_CACHE_BYTES,
+};
 pub(crate) use quarantine::hold_unreadable;
 pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
 pub use schema::{MIN_SCHEMA_VERSION, SCHEMA_VERSION};
@@ -296,6 +301,8 @@ pub struct Store {
     /// The community's compounds, which residents' listing positions snap
     /// to ([`Store::set_compounds`]).
     compounds: RwLock<Vec<crate::geo::Compound>>,
+    /// Photo transfers in flight and done since open (`photos`).
+    transfers: photos::TransferCounters,
 }
 
 impl std::fmt::Debug for Store {
@@ -457,6 +464,7 @@ impl Store {
             hours: nearby::HoursState::default(),
             listener: RwLock::new(None),
             compounds: RwLock::new(Vec::new()),
+            transfers: photos::TransferCounters::default(),
         };
         // Only a phone evaluates hours.
         if store.config.role == StoreRole::Phone {

@@ -40,6 +40,7 @@ const SEARCH_SQL: &str = include_str!("sql/search.sql");
 const META_MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("sql/meta_v2.sql")),
     (3, include_str!("sql/meta_v3.sql")),
+    (4, include_str!("sql/meta_v4.sql")),
 ];
 /// The metadata version a new database starts at (what `v1` creates).
 const META_BASE: i64 = 1;

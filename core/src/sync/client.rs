@@ -131,6 +131,15 @@ pub struct SyncReport {
     /// refreshes after a sync (and what [`Store::new_matches`] looks at).
     #[serde(skip)]
     pub changed: Vec<ChangedRow>,
+    /// Own photos uploaded after their rows were accepted.
+    #[serde(default)]
+    pub photos_uploaded: u32,
+    /// Photos whose upload failed (tried again at the next sync).
+    #[serde(default)]
+    pub photos_failed: u32,
+    /// Photo files erased here because no listing uses them any more.
+    #[serde(default)]
+    pub photos_erased: u32,
 }
 
 /// Syncs one phone's store with the server.
@@ -412,6 +421,8 @@ impl SyncClient {
             report.restamped = count(self.blocking(move |s| s.restamp_ahead(floor)).await?);
         }
         self.push(http, &mut report).await?;
+        // The rows are accepted: their photos follow.
+        self.upload_photos(http, &mut report).await;
         if let Some(after) = self.catch_up_from()? {
             let feed = Feed {
                 cursor_key: STATE_CATCHUP_CURSOR,
@@ -430,6 +441,9 @@ impl SyncClient {
             self.blocking(|s| s.set_state(&[(STATE_LAST_SUCCESS, StateValue::Int(s.now_ms()))]))
                 .await?;
         }
+        // Photos no listing uses any more (deleted items, removed photos,
+        // here or pulled) are erased from this phone.
+        report.photos_erased = count(self.blocking(|s| s.erase_unreferenced_photos()).await?);
         if self.renew_due.swap(false, Ordering::SeqCst) {
             // A failed renewal is tried again by the next sync; the token
             // has a third of its life left.
@@ -621,7 +635,7 @@ impl SyncClient {
 
     /// Run store work off the async threads: applying a page of a thousand
     /// rows is SQLite work that must not stall other tasks.
-    async fn blocking<T: Send + 'static>(
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -676,6 +690,17 @@ impl SyncClient {
         req: reqwest::RequestBuilder,
         signed: bool,
     ) -> Result<T> {
+        let bytes = self.send_raw(req, signed).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// [`SyncClient::send_as`] without decoding: the body of a successful
+    /// answer as it came (a photo).
+    pub(super) async fn send_raw(
+        &self,
+        req: reqwest::RequestBuilder,
+        signed: bool,
+    ) -> Result<Vec<u8>> {
         let policy = &self.config.retry;
         let mut attempt: u32 = 1;
         loop {
@@ -707,11 +732,11 @@ impl SyncClient {
         }
     }
 
-    async fn send_once<T: serde::de::DeserializeOwned>(
+    async fn send_once(
         &self,
         req: Option<reqwest::RequestBuilder>,
         signed: bool,
-    ) -> std::result::Result<T, Failure> {
+    ) -> std::result::Result<Vec<u8>, Failure> {
         let req = req.ok_or_else(|| {
             Failure::Final(Error::invalid(
                 "request",
@@ -756,7 +781,7 @@ impl SyncClient {
             self.correct_clock(server_ms, sent_at, system_ms());
         }
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| Failure::Final(e.into()));
+            return Ok(bytes.to_vec());
         }
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(Failure::Transient {
@@ -811,7 +836,7 @@ impl SyncClient {
 /// The HTTP client for `config`: HTTPS with rustls (`ring`) and the
 /// configured trust; `http://` only if [`SyncConfig::allow_cleartext`]; no
 /// redirects (the protocol has none, and one must not lead off HTTPS).
-fn build_http(config: &SyncConfig) -> Result<reqwest::Client> {
+pub(super) fn build_http(config: &SyncConfig) -> Result<reqwest::Client> {
     check_url(config)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls::client_config(&config.trust)?)

@@ -21,6 +21,8 @@ pub mod account;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod cursor;
+#[cfg(feature = "client")]
+mod photos;
 pub mod progress;
 #[cfg(feature = "client")]
 mod retry;

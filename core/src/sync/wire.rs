@@ -335,6 +335,18 @@ pub struct RedeemRequest {
     pub platform: Option<String>,
 }
 
+/// The answer to `PUT /v1/photos/{hash}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoStored {
+    /// Whether this upload stored the photo (false: the server already
+    /// had it, and the upload was a no-op).
+    pub stored: bool,
+}
+
+/// The error code of a photo that a listing uses but whose owner has not
+/// uploaded it yet (`GET /v1/photos/{hash}`, 404).
+pub const PHOTO_ON_ITS_WAY: &str = "photo_on_its_way";
+
 /// A device's sign-in: what redeeming an invite or renewing a token gives.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]

@@ -3,5 +3,6 @@
 pub mod devices;
 pub mod health;
 pub mod invites;
+pub mod photos;
 pub mod pull;
 pub mod push;

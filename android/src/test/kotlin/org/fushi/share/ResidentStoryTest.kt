@@ -11,6 +11,8 @@ import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 
+private const val PHOTO_REF = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 class ResidentStoryTest {
     @Test
     fun anItemPostedWithNoSignalIsKeptAndWaitsToBeSent() = runBlocking {
@@ -61,13 +63,19 @@ class ResidentStoryTest {
                 id,
                 ItemEdit(
                     description = "送给有孩子的邻居",
-                    addPhotos = listOf("photo-1"),
+                    // A reference as photos are named: sha256 of their bytes.
+                    addPhotos = listOf(PHOTO_REF),
                     addTags = listOf("儿童", "可议价"),
                 ),
             )
             val edited = phone.item(id)
             assertEquals("送给有孩子的邻居", edited.description)
-            assertEquals(listOf("photo-1"), edited.photos)
+            assertEquals(listOf(PHOTO_REF), edited.photos)
+            // A free-form reference is refused (post photos as bytes).
+            val freeForm = assertFailsWith<FushiException.InvalidInput> {
+                phone.editItem(id, ItemEdit(addPhotos = listOf("photo-1")))
+            }
+            assertEquals("photos", freeForm.field)
             assertEquals(listOf("儿童", "可议价"), edited.tags)
             phone.editItem(id, ItemEdit(removeTags = listOf("可议价")))
             assertEquals(listOf("儿童"), phone.item(id).tags)
