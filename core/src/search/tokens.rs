@@ -193,20 +193,23 @@ impl Query {
 
     /// Whether a listing with these fields is found: every word is a
     /// substring of one folded field.
-    pub fn matches<'a>(&self, fields: impl IntoIterator<Item = &'a str> + Clone) -> bool {
-        let folded: Vec<String> = fields.into_iter().map(fold).collect();
-        self.words
-            .iter()
-            .all(|w| folded.iter().any(|f| f.contains(w.as_str())))
+    pub fn matches<'a>(&self, fields: impl IntoIterator<Item = &'a str>) -> bool {
+        words_in_fields(self.words.iter().map(String::as_str), fields)
     }
 
     /// [`Query::matches`] for the words of [`Query::packed`].
     pub fn matches_packed<'a>(packed: &str, fields: impl IntoIterator<Item = &'a str>) -> bool {
-        let folded: Vec<String> = fields.into_iter().map(fold).collect();
-        packed
-            .split('\n')
-            .all(|w| folded.iter().any(|f| f.contains(w)))
+        words_in_fields(packed.split('\n'), fields)
     }
+}
+
+/// Whether every (folded) word is a substring of one folded field.
+fn words_in_fields<'a, 'w>(
+    mut words: impl Iterator<Item = &'w str>,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    let folded: Vec<String> = fields.into_iter().map(fold).collect();
+    words.all(|w| folded.iter().any(|f| f.contains(w)))
 }
 
 /// The FTS5 expression of what a user typed (see [`Query::parse`]), or

@@ -208,7 +208,10 @@ fn candidates(
             &mut seen,
         )?;
         // Offers not in the full-text index yet (scored below like the rest).
-        let kind_no = if table == "item" { 0 } else { 1 };
+        let kind_no = super::search_index::KINDS
+            .iter()
+            .find(|k| k.1 == table)
+            .map_or(-1, |k| k.0);
         let sql = format!(
             "SELECT {OFFER_COLS} FROM {table} t \
              WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind_no}) AND {offered} \
