@@ -4,6 +4,9 @@
 //!   are the same write delivered twice, so nothing changes.
 //! - The delete tombstone only ever goes from live to deleted: once any replica
 //!   has deleted a row, every replica ends deleted, whatever the clocks say.
+//!   Among several deletes of one row (two devices of its owner, offline) the
+//!   greatest stamp is kept, so the tombstone's stamp converges too, whatever
+//!   order the deletes arrive in.
 //! - Add-wins sets (observed-remove sets) keep one tag per add, named by the
 //!   add's stamp; a remove tombstones the tags it observed, so an add that the
 //!   remover had not seen survives.
@@ -20,9 +23,18 @@ pub fn lww_wins(incoming: Stamp, current: Option<Stamp>) -> bool {
     }
 }
 
-/// Merge of the tombstone flag: deleted is absorbing.
-pub fn tombstone_merge(current: bool, incoming: bool) -> bool {
-    current || incoming
+/// Whether an incoming tombstone write `(deleted, stamp)` replaces the
+/// current one.
+///
+/// The order is deleted before stamp: any delete beats any live marker
+/// (deleted is absorbing), and between two writes of the same flag the greater
+/// stamp wins. That is a join on a total order, so replicas end with the same
+/// flag *and* the same stamp whatever order the writes arrive in.
+pub fn tombstone_wins(incoming: (bool, Stamp), current: Option<(bool, Stamp)>) -> bool {
+    match current {
+        None => true,
+        Some(cur) => incoming > cur,
+    }
 }
 
 /// The state of one add-wins set tag: present until removed, removed forever.
@@ -77,10 +89,27 @@ mod tests {
     }
 
     #[test]
-    fn tombstone_is_absorbing() {
-        assert!(tombstone_merge(true, false));
-        assert!(tombstone_merge(false, true));
-        assert!(!tombstone_merge(false, false));
+    fn tombstone_is_absorbing_whatever_the_clocks() {
+        assert!(tombstone_wins((true, st(1, 1)), Some((false, st(9, 9)))));
+        assert!(!tombstone_wins((false, st(9, 9)), Some((true, st(1, 1)))));
+        assert!(tombstone_wins((false, st(1, 1)), None));
+    }
+
+    #[test]
+    fn of_two_deletes_the_greater_stamp_stays_in_either_order() {
+        // Two devices of one owner delete the same row offline.
+        let (a, b) = ((true, st(870, 2)), (true, st(872, 1)));
+        let mut one = Some(a);
+        if tombstone_wins(b, one) {
+            one = Some(b);
+        }
+        let mut other = Some(b);
+        if tombstone_wins(a, other) {
+            other = Some(a);
+        }
+        assert_eq!(one, other);
+        assert_eq!(one, Some(b));
+        assert!(!tombstone_wins(b, Some(b)), "a duplicate changes nothing");
     }
 
     #[test]

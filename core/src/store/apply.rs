@@ -4,7 +4,7 @@
 //! and the same write received from another phone end in the same state.
 
 use super::{SiteCache, WriteCtx, SCHEMA_VERSION};
-use crate::crdt::merge::{lww_wins, tag_merge, TagState};
+use crate::crdt::merge::{lww_wins, tag_merge, tombstone_wins, TagState};
 use crate::crdt::rowclock::{CellMeta, RowClocks};
 use crate::crdt::{CellOp, Hlc, RowChange, Stamp, Value};
 use crate::model::tables::{
@@ -412,14 +412,12 @@ fn apply_listing(
         }
         let CellOp::Set(v) = &cell.op else { continue };
         let del = v.as_i64() == Some(1);
-        if del && !deleted {
-            deleted = true;
-            erase = true;
-            let s = alloc.get(ctx);
-            clocks.cells[idx] = Some(meta(ctx, cell.stamp, s)?);
-            vals[idx] = Some(Value::Int(1));
-        } else if clocks.cells[idx].is_none() {
-            // The live marker of a new row; keeps its stamp for completeness.
+        let cur = stamp_of(ctx.sites, clocks.cells[idx])?.map(|s| (deleted, s));
+        if tombstone_wins((del, cell.stamp), cur) {
+            // A first delete erases the content; a later-stamped second
+            // delete only restamps, so every replica keeps the same stamp.
+            erase |= del && !deleted;
+            deleted |= del;
             let s = alloc.get(ctx);
             clocks.cells[idx] = Some(meta(ctx, cell.stamp, s)?);
             vals[idx] = Some(Value::Int(i64::from(del)));
