@@ -114,6 +114,8 @@ impl From<CoreError> for FushiError {
             CoreError::Storage(e) => FushiError::Storage {
                 reason: e.to_string(),
             },
+            // Only the server's PostgreSQL storage fails this way.
+            CoreError::Database(reason) => FushiError::Storage { reason },
             // serde_json messages may quote the data they failed on.
             CoreError::Json(_) => FushiError::Storage {
                 reason: "data could not be decoded".to_string(),

@@ -37,6 +37,11 @@ pub enum Error {
     /// SQLite failed.
     #[error("storage error: {0}")]
     Storage(StorageError),
+    /// The server's PostgreSQL database failed. The text is the SQLSTATE
+    /// code or a fixed phrase, never the server's message (which may quote
+    /// values).
+    #[error("database error: {0}")]
+    Database(String),
     /// JSON could not be encoded or decoded.
     #[error("bad JSON: {0}")]
     Json(#[from] serde_json::Error),

@@ -19,6 +19,7 @@ pub mod invite_code;
 pub mod jwt;
 pub mod limit;
 pub mod photos;
+pub mod postgres;
 pub mod sqlite;
 pub mod storage;
 pub mod tls;

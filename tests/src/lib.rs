@@ -350,6 +350,7 @@ pub fn raw(
 
 pub mod certs;
 pub mod faults;
+pub mod pg;
 pub mod proxy;
 
 /// An HTTP client for hand-made requests (the rustls provider installed
