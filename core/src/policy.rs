@@ -97,6 +97,27 @@ pub struct RowFacts {
     pub deleted: bool,
 }
 
+impl RowFacts {
+    /// The facts of a row of `table` kept whole in memory (the server's
+    /// PostgreSQL storage), as the phones' tables tell them: owner,
+    /// requester or author; community; creation time; the item a request
+    /// or outcome is about; deleted.
+    pub fn of_state(table: Table, row: &crate::crdt::row::RowState) -> RowFacts {
+        let def = table.def();
+        let uuid = |name: &str| row.text(name).and_then(|s| Uuid::parse_str(s).ok());
+        RowFacts {
+            owner: ["owner", "requester", "by_user"]
+                .into_iter()
+                .find(|c| def.column_index(c).is_some())
+                .and_then(uuid),
+            community: row.community().to_owned(),
+            created_at: row.cells.get("created_at").and_then(|c| c.value.as_i64()),
+            parent: uuid("item_id"),
+            deleted: row.deleted(),
+        }
+    }
+}
+
 /// Looks up existing rows for the checker.
 pub trait Facts {
     /// Why a lookup failed (the store's error).

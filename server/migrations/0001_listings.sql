@@ -16,8 +16,9 @@ CREATE TABLE fushi_row (
     -- '' for rows of no community (the city's calendar).
     community text NOT NULL,
     seq bigint NOT NULL,
-    -- fushi_core::crdt::row::RowState as JSON.
-    state jsonb NOT NULL,
+    -- fushi_core::crdt::row::RowState as JSON text (bytes: jsonb would
+    -- rewrite numbers).
+    state bytea NOT NULL,
     PRIMARY KEY (tbl, id)
 );
 CREATE INDEX fushi_row_seq ON fushi_row (seq);
@@ -29,8 +30,8 @@ CREATE TABLE fushi_quarantine (
     id bigserial PRIMARY KEY,
     received_at bigint NOT NULL,
     wall_ms bigint NOT NULL,
-    change jsonb NOT NULL,
-    pusher jsonb,
+    change bytea NOT NULL,
+    pusher bytea,
     pusher_key bytea,
     pusher_user uuid,
     bytes integer NOT NULL
@@ -51,8 +52,21 @@ CREATE TABLE fushi_quarantine_drop (
 -- Station reports and check-ins held apart until their window ends, then
 -- published in a shuffled batch.
 CREATE TABLE fushi_held_record (
-    id bigserial PRIMARY KEY,
-    window_end bigint NOT NULL,
-    change jsonb NOT NULL
+    id uuid PRIMARY KEY,
+    slot bigint NOT NULL,
+    change bytea NOT NULL
 );
-CREATE INDEX fushi_held_record_window ON fushi_held_record (window_end);
+CREATE INDEX fushi_held_record_slot ON fushi_held_record (slot);
+
+-- Which live items use which photo (kept with every write of an item), so
+-- a photo is served to those who may see one of them and erased when none
+-- is left.
+CREATE TABLE fushi_photo_use (
+    photo text NOT NULL,
+    id uuid NOT NULL,
+    owner uuid,
+    community text NOT NULL,
+    hidden boolean NOT NULL,
+    PRIMARY KEY (photo, id)
+);
+CREATE INDEX fushi_photo_use_id ON fushi_photo_use (id);

@@ -38,6 +38,47 @@ pub trait PhotoStore: Send + Sync + std::fmt::Debug + 'static {
     fn list(&self) -> Result<Vec<(PhotoRef, i64)>>;
 }
 
+/// Erase the bytes of each of `refs` that no live listing of `storage`
+/// uses any more (after a push that deleted an item or removed a photo).
+pub fn erase_unused(
+    storage: &dyn crate::storage::SyncStorage,
+    refs: impl IntoIterator<Item = PhotoRef>,
+) -> Result<usize> {
+    let mut erased = 0;
+    for r in refs {
+        if storage.photo_users(&r)?.is_empty() && storage.photos().has(&r)? {
+            storage.photos().delete(&r)?;
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
+
+/// Erase every photo of `photos` that no listing uses (`used`: hashes) and
+/// that was stored more than `grace_ms` ago (housekeeping).
+pub fn sweep(
+    photos: &dyn PhotoStore,
+    used: &std::collections::HashSet<String>,
+    grace_ms: i64,
+) -> Result<usize> {
+    // Stored times are the system's: compared with the system clock.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let cutoff = now - grace_ms;
+    let mut erased = 0;
+    for (r, stored_at) in photos.list()? {
+        if stored_at <= cutoff && !used.contains(&r.hex()) {
+            photos.delete(&r)?;
+            erased += 1;
+        }
+    }
+    if erased > 0 {
+        tracing::info!(erased, "photos no listing uses were erased");
+    }
+    Ok(erased)
+}
+
 /// Photos as files in a folder.
 #[derive(Debug)]
 pub struct FolderPhotos {

@@ -135,40 +135,6 @@ impl SqliteStorage {
         Ok(out)
     }
 
-    /// Erase the bytes of each of `refs` that no live listing uses.
-    fn erase_unused(&self, refs: impl IntoIterator<Item = PhotoRef>) -> Result<usize> {
-        let mut erased = 0;
-        for r in refs {
-            if self.store.photo_users(&r)?.is_empty() && self.photos.has(&r)? {
-                self.photos.delete(&r)?;
-                erased += 1;
-            }
-        }
-        Ok(erased)
-    }
-
-    /// Erase every kept photo no listing uses that was stored more than
-    /// the grace period ago.
-    fn sweep_photos(&self) -> Result<usize> {
-        // File times are the system's: compared with the system clock.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let cutoff = now - self.photo_grace_ms;
-        let used = self.store.referenced_photos()?;
-        let mut erased = 0;
-        for (r, stored_at) in self.photos.list()? {
-            if stored_at <= cutoff && !used.contains(&r.hex()) {
-                self.photos.delete(&r)?;
-                erased += 1;
-            }
-        }
-        if erased > 0 {
-            tracing::info!(erased, "photos no listing uses were erased");
-        }
-        Ok(erased)
-    }
-
     /// Tokens issued from now on live `ttl_ms` (default [`TOKEN_TTL_MS`]).
     pub fn with_token_ttl(mut self, ttl_ms: i64) -> SqliteStorage {
         self.accounts.set_ttl_ms(ttl_ms);
@@ -203,7 +169,7 @@ impl SyncStorage for SqliteStorage {
         if !before.is_empty() {
             // Photos this push stopped using (a delete, a photo removed):
             // erased now. A failure leaves them to housekeeping.
-            match self.erase_unused(before) {
+            match crate::photos::erase_unused(self, before) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(erased = n, "photos no listing uses were erased"),
                 Err(e) => tracing::warn!(error = %e, "erasing unused photos failed"),
@@ -218,7 +184,11 @@ impl SyncStorage for SqliteStorage {
 
     fn housekeeping(&self) -> Result<()> {
         self.store.housekeeping(&TokenCredentials(self))?;
-        self.sweep_photos()?;
+        crate::photos::sweep(
+            &self.photos,
+            &self.store.referenced_photos()?,
+            self.photo_grace_ms,
+        )?;
         self.accounts.forget_old(self.now_ms())
     }
 

@@ -7,6 +7,7 @@
 
 pub mod hlc;
 pub mod merge;
+pub mod row;
 pub mod rowclock;
 
 pub use hlc::{Hlc, ManualTime, SystemClock, TimeSource};

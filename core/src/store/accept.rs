@@ -23,7 +23,14 @@ use uuid::Uuid;
 /// A pushed row whose clock the server does not take: further ahead of its
 /// time than [`crate::StoreConfig::max_ahead_ms`], or before 2020.
 fn clock_denial(ctx: &WriteCtx<'_>, change: &RowChange) -> Option<Denial> {
-    let max = ctx.now_ms.saturating_add(ctx.config.max_ahead_ms);
+    clock_denial_at(change, ctx.now_ms, ctx.config.max_ahead_ms)
+}
+
+/// Why the server does not take `change`'s clocks at `now_ms`: a cell
+/// more than `max_ahead_ms` ahead, or before 2020. Every backend's push
+/// asks this first.
+pub fn clock_denial_at(change: &RowChange, now_ms: i64, max_ahead_ms: i64) -> Option<Denial> {
+    let max = now_ms.saturating_add(max_ahead_ms);
     for cell in &change.cells {
         let wall = cell.stamp.clock.wall_ms();
         if wall > max {
@@ -39,7 +46,7 @@ fn clock_denial(ctx: &WriteCtx<'_>, change: &RowChange) -> Option<Denial> {
 /// The row's state as `actor` may read it: rows of other communities (but
 /// the city's stations and their records) not at all, and a hidden listing
 /// without its content unless `actor` owns it or moderates it.
-fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange> {
+pub fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange> {
     let text = |col: &str| {
         row.cells
             .iter()
@@ -49,10 +56,7 @@ fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange
             })
     };
     let community = text("community").unwrap_or_default();
-    let city_wide = matches!(
-        table,
-        Table::Station | Table::StationReport | Table::StationCheckin | Table::HolidayCalendar
-    );
+    let city_wide = super::changes::city_wide(table);
     let staff = actor.role == Role::Admin
         || (actor.role == Role::GridStaff && actor.community == community);
     if !city_wide && community != actor.community && actor.role != Role::Admin {
@@ -75,7 +79,7 @@ fn readable(actor: &Actor, table: Table, mut row: RowChange) -> Option<RowChange
 
 /// The row with just the cells a replica of schema `schema` knows (`None`
 /// if that leaves none).
-fn known_at(schema: i64, table: Table, mut row: RowChange) -> Option<RowChange> {
+pub fn known_at(schema: i64, table: Table, mut row: RowChange) -> Option<RowChange> {
     let def = table.def();
     row.cells.retain(|c| {
         def.column_index(&c.column)

@@ -5,11 +5,12 @@
 
 use super::{SiteCache, WriteCtx, SCHEMA_VERSION};
 use crate::crdt::merge::{lww_wins, tag_merge, tombstone_wins, TagState};
+use crate::crdt::row::default_value;
 use crate::crdt::rowclock::{CellMeta, RowClocks};
 use crate::crdt::{CellOp, Hlc, RowChange, Stamp, Value};
 use crate::model::tables::{
     check_content, check_received, check_value, check_value_received, Check, Column, Rule, Table,
-    TableDef, TableKind, Ty, TABLES,
+    TableDef, TableKind, TABLES,
 };
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
@@ -236,14 +237,6 @@ fn validate_with(change: &RowChange, received: bool, schema: i64) -> Result<Tabl
         }
     }
     Ok(table)
-}
-
-fn default_value(ty: Ty, rule: Rule) -> Value {
-    if ty == Ty::Bool || rule == Rule::Tombstone {
-        Value::Int(0)
-    } else {
-        Value::Null
-    }
 }
 
 fn stamp_of(sites: &SiteCache, meta: Option<CellMeta>) -> Result<Option<Stamp>> {

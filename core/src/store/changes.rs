@@ -183,9 +183,7 @@ impl Scope {
     }
 
     /// Whether a row with these values comes without content, and above
-    /// which floor its cells are sent: a listing that was shown again (its
-    /// `hidden` cell moved above the floor) is sent whole, as a reader may
-    /// have received it without content while hidden.
+    /// which floor its cells are sent (see [`Scope::content_floor`]).
     fn content_of(
         &self,
         table: Table,
@@ -197,17 +195,37 @@ impl Scope {
         let Some(h) = def.column_index(columns::HIDDEN) else {
             return (false, floor);
         };
+        let owner = def
+            .column_index(columns::OWNER)
+            .and_then(|o| vals[o].as_str());
+        self.content_floor(
+            vals[h].as_i64() == Some(1),
+            owner,
+            clocks.cells[h].map(|m| m.seq),
+            floor,
+        )
+    }
+
+    /// Whether a listing comes without its content, and above which floor
+    /// its cells are sent: `hidden` and `owner` are its values, `hidden_seq`
+    /// the number of its `hidden` cell. A hidden listing comes without
+    /// content to a resident who does not own it; one that was shown again
+    /// (its `hidden` cell moved above the floor) is sent whole, as the
+    /// reader may have received it without content while hidden.
+    pub fn content_floor(
+        &self,
+        hidden: bool,
+        owner: Option<&str>,
+        hidden_seq: Option<i64>,
+        floor: i64,
+    ) -> (bool, i64) {
         let Some(reader) = self.hide_hidden_content else {
             return (false, floor);
         };
-        let hidden = vals[h].as_i64() == Some(1);
-        let own = def
-            .column_index(columns::OWNER)
-            .and_then(|o| vals[o].as_str())
-            == Some(reader.to_string().as_str());
+        let own = owner == Some(reader.to_string().as_str());
         if hidden {
             (!own, floor)
-        } else if clocks.cells[h].is_some_and(|m| m.seq > floor) {
+        } else if hidden_seq.is_some_and(|s| s > floor) {
             // Every numbered cell, removed set tags included: the reader
             // may hold tags from before the hide that were removed since.
             (false, 0)
@@ -215,9 +233,27 @@ impl Scope {
             (false, floor)
         }
     }
+
+    /// Whether this scope sends the cells of `col`.
+    pub fn keeps(&self, col: &Column) -> bool {
+        self.known().keeps(col)
+    }
+
+    /// Whether this scope sends rows of `table` of `community`: tables of
+    /// the reader's schema; the city's stations and their records from
+    /// every community, other rows from the reader's.
+    pub fn sees(&self, table: Table, community: &str) -> bool {
+        table.def().known_at(self.schema)
+            && match &self.community {
+                Some(c) => city_wide(table) || c == community,
+                None => true,
+            }
+    }
 }
 
-fn city_wide(t: Table) -> bool {
+/// Whether rows of `t` are read across communities (the city's stations,
+/// their reports and check-ins, the holiday calendar).
+pub fn city_wide(t: Table) -> bool {
     matches!(
         t,
         Table::Station | Table::StationReport | Table::StationCheckin | Table::HolidayCalendar

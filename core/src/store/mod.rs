@@ -38,12 +38,12 @@ mod state;
 mod write;
 
 pub use crate::model::ListingKind;
-pub use accept::Rejection;
+pub use accept::{clock_denial_at, known_at, readable, Rejection};
 pub(crate) use apply::{apply_row, Origin};
 pub use apply::{
     validate, validate_at, validate_received, validate_received_at, ApplyReport, MAX_CELLS_PER_ROW,
 };
-pub use changes::{wire_size, ChangePage, PageLimit, Position, Scope};
+pub use changes::{city_wide, wire_size, ChangePage, PageLimit, Position, Scope};
 pub use figures::{Figures, Period};
 pub use lifecycle::{Expiry, ItemLifecycle, ItemState, QueuedRequest, EXPIRING_SOON_DAYS};
 pub use matching::{Match, MatchScore};

@@ -10,6 +10,9 @@
 //! start under an advisory lock so that processes starting together apply
 //! each one once.
 
+pub(crate) mod listings;
+// mod storage;
+// pub use storage::PgStorage;
 mod migrate;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
