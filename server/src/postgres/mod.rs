@@ -10,6 +10,7 @@
 //! start under an advisory lock so that processes starting together apply
 //! each one once.
 
+pub mod accounts;
 mod migrate;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
