@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "accounts",
         include_str!("../../migrations/0002_accounts.sql"),
     ),
+    (
+        3,
+        "photos",
+        include_str!("../../migrations/0003_photos.sql"),
+    ),
 ];
 
 /// The schema version this build brings a database to.

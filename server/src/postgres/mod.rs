@@ -12,6 +12,7 @@
 
 pub mod accounts;
 mod migrate;
+pub mod photos;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use fushi_core::{Error, Result};
