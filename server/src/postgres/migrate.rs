@@ -8,11 +8,23 @@ use deadpool_postgres::Pool;
 use fushi_core::{Error, Result};
 
 /// The migrations, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "listings",
-    include_str!("../../migrations/0001_listings.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "listings",
+        include_str!("../../migrations/0001_listings.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../migrations/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "photos",
+        include_str!("../../migrations/0003_photos.sql"),
+    ),
+];
 
 /// The schema version this build brings a database to.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -10,10 +10,13 @@
 //! start under an advisory lock so that processes starting together apply
 //! each one once.
 
+pub mod accounts;
 pub(crate) mod listings;
-// mod storage;
-// pub use storage::PgStorage;
 mod migrate;
+pub mod photos;
+mod storage;
+
+pub use storage::PgStorage;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use fushi_core::{Error, Result};
