@@ -122,7 +122,7 @@ async fn run_async(db: Option<PathBuf>) -> Result<()> {
     println!("福石共享家 Fushi Share — demo (all places and people below are SAMPLE data)\n");
     let storage = Arc::new(SqliteStorage::open(&db)?);
     let inputs = import::parse_geojson(SAMPLE_STATIONS.as_bytes(), "fushi")?;
-    let report = import::import(storage.store(), &inputs)?;
+    let report = import::import(&*storage, &inputs)?;
     println!(
         "server: {} sample stations imported around Qianshan, Zhuhai ({} already there)",
         report.added.len(),

@@ -9,11 +9,12 @@
 //! CSV also needs `lat` and `lon` (WGS-84). A station already present with
 //! the same name within 50 m is skipped, so an import can be run again.
 //!
-//! Safe while a server serves the same file: every write transaction takes
-//! its sequence numbers under SQLite's write lock from what the database
-//! holds (a store re-reads them when another connection has committed), so
-//! the import's numbers and the server's never collide.
+//! The stations are written as the importer (an admin) on a scratch store
+//! and pushed to the storage like any admin's changes
+//! ([`crate::storage::write_as`]), so an import runs the same on SQLite and
+//! PostgreSQL, and while servers serve the same database.
 
+use crate::storage::{write_as, SyncStorage};
 use fushi_core::geo::distance_m;
 use fushi_core::model::{NewStation, Station};
 use fushi_core::policy::{Actor, Role};
@@ -177,15 +178,15 @@ pub fn parse_file(path: &std::path::Path, community: &str) -> Result<Vec<Station
 /// format of `HolidayCalendar::from_text`, every date in `year`) for the
 /// whole city, as the server's importer (an admin): every phone learns them
 /// at its next sync. Returns the record's id.
-pub fn publish_holidays(store: &Store, year: i32, text: &str) -> Result<uuid::Uuid> {
-    store.set_actor(Some(Actor {
+pub fn publish_holidays(storage: &dyn SyncStorage, year: i32, text: &str) -> Result<uuid::Uuid> {
+    let importer = Actor {
         user: IMPORTER,
         role: Role::Admin,
         community: "city".into(),
-    }));
-    let published = store.publish_holiday_calendar(year, text);
-    store.set_actor(None);
-    published
+    };
+    write_as(storage, &importer, |store| {
+        store.publish_holiday_calendar(year, text)
+    })
 }
 
 /// Write the stations as admin changes, checked by the same rules as a
@@ -193,7 +194,17 @@ pub fn publish_holidays(store: &Store, year: i32, text: &str) -> Result<uuid::Uu
 /// with its number and field; those before it stay (running the import again
 /// skips them).
 /// Stations already present (same name within 50 m) are skipped.
-pub fn import(store: &Store, stations: &[StationInput]) -> Result<ImportReport> {
+pub fn import(storage: &dyn SyncStorage, stations: &[StationInput]) -> Result<ImportReport> {
+    let importer = Actor {
+        user: IMPORTER,
+        role: Role::Admin,
+        community: "city".into(),
+    };
+    write_as(storage, &importer, |store| import_into(store, stations))
+}
+
+/// [`import`] on the importer's scratch store.
+fn import_into(store: &Store, stations: &[StationInput]) -> Result<ImportReport> {
     let existing: Vec<Station> = store
         .snapshot()?
         .iter()
@@ -210,6 +221,7 @@ pub fn import(store: &Store, stations: &[StationInput]) -> Result<ImportReport> 
             report.skipped += 1;
             continue;
         }
+        // Each station in its own community, as that community's admin.
         store.set_actor(Some(Actor {
             user: IMPORTER,
             role: Role::Admin,
@@ -224,7 +236,6 @@ pub fn import(store: &Store, stations: &[StationInput]) -> Result<ImportReport> 
         })?;
         report.added.push(id);
     }
-    store.set_actor(None);
     tracing::info!(
         added = report.added.len(),
         skipped = report.skipped,

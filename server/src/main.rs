@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use fushi_core::policy::{Actor, Role};
+use fushi_server::postgres::PgStorage;
 use fushi_server::storage::SyncStorage;
 use fushi_server::{import, tokens, SqliteStorage};
 use std::net::SocketAddr;
@@ -26,6 +27,11 @@ enum Command {
         /// The SQLite file (created on first run); tokens go to `<db>.tokens`.
         #[arg(long, default_value = "fushi-server.db")]
         db: PathBuf,
+        /// Keep everything in this PostgreSQL database instead of --db
+        /// (`postgres://user@host/db`, or libpq's `host=/run/postgresql
+        /// dbname=fushi`); several processes may serve one database.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -88,6 +94,9 @@ enum Command {
         /// The SQLite file.
         #[arg(long, default_value = "fushi-server.db")]
         db: PathBuf,
+        /// The PostgreSQL database instead of --db (as `serve`).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// The year; every date in the file must be in it.
         #[arg(long)]
         year: i32,
@@ -100,6 +109,9 @@ enum Command {
         /// The SQLite file.
         #[arg(long, default_value = "fushi-server.db")]
         db: PathBuf,
+        /// The PostgreSQL database instead of --db (as `serve`).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// Community of stations that do not name one.
         #[arg(long, default_value = "fushi")]
         community: String,
@@ -122,6 +134,9 @@ enum TokenCommand {
         /// The SQLite file.
         #[arg(long, default_value = "fushi-server.db")]
         db: PathBuf,
+        /// The PostgreSQL database instead of --db (as `serve`).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// The user's pseudonymous account id (a fresh one if not given).
         #[arg(long)]
         user: Option<Uuid>,
@@ -137,6 +152,9 @@ enum TokenCommand {
         /// The SQLite file.
         #[arg(long, default_value = "fushi-server.db")]
         db: PathBuf,
+        /// The PostgreSQL database instead of --db (as `serve`).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// The token to revoke.
         #[arg(long, conflicts_with = "user", required_unless_present = "user")]
         token: Option<String>,
@@ -155,10 +173,23 @@ fn init_logs(default: &str) {
         .try_init();
 }
 
+/// The storage at `database_url` if given (PostgreSQL), else the SQLite
+/// file `db`.
+fn open_storage(
+    db: &std::path::Path,
+    database_url: Option<&str>,
+) -> Result<Arc<dyn SyncStorage>, String> {
+    Ok(match database_url {
+        Some(url) => Arc::new(PgStorage::open(url).map_err(|e| format!("--database-url: {e}"))?),
+        None => Arc::new(SqliteStorage::open(db).map_err(|e| e.to_string())?),
+    })
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
             db,
+            database_url,
             listen,
             city,
             record_window_secs,
@@ -189,15 +220,24 @@ fn run(cli: Cli) -> Result<(), String> {
                 _ => None,
             };
             let scheme = if tls.is_some() { "https" } else { "http" };
-            let storage =
-                SqliteStorage::open_with_config(&db, fushi_core::crdt::SystemClock::new(), |c| {
-                    fushi_core::StoreConfig {
-                        record_window_ms: i64::from(record_window_secs) * 1000,
-                        ..c
-                    }
-                })
-                .map_err(|e| e.to_string())?
-                .with_token_ttl(i64::from(token_ttl_days.max(1)) * 86_400_000);
+            let tweak = |c| fushi_core::StoreConfig {
+                record_window_ms: i64::from(record_window_secs) * 1000,
+                ..c
+            };
+            let clock = fushi_core::crdt::SystemClock::new();
+            let ttl = i64::from(token_ttl_days.max(1)) * 86_400_000;
+            let storage: Arc<dyn SyncStorage> = match &database_url {
+                Some(url) => Arc::new(
+                    PgStorage::open_with_config(url, clock, tweak)
+                        .map_err(|e| format!("--database-url: {e}"))?
+                        .with_token_ttl(ttl),
+                ),
+                None => Arc::new(
+                    SqliteStorage::open_with_config(&db, clock, tweak)
+                        .map_err(|e| e.to_string())?
+                        .with_token_ttl(ttl),
+                ),
+            };
             let limits = fushi_server::Limits {
                 rate_per_second: rate,
                 rate_burst: rate.saturating_mul(10),
@@ -237,7 +277,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 tracing::info!(listen = %bound, city = %city, scheme, "serving");
                 fushi_server::serve_tls(
                     listener,
-                    Arc::new(storage),
+                    storage,
                     fushi_server::app::shutdown_signal(),
                     limits,
                     tls,
@@ -256,13 +296,14 @@ fn run(cli: Cli) -> Result<(), String> {
             match command {
                 TokenCommand::Issue {
                     db,
+                    database_url,
                     user,
                     role,
                     community,
                 } => {
                     let role =
                         Role::parse(&role).ok_or("role must be resident, grid_staff or admin")?;
-                    let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+                    let storage = open_storage(&db, database_url.as_deref())?;
                     let actor = Actor {
                         user: user.unwrap_or_else(Uuid::now_v7),
                         role,
@@ -285,8 +326,13 @@ fn run(cli: Cli) -> Result<(), String> {
                     eprintln!("(the token is shown once; only its hash is kept)");
                     Ok(())
                 }
-                TokenCommand::Revoke { db, token, user } => {
-                    let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+                TokenCommand::Revoke {
+                    db,
+                    database_url,
+                    token,
+                    user,
+                } => {
+                    let storage = open_storage(&db, database_url.as_deref())?;
                     let n = match (token, user) {
                         (Some(t), _) => usize::from(
                             storage
@@ -303,13 +349,14 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::ImportStations {
             db,
+            database_url,
             community,
             file,
         } => {
             init_logs("info");
-            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let storage = open_storage(&db, database_url.as_deref())?;
             let stations = import::parse_file(&file, &community).map_err(|e| e.to_string())?;
-            let report = import::import(storage.store(), &stations).map_err(|e| e.to_string())?;
+            let report = import::import(&*storage, &stations).map_err(|e| e.to_string())?;
             println!(
                 "imported {} station(s), skipped {} already present",
                 report.added.len(),
@@ -317,13 +364,17 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::PublishHolidays { db, year, file } => {
+        Command::PublishHolidays {
+            db,
+            database_url,
+            year,
+            file,
+        } => {
             init_logs("warn");
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
-            let id = import::publish_holidays(storage.store(), year, &text)
-                .map_err(|e| e.to_string())?;
+            let storage = open_storage(&db, database_url.as_deref())?;
+            let id = import::publish_holidays(&*storage, year, &text).map_err(|e| e.to_string())?;
             println!("published the holidays of {year} ({id})");
             Ok(())
         }

@@ -286,4 +286,23 @@ impl SyncStorage for SqliteStorage {
     fn schema_version(&self) -> i64 {
         SCHEMA_VERSION
     }
+
+    fn quarantine(&self) -> Result<Vec<fushi_core::store::QuarantinedChange>> {
+        self.store.quarantine()
+    }
+
+    fn quarantine_drops(&self) -> Result<Vec<fushi_core::store::QuarantineDrop>> {
+        self.store.quarantine_drops()
+    }
+
+    fn held_records(&self) -> Result<usize> {
+        self.store.held_records()
+    }
+
+    fn apply_trusted(&self, changes: &[RowChange]) -> Result<()> {
+        for change in changes {
+            fushi_core::store::validate_received(change)?;
+        }
+        self.store.apply_remote(changes).map(|_| ())
+    }
 }

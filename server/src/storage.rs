@@ -239,4 +239,83 @@ pub trait SyncStorage: Send + Sync + 'static {
 
     /// The schema version of the stored data.
     fn schema_version(&self) -> i64;
+
+    /// The changes held for their clock, oldest first (for the operator).
+    fn quarantine(&self) -> Result<Vec<fushi_core::store::QuarantinedChange>>;
+
+    /// Held changes dropped rather than applied, oldest first.
+    fn quarantine_drops(&self) -> Result<Vec<fushi_core::store::QuarantineDrop>>;
+
+    /// Station records held for their window's batch.
+    fn held_records(&self) -> Result<usize>;
+
+    /// Apply changes the operator vouches for (a restore, or rows a newer
+    /// server version wrote): validated as received (a catalogue code this
+    /// version does not know passes if shaped like one), merged and
+    /// numbered, judged by no user's policy. A row this version cannot read
+    /// fails the whole call.
+    fn apply_trusted(&self, changes: &[RowChange]) -> Result<()>;
+}
+
+/// Write as `actor` on the server itself (the importer of stations, the
+/// publisher of holidays, a test's fixtures): `write` runs on a scratch
+/// store that holds what the server holds (for look-ups), signed in as
+/// `actor`; what it wrote is then pushed like any phone's push, checked by
+/// the same policy and numbered by the storage — so it works the same on
+/// every backend. A refused change fails the whole write, naming its reason.
+pub fn write_as<T>(
+    storage: &dyn SyncStorage,
+    actor: &Actor,
+    write: impl FnOnce(&fushi_core::Store) -> Result<T>,
+) -> Result<T> {
+    use fushi_core::store::SCHEMA_VERSION;
+    let dir = tempfile::tempdir()
+        .map_err(|e| fushi_core::Error::Corrupt(format!("scratch store: {}", e.kind())))?;
+    let scratch = fushi_core::Store::open_with(
+        dir.path().join("scratch.db"),
+        fushi_core::crdt::SystemClock::new(),
+        fushi_core::StoreConfig {
+            search_in_background: false,
+            ..fushi_core::StoreConfig::default()
+        },
+    )?;
+    // What the server holds, whole, page by page.
+    let mut pos = Position {
+        floor: -1,
+        after: -1,
+    };
+    loop {
+        let page = storage.pull(&Scope::default(), pos, PageLimit::rows(1_000))?;
+        scratch.apply_remote(&page.changes)?;
+        if !page.more {
+            break;
+        }
+        pos = pos.after_page(&page);
+    }
+    scratch.set_actor(Some(actor.clone()));
+    let out = write(&scratch)?;
+    let pusher = Pusher {
+        actor: actor.clone(),
+        key: Vec::new(),
+    };
+    // The scratch store's outbox: only its own writes are numbered.
+    let mut pos = Position::at(0);
+    loop {
+        let batch = scratch.outbox_batch(pos, PageLimit::rows(500))?;
+        if batch.changes.is_empty() {
+            break;
+        }
+        let outcome = storage.push(&pusher, &batch.changes, SCHEMA_VERSION)?;
+        if let Some(r) = outcome.rejections.first() {
+            return Err(fushi_core::Error::Invalid {
+                field: format!("{} {}", r.table, r.index + 1),
+                reason: format!("refused: {}", r.code),
+            });
+        }
+        if !batch.more {
+            break;
+        }
+        pos = pos.after_page(&batch);
+    }
+    Ok(out)
 }

@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end scenarios: a real sync server on a free
-//! loopback port over a real SQLite file, and phones that are real SQLite
-//! files in temp dirs, each with its own sync client.
+//! loopback port over a real SQLite file — or, when `FUSHI_TEST_BACKEND` is
+//! `postgres`, over a fresh database of a real PostgreSQL ([`pg`]): the
+//! README's test command runs every scenario both ways — and phones that
+//! are real SQLite files in temp dirs, each with its own sync client.
 //!
 //! Servers speak plain HTTP unless started with TLS ([`Server::start_tls`],
 //! a CA made in the test, [`certs`]); the phones of a plain one allow
@@ -12,15 +14,82 @@ use fushi_core::model::{NewItem, NewStation, RowData};
 use fushi_core::policy::{Actor, Role};
 use fushi_core::sync::{SyncClient, SyncConfig, Trust};
 use fushi_core::{Store, StoreConfig, Table};
+use fushi_server::postgres::PgStorage;
 use fushi_server::storage::SyncStorage;
 use fushi_server::{tokens, RunningServer, SqliteStorage};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// Which storage the test servers keep their state in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file (the default).
+    Sqlite,
+    /// A fresh database on the test PostgreSQL ([`pg`]).
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `FUSHI_TEST_BACKEND` names (`sqlite`, the default, or
+    /// `postgres`).
+    pub fn from_env() -> Backend {
+        match std::env::var("FUSHI_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Backend::Postgres,
+            Ok("sqlite") | Ok("") | Err(_) => Backend::Sqlite,
+            Ok(other) => panic!("FUSHI_TEST_BACKEND must be sqlite or postgres, not {other}"),
+        }
+    }
+}
+
+/// Settings of a test server's storage beyond the store's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StorageOptions {
+    /// How long device tokens live unless renewed.
+    pub token_ttl_ms: Option<i64>,
+}
+
+/// Open a storage of `backend` in `dir` (SQLite) or a fresh database.
+pub fn open_storage(
+    backend: Backend,
+    dir: &std::path::Path,
+    time: Arc<dyn TimeSource>,
+    tweak: impl FnOnce(StoreConfig) -> StoreConfig,
+    options: StorageOptions,
+) -> (
+    Arc<dyn SyncStorage>,
+    Option<Arc<SqliteStorage>>,
+    Option<String>,
+) {
+    match backend {
+        Backend::Sqlite => {
+            let mut s =
+                SqliteStorage::open_with_config(&dir.join("server.db"), time, tweak).unwrap();
+            if let Some(ttl) = options.token_ttl_ms {
+                s = s.with_token_ttl(ttl);
+            }
+            let s = Arc::new(s);
+            (s.clone(), Some(s), None)
+        }
+        Backend::Postgres => {
+            let database = pg::fresh_database();
+            let mut s = PgStorage::open_with_config(&database, time, tweak).unwrap();
+            if let Some(ttl) = options.token_ttl_ms {
+                s = s.with_token_ttl(ttl);
+            }
+            (Arc::new(s), None, Some(database))
+        }
+    }
+}
+
 /// A running server and its storage.
 pub struct Server {
     /// The storage, to look at what the server holds.
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn SyncStorage>,
+    /// The same storage when it is SQLite (benchmarks that write the
+    /// server's store directly).
+    pub sqlite: Option<Arc<SqliteStorage>>,
+    /// Its database's connection string when it is PostgreSQL.
+    pub database: Option<String>,
     /// The HTTP server.
     pub running: RunningServer,
     /// Base URL.
@@ -71,7 +140,7 @@ impl Server {
         limits: fushi_server::Limits,
         tls: Option<(certs::TestCa, fushi_server::ServerTls)>,
     ) -> Server {
-        Server::start_storage(time, tweak, |s| s, limits, tls).await
+        Server::start_storage(time, tweak, StorageOptions::default(), limits, tls).await
     }
 
     /// Start with device tokens living `ttl_ms` unless renewed.
@@ -79,25 +148,27 @@ impl Server {
         Server::start_storage(
             time,
             |c| c,
-            |s| s.with_token_ttl(ttl_ms),
+            StorageOptions {
+                token_ttl_ms: Some(ttl_ms),
+            },
             fushi_server::Limits::default(),
             None,
         )
         .await
     }
 
-    /// [`Server::start_full`] with `storage` applied to the storage.
+    /// [`Server::start_full`] with storage `options`, on the backend
+    /// `FUSHI_TEST_BACKEND` names.
     pub async fn start_storage(
         time: Arc<dyn TimeSource>,
         tweak: impl FnOnce(StoreConfig) -> StoreConfig,
-        storage: impl FnOnce(SqliteStorage) -> SqliteStorage,
+        options: StorageOptions,
         limits: fushi_server::Limits,
         tls: Option<(certs::TestCa, fushi_server::ServerTls)>,
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(storage(
-            SqliteStorage::open_with_config(&dir.path().join("server.db"), time, tweak).unwrap(),
-        ));
+        let (storage, sqlite, database) =
+            open_storage(Backend::from_env(), dir.path(), time, tweak, options);
         let (ca, tls) = tls.map_or((None, None), |(ca, tls)| (Some(ca), Some(tls)));
         let running =
             RunningServer::start_tls(storage.clone(), ([127, 0, 0, 1], 0).into(), limits, tls)
@@ -106,6 +177,8 @@ impl Server {
         let url = running.url();
         Server {
             storage,
+            sqlite,
+            database,
             running,
             url,
             ca,
@@ -147,7 +220,51 @@ impl Server {
 
     /// What the server holds that a reader of `community` may see.
     pub fn snapshot_for(&self, community: &str) -> Vec<RowData> {
-        in_scope(self.storage.store().snapshot().unwrap(), community)
+        in_scope(self.held().snapshot().unwrap(), community)
+    }
+
+    /// What the server holds, every row whole, in a store of its own (a
+    /// copy read through the storage's pull, whatever the backend): look
+    /// rows up in it as in any store.
+    pub fn held(&self) -> Held {
+        held(&*self.storage)
+    }
+
+    /// Write on the server itself as `actor` (fixtures; see
+    /// [`fushi_server::storage::write_as`]).
+    pub fn write_as<T>(
+        &self,
+        actor: &Actor,
+        write: impl FnOnce(&Store) -> fushi_core::Result<T>,
+    ) -> T {
+        fushi_server::storage::write_as(&*self.storage, actor, write).unwrap()
+    }
+
+    /// Everything the server has written down, as bytes, named: each file
+    /// in its folder (SQLite: the databases and what their write-ahead
+    /// logs still hold), or its PostgreSQL database as `pg_dump` writes it.
+    pub fn stored_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        match &self.database {
+            Some(db) => {
+                let out = std::process::Command::new("pg_dump")
+                    .args(["--data-only", "-d", db])
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(out.status.success(), "pg_dump failed");
+                vec![("the database".into(), out.stdout)]
+            }
+            None => std::fs::read_dir(self.dir())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.path().is_file())
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect(),
+        }
     }
 
     /// The folder of the server's files (`server.db`, `server.db.tokens`).
@@ -159,6 +276,52 @@ impl Server {
     pub async fn stop(self) {
         self.running.stop().await.unwrap();
     }
+}
+
+/// A copy of what a server holds, in a store of its own.
+pub struct Held {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Held {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Copy everything `storage` holds (all communities, every row whole) into
+/// a store of its own.
+pub fn held(storage: &dyn SyncStorage) -> Held {
+    use fushi_core::store::{PageLimit, Position, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    // On the server's time: rows stamped by a test's server clock are not
+    // "ahead" of the copy.
+    let store = Store::open_with(
+        dir.path().join("held.db"),
+        fushi_core::crdt::ManualTime::new(storage.now_ms()),
+        StoreConfig {
+            search_in_background: false,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    let mut pos = Position {
+        floor: -1,
+        after: -1,
+    };
+    loop {
+        let page = storage
+            .pull(&Scope::default(), pos, PageLimit::rows(1_000))
+            .unwrap();
+        store.apply_remote(&page.changes).unwrap();
+        if !page.more {
+            break;
+        }
+        pos = pos.after_page(&page);
+    }
+    Held { store, _dir: dir }
 }
 
 /// Rows a reader of `community` receives: its own, and the city's stations.

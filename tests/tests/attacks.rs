@@ -19,7 +19,7 @@ async fn hand_made_changes_are_refused_with_the_reason_and_the_winning_value() {
     let (li, _staff, bike, st) = fushi_tests::bike_and_station(&server).await;
     let (mallory, token) = server.user(Role::Resident, "fushi");
     let (_cuiwei_staff, cuiwei_token) = server.user(Role::GridStaff, "cuiwei");
-    let before = server.storage.store().snapshot().unwrap();
+    let before = server.held().snapshot().unwrap();
 
     // A resident changes someone else's item.
     let (status, body) = push_raw(
@@ -97,7 +97,7 @@ async fn hand_made_changes_are_refused_with_the_reason_and_the_winning_value() {
     assert_eq!(code(&body, 0), "other_community");
 
     // Nothing of it reached the server.
-    assert_eq!(server.storage.store().snapshot().unwrap(), before);
+    assert_eq!(server.held().snapshot().unwrap(), before);
 
     // In a mixed batch the allowed change goes through and only the other is refused.
     let own = forged(mallory.clone(), |s| {
@@ -109,11 +109,8 @@ async fn hand_made_changes_are_refused_with_the_reason_and_the_winning_value() {
     assert_eq!(body["accepted"], 1);
     assert_eq!(body["rejections"][0]["index"], 1);
     assert_eq!(code(&body, 0), "not_owner");
-    assert!(server.storage.store().item(own[0].id).is_ok());
-    assert_eq!(
-        server.storage.store().item(bike).unwrap().status,
-        "available"
-    );
+    assert!(server.held().item(own[0].id).is_ok());
+    assert_eq!(server.held().item(bike).unwrap().status, "available");
     server.stop().await;
 }
 

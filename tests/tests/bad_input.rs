@@ -23,8 +23,8 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     let http = fushi_tests::http();
     let push = format!("{}/v1/push", server.url);
     let pull = format!("{}/v1/pull", server.url);
-    let before = server.storage.store().snapshot().unwrap();
-    let seq_before = server.storage.store().current_seq().unwrap();
+    let before = server.held().snapshot().unwrap();
+    let seq_before = server.storage.current_seq().unwrap();
 
     let expect = |(status, body): (StatusCode, serde_json::Value), want: StatusCode, code: &str| {
         assert_eq!(status, want, "{body}");
@@ -49,7 +49,6 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
         "invalid_token",
     );
     let (_, revoked) = server.user(Role::Resident, "fushi");
-    use fushi_server::storage::SyncStorage;
     assert!(server
         .storage
         .revoke_token(&fushi_server::tokens::hash(&revoked))
@@ -118,8 +117,8 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     // Unknown table, unknown column, a field too long: refused row by row
     // (`invalid`, naming the field); an unknown site index is a malformed
     // request (400 `invalid_change`).
-    assert_eq!(server.storage.store().snapshot().unwrap(), before);
-    assert_eq!(server.storage.store().current_seq().unwrap(), seq_before);
+    assert_eq!(server.held().snapshot().unwrap(), before);
+    assert_eq!(server.storage.current_seq().unwrap(), seq_before);
     let good = forged(li.actor.clone(), |s| {
         s.post_item(item("好的物品")).unwrap();
     });
@@ -155,16 +154,15 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     }
     assert!(
         server
-            .storage
-            .store()
+            .held()
             .fetch_row(fushi_core::Table::Item, good[0].id)
             .unwrap()
             .is_some(),
         "the good change beside the bad one is applied"
     );
     // From here on, every request is refused whole and changes nothing.
-    let before = server.storage.store().snapshot().unwrap();
-    let seq_before = server.storage.store().current_seq().unwrap();
+    let before = server.held().snapshot().unwrap();
+    let seq_before = server.storage.current_seq().unwrap();
     let bad_site = PushRequest {
         sites: vec![],
         rows: vec![WireRow(
@@ -259,8 +257,8 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
         "not_found",
     );
 
-    assert_eq!(server.storage.store().snapshot().unwrap(), before);
-    assert_eq!(server.storage.store().current_seq().unwrap(), seq_before);
+    assert_eq!(server.held().snapshot().unwrap(), before);
+    assert_eq!(server.storage.current_seq().unwrap(), seq_before);
 
     // The phone's own client maps these to errors the app can act on.
     let stranger = Phone::new(&server.url, li.actor.clone(), "fsh_nope".into(), |c| c);

@@ -151,9 +151,9 @@ async fn the_operator_publishes_a_year_on_the_server_and_phones_learn_it() {
     rider.client.sync().await.unwrap();
     assert_eq!(rider.store.holiday_years(), vec![2026]);
     // What `fushi-server publish-holidays --year 2027 FILE` does.
-    let store = server.storage.store();
-    assert!(fushi_server::import::publish_holidays(store, 2027, "2026-10-01 holiday").is_err());
-    fushi_server::import::publish_holidays(store, 2027, CHINA_2027).unwrap();
+    let storage = &*server.storage;
+    assert!(fushi_server::import::publish_holidays(storage, 2027, "2026-10-01 holiday").is_err());
+    fushi_server::import::publish_holidays(storage, 2027, CHINA_2027).unwrap();
     rider.client.sync().await.unwrap();
     assert_eq!(rider.store.holiday_years(), vec![2026, 2027]);
     assert!(

@@ -7,7 +7,6 @@ use fushi_core::model::NewSkill;
 use fushi_core::policy::Role;
 use fushi_core::store::Scope;
 use fushi_core::{StoreConfig, Table};
-use fushi_server::storage::SyncStorage;
 use fushi_server::Limits;
 use fushi_tests::*;
 use reqwest::{Method, StatusCode};
@@ -50,7 +49,7 @@ async fn a_resident_cannot_take_over_move_or_back_date_a_listing() {
     let server = Server::start().await;
     let (li, staff, bike, st) = fushi_tests::bike_and_station(&server).await;
     let (mallory, token) = server.user(Role::Resident, "fushi");
-    let before = server.storage.store().snapshot().unwrap();
+    let before = server.held().snapshot().unwrap();
     let t = Hlc::new(now(), 0);
 
     // The owner column twice, the later naming the attacker: malformed, and
@@ -108,11 +107,8 @@ async fn a_resident_cannot_take_over_move_or_back_date_a_listing() {
     let (_, body) = push_raw(&server.url, &token, &new).await;
     assert_eq!(codes(&body), ["immutable_field"], "{body}");
 
-    assert_eq!(server.storage.store().snapshot().unwrap(), before);
-    assert_eq!(
-        server.storage.store().item(bike).unwrap().owner,
-        li.actor.user
-    );
+    assert_eq!(server.held().snapshot().unwrap(), before);
+    assert_eq!(server.held().item(bike).unwrap().owner, li.actor.user);
     server.stop().await;
 }
 
@@ -188,10 +184,10 @@ async fn only_grid_staff_hide_and_held_changes_are_judged_again_when_released() 
         .unwrap());
     time.advance(20 * MIN);
     server.storage.housekeeping().unwrap();
-    let store = server.storage.store();
-    assert_eq!(store.item(lamp).unwrap().title, "旧台灯");
-    assert!(store.quarantine().unwrap().is_empty());
-    let mut dropped: Vec<(Uuid, String)> = store
+    assert_eq!(server.held().item(lamp).unwrap().title, "旧台灯");
+    assert!(server.storage.quarantine().unwrap().is_empty());
+    let mut dropped: Vec<(Uuid, String)> = server
+        .storage
         .quarantine_drops()
         .unwrap()
         .into_iter()
@@ -249,8 +245,7 @@ async fn skill_sessions_requests_and_hand_overs_stay_in_the_users_community() {
         );
     }
     let sessions = server
-        .storage
-        .store()
+        .held()
         .snapshot()
         .unwrap()
         .into_iter()
@@ -301,7 +296,7 @@ async fn clocks_sets_the_quarantine_and_the_rate_are_bounded() {
         ],
         "{body}"
     );
-    assert!(server.storage.store().quarantine().unwrap().is_empty());
+    assert!(server.storage.quarantine().unwrap().is_empty());
 
     // The quarantine: three held changes per user, then a refusal.
     let held: Vec<_> = (1..=4).map(|k| title(at(n + k * 10 * MIN))).collect();
@@ -331,7 +326,7 @@ async fn clocks_sets_the_quarantine_and_the_rate_are_bounded() {
     assert_eq!(codes(&body), ["too_many_elements"], "{body}");
     let (_, body) = push_raw(&server.url, &li.token, &[photos(2, 10)]).await;
     assert_eq!(body["accepted"], 1, "{body}");
-    assert_eq!(server.storage.store().item(lamp).unwrap().photos.len(), 9);
+    assert_eq!(server.held().item(lamp).unwrap().photos.len(), 9);
 
     // The rate: a burst of 30, then 429 with Retry-After.
     let http = fushi_tests::http();
@@ -482,17 +477,17 @@ async fn check_ins_and_reports_are_published_in_shuffled_batches_per_window() {
         }
         time.advance(MIN);
     }
-    let store = server.storage.store();
+    let store = &*server.storage;
     assert_eq!(store.held_records().unwrap(), 3);
-    let feed = |store: &fushi_core::Store| -> Vec<(i64, Uuid)> {
+    let feed = |store: &dyn fushi_server::SyncStorage| -> Vec<(i64, Uuid)> {
         let mut out = Vec::new();
         let mut cursor = fushi_core::store::Position::default();
         loop {
             let page = store
-                .changes_since(
+                .pull(
+                    &Scope::default(),
                     cursor,
                     fushi_core::store::PageLimit::rows(1),
-                    &Scope::default(),
                 )
                 .unwrap();
             if page.changes.is_empty() {

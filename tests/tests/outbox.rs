@@ -102,7 +102,7 @@ async fn a_check_in_at_a_station_just_added_and_edited_is_kept() {
         .unwrap();
     let sync = staff.client.sync().await.unwrap();
     assert_eq!(sync.rejected, 0, "{:?}", staff.store.sync_rejections());
-    let held = server.storage.store();
+    let held = server.held();
     assert!(held
         .row_state(Table::StationCheckin, checkin)
         .unwrap()

@@ -61,7 +61,7 @@ async fn an_invalid_row_in_the_outbox_is_refused_alone_and_the_outbox_moves_on()
     // The server never held the bad row: the phone's copy is gone; the good
     // rows on either side of it arrived.
     assert!(li.store.fetch_row(Table::Item, bad).unwrap().is_none());
-    let on_server = server.storage.store();
+    let on_server = server.held();
     assert!(on_server.fetch_row(Table::Item, before).unwrap().is_some());
     assert!(on_server.fetch_row(Table::Item, after).unwrap().is_some());
     assert!(on_server.fetch_row(Table::Item, bad).unwrap().is_none());
@@ -70,7 +70,11 @@ async fn an_invalid_row_in_the_outbox_is_refused_alone_and_the_outbox_moves_on()
     let later = li.store.post_item(item("书架")).unwrap();
     let report = li.client.sync().await.unwrap();
     assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
-    assert!(on_server.fetch_row(Table::Item, later).unwrap().is_some());
+    assert!(server
+        .held()
+        .fetch_row(Table::Item, later)
+        .unwrap()
+        .is_some());
 }
 
 /// A row as a newer app version would write it: set `column` to `value`
@@ -99,7 +103,7 @@ async fn a_value_from_a_newer_version_is_kept_shown_with_a_fallback_label_and_ne
     // The server (upgraded) receives rows with codes this phone's version
     // has never heard of: a new item category, a new station kind and a new
     // amenity. They reach the server's store as a newer phone's push would.
-    let store = server.storage.store();
+    let store = server.held();
     let new_item = with_value(
         &store.row_state(Table::Item, bike).unwrap().unwrap(),
         "category",
@@ -130,7 +134,10 @@ async fn a_value_from_a_newer_version_is_kept_shown_with_a_fallback_label_and_ne
     };
     let new_item = newer(new_item, &["category"]);
     let new_station = newer(new_station, &["kind", "amenities"]);
-    store.apply_remote(&[new_item, new_station]).unwrap();
+    server
+        .storage
+        .apply_trusted(&[new_item, new_station])
+        .unwrap();
     // And a good row in the same pages.
     let lamp = staff.store.post_item(item("旧台灯")).unwrap();
     staff.client.sync().await.unwrap();

@@ -13,16 +13,14 @@ const TOTAL: usize = 300;
 
 async fn community_of(total: usize) -> Server {
     let server = Server::start().await;
-    let store = server.storage.store();
-    store.set_actor(Some(Actor {
+    let actor = Actor {
         user: Uuid::now_v7(),
         role: Role::Resident,
         community: "fushi".into(),
-    }));
-    store
-        .post_items((0..total).map(|i| item(&format!("闲置 {i}"))).collect())
-        .unwrap();
-    store.set_actor(None);
+    };
+    server.write_as(&actor, |store| {
+        store.post_items((0..total).map(|i| item(&format!("闲置 {i}"))).collect())
+    });
     server
 }
 
@@ -83,8 +81,7 @@ async fn a_cancelled_sync_leaves_the_store_consistent_and_the_next_one_goes_on_f
     // applied came with its cursor.
     assert_eq!(phone.store.pending_changes().unwrap(), 0);
     assert!(server
-        .storage
-        .store()
+        .held()
         .fetch_row(Table::Item, mine)
         .unwrap()
         .is_some());

@@ -40,27 +40,24 @@ async fn a_push_whose_answer_is_lost_is_sent_again_without_duplicates() {
     proxy.drop_next.store(1, Ordering::SeqCst);
     assert!(matches!(client.sync().await, Err(Error::Offline(_))));
     assert_eq!(client.pending_changes().unwrap(), 5, "nothing acknowledged");
-    assert_eq!(
-        count(&server.storage.store().snapshot().unwrap(), Table::Item),
-        2
-    );
+    assert_eq!(count(&server.held().snapshot().unwrap(), Table::Item), 2);
     assert_eq!(client.last_synced_at().unwrap(), None);
 
     // Edits made meanwhile go too; the resent batch is a no-op on the server.
     let late = li.store.post_item(item("新增的一件")).unwrap();
-    let seq_before = server.storage.store().current_seq().unwrap();
+    let seq_before = server.storage.current_seq().unwrap();
     let r = client.sync().await.unwrap();
     assert_eq!((r.pushed, r.rejected), (6, 0));
     assert_eq!(client.pending_changes().unwrap(), 0);
-    let held = server.storage.store().snapshot().unwrap();
+    let held = server.held().snapshot().unwrap();
     assert_eq!(count(&held, Table::Item), 6);
     assert_eq!(
-        server.storage.store().current_seq().unwrap() - seq_before,
+        server.storage.current_seq().unwrap() - seq_before,
         4,
         "the two resent rows were not numbered again"
     );
     for id in ids.iter().chain([&late]) {
-        assert!(server.storage.store().item(*id).is_ok());
+        assert!(server.held().item(*id).is_ok());
     }
     assert_eq!(li.snapshot(), server.snapshot_for("fushi"));
     server.stop().await;

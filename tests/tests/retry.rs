@@ -37,7 +37,7 @@ async fn through_front(retry: RetryPolicy) -> (Server, FaultyFront, Phone) {
 }
 
 fn items_on_server(server: &Server) -> usize {
-    fushi_tests::items_in(server.storage.store())
+    fushi_tests::items_in(&server.held())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +175,7 @@ async fn a_push_whose_connection_is_cut_is_sent_again_at_once_without_duplicates
     for i in 0..3 {
         li.store.post_item(item(&format!("旧物{i}"))).unwrap();
     }
-    let seq_before = server.storage.store().current_seq().unwrap();
+    let seq_before = server.storage.current_seq().unwrap();
     // The server applies the first batch; the phone hears nothing: the
     // connection is closed under it. It sends the batch again at once.
     proxy.drop_next.store(1, Ordering::SeqCst);
@@ -184,7 +184,7 @@ async fn a_push_whose_connection_is_cut_is_sent_again_at_once_without_duplicates
     assert_eq!(client.pending_changes().unwrap(), 0);
     assert_eq!(items_on_server(&server), 3);
     assert_eq!(
-        server.storage.store().current_seq().unwrap() - seq_before,
+        server.storage.current_seq().unwrap() - seq_before,
         3,
         "the batch sent twice was numbered once"
     );

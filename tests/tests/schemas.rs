@@ -610,14 +610,8 @@ async fn mixed_versions(steps: Vec<Step>) {
     let mut ids = vec![old.store.post_item(item("儿童自行车")).unwrap()];
     old.client.sync().await.unwrap();
     new.client.sync().await.unwrap();
-    let server_tags = |id: Uuid| -> Vec<String> {
-        server
-            .storage
-            .store()
-            .item(id)
-            .map(|i| i.tags)
-            .unwrap_or_default()
-    };
+    let server_tags =
+        |id: Uuid| -> Vec<String> { server.held().item(id).map(|i| i.tags).unwrap_or_default() };
     for s in steps {
         let pick = |p: usize| ids[p % ids.len()];
         match s {

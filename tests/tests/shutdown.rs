@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn a_push_under_way_is_finished_before_the_server_stops() {
     let server = Server::start().await;
     let storage = server.storage.clone();
-    let seq_before = storage.store().current_seq().unwrap();
+    let seq_before = storage.current_seq().unwrap();
     let addr = server.running.addr;
     let (actor, token) = server.user(Role::Resident, "fushi");
     let changes = forged(actor, |s| {
@@ -53,7 +53,7 @@ async fn a_push_under_way_is_finished_before_the_server_stops() {
         .unwrap();
     // Applied and numbered (the stopped server's files are gone with its
     // temp dir; its open writer still answers).
-    assert_eq!(storage.store().current_seq().unwrap(), seq_before + 1);
+    assert_eq!(storage.current_seq().unwrap(), seq_before + 1);
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "a stopped server takes no new connections"

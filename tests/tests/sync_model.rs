@@ -26,8 +26,10 @@ use fushi_core::policy::{Actor, Role};
 use fushi_core::store::{PageLimit, Position, Scope};
 use fushi_core::sync::{RetryPolicy, SyncClient, SyncConfig};
 use fushi_core::{Store, StoreConfig, Table};
+use fushi_server::postgres::PgStorage;
 use fushi_server::storage::SyncStorage;
 use fushi_server::{router, tokens, AppState, SqliteStorage};
+use fushi_tests::Backend;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -180,7 +182,7 @@ struct ModelPhone {
 
 struct World {
     rt: tokio::runtime::Runtime,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn SyncStorage>,
     url: String,
     faults: Arc<Mutex<FaultState>>,
     accounts: Vec<(Actor, String)>,
@@ -192,14 +194,21 @@ struct World {
 }
 
 impl World {
-    fn new(push_batch: usize, pull_limit: usize, initial_phones: usize) -> World {
+    fn new(push_batch: usize, pull_limit: usize, initial_phones: usize, backend: Backend) -> World {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).unwrap());
+        let storage: Arc<dyn SyncStorage> = match backend {
+            Backend::Sqlite => {
+                Arc::new(SqliteStorage::open(&dir.path().join("server.db")).unwrap())
+            }
+            Backend::Postgres => {
+                Arc::new(PgStorage::open(&fushi_tests::pg::fresh_database()).unwrap())
+            }
+        };
         let faults = Arc::new(Mutex::new(FaultState::default()));
         let app = router(AppState::new(storage.clone()))
             .layer(axum::middleware::from_fn_with_state(faults.clone(), inject));
@@ -512,6 +521,36 @@ fn cell_text(cell: &fushi_core::crdt::Cell) -> String {
     )
 }
 
+/// Everything in `scope`, whole, as the storage's pull sends it.
+fn pulled(storage: &dyn SyncStorage, scope: &Scope) -> Vec<RowChange> {
+    let all = storage
+        .pull(
+            scope,
+            Position {
+                floor: -1,
+                after: -1,
+            },
+            PageLimit {
+                rows: 1_000_000,
+                bytes: usize::MAX,
+            },
+        )
+        .unwrap();
+    assert!(!all.more);
+    all.changes
+}
+
+fn canon_of(changes: Vec<RowChange>) -> Canon {
+    changes
+        .into_iter()
+        .map(|c| {
+            let mut cells: Vec<String> = c.cells.iter().map(cell_text).collect();
+            cells.sort();
+            ((c.table, c.id), cells)
+        })
+        .collect()
+}
+
 fn canon(store: &Store, scope: &Scope) -> Canon {
     // From below zero: on a phone, received cells are not numbered (0).
     let all = store
@@ -539,12 +578,17 @@ fn canon(store: &Store, scope: &Scope) -> Canon {
 }
 
 fn check(world: &World) {
+    // Every row the server holds, whole (as a refusal's winning state).
+    let whole: BTreeMap<(String, Uuid), RowChange> = pulled(&*world.storage, &Scope::default())
+        .into_iter()
+        .map(|c| ((c.table.clone(), c.id), c))
+        .collect();
     for (i, p) in world.phones.iter().enumerate() {
         // What the server holds that this phone's user may read.
-        let server = canon(
-            world.storage.store(),
+        let server = canon_of(pulled(
+            &*world.storage,
             &Scope::for_reader(&world.accounts[p.account].0),
-        );
+        ));
         let rejected: HashSet<(String, Uuid)> = p
             .store
             .sync_rejections()
@@ -587,12 +631,9 @@ fn check(world: &World) {
                     table.name()
                 );
             };
-            let held = world
-                .storage
-                .store()
-                .row_state(*table, *id)
-                .unwrap()
-                .unwrap();
+            let held = whole
+                .get(&(table.name().to_owned(), *id))
+                .expect("the server holds the row");
             let deleted = held
                 .cells
                 .iter()
@@ -652,7 +693,7 @@ proptest! {
         initial in 2usize..=4,
         ops in proptest::collection::vec(op(), 10..70),
     ) {
-        let mut world = World::new(push_batch, pull_limit, initial);
+        let mut world = World::new(push_batch, pull_limit, initial, Backend::from_env());
         for op in &ops {
             world.run(op);
         }

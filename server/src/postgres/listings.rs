@@ -32,8 +32,8 @@ use fushi_core::model::tables::{Table, TableDef, TableKind, TABLES};
 use fushi_core::photo::PhotoRef;
 use fushi_core::policy::{self, Actor, Denial, Facts, RowFacts};
 use fushi_core::store::{
-    city_wide, clock_denial_at, known_at, readable, validate, validate_at, wire_size, ChangePage,
-    Credentials, PageLimit, PhotoUse, Position, Pusher, Rejection, Scope,
+    city_wide, clock_denial_at, known_at, readable, validate, validate_at, validate_received,
+    wire_size, ChangePage, Credentials, PageLimit, PhotoUse, Position, Pusher, Rejection, Scope,
 };
 use fushi_core::{Error, Result, StoreConfig};
 use std::collections::{HashMap, HashSet};
@@ -264,7 +264,12 @@ pub(crate) async fn push(pool: Pool, job: PushJob) -> Result<PushOutcome> {
     let checked: Vec<std::result::Result<Table, Denial>> = job
         .changes
         .iter()
-        .map(|change| match validate_at(change, job.schema) {
+        .map(|change| match job.pusher {
+            Some(_) => validate_at(change, job.schema),
+            // Trusted changes must all be readable (see `apply_trusted`).
+            None => validate_received(change),
+        })
+        .map(|valid| match valid {
             Ok(table) => Ok(Ok(table)),
             Err(Error::Invalid { field, reason }) => Ok(Err(Denial::Invalid { field, reason })),
             Err(e) => Err(e),
@@ -301,6 +306,24 @@ pub(crate) async fn push(pool: Pool, job: PushJob) -> Result<PushOutcome> {
         .flatten()
         .collect();
     ctx.rows.load(ctx.tx, &keys).await?;
+    if job.pusher.is_none() {
+        for (change, checked) in job.changes.iter().zip(&checked) {
+            match checked {
+                Ok(table) => {
+                    ctx.receive(*table, change, None)
+                        .await?
+                        .map_err(Error::NotAllowed)?;
+                }
+                Err(Denial::Invalid { field, reason }) => {
+                    return Err(Error::Invalid {
+                        field: field.clone(),
+                        reason: reason.clone(),
+                    })
+                }
+                Err(d) => return Err(Error::NotAllowed(d.clone())),
+            }
+        }
+    }
     if let Some(pusher) = &job.pusher {
         for (index, (change, checked)) in job.changes.iter().zip(&checked).enumerate() {
             let verdict = match checked {
@@ -793,4 +816,60 @@ pub(crate) async fn epoch(pool: Pool) -> Result<u64> {
         .map_err(db_error("read epoch"))?
         .get(0);
     Ok(e as u64)
+}
+
+/// The changes held for their clock, oldest first.
+pub(crate) async fn quarantine(pool: Pool) -> Result<Vec<fushi_core::store::QuarantinedChange>> {
+    let client = Pg::client(&pool).await?;
+    let rows = client
+        .query(
+            "SELECT change, wall_ms, received_at FROM fushi_quarantine ORDER BY id",
+            &[],
+        )
+        .await
+        .map_err(db_error("read quarantine"))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let change: RowChange = serde_json::from_slice(r.get::<_, &[u8]>(0))?;
+        out.push(fushi_core::store::QuarantinedChange {
+            table: change.table,
+            id: change.id,
+            clock_wall_ms: r.get(1),
+            received_at: r.get(2),
+            reason: "clock too far ahead of this device's time".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Held changes dropped rather than applied, oldest first.
+pub(crate) async fn quarantine_drops(pool: Pool) -> Result<Vec<fushi_core::store::QuarantineDrop>> {
+    let client = Pg::client(&pool).await?;
+    let rows = client
+        .query(
+            "SELECT tbl, row_id, code, dropped_at FROM fushi_quarantine_drop ORDER BY id",
+            &[],
+        )
+        .await
+        .map_err(db_error("read quarantine drops"))?;
+    Ok(rows
+        .iter()
+        .map(|r| fushi_core::store::QuarantineDrop {
+            table: r.get(0),
+            id: r.get(1),
+            code: r.get(2),
+            dropped_at: r.get(3),
+        })
+        .collect())
+}
+
+/// Station records held for their window's batch.
+pub(crate) async fn held_records(pool: Pool) -> Result<usize> {
+    let client = Pg::client(&pool).await?;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM fushi_held_record", &[])
+        .await
+        .map_err(db_error("read held records"))?
+        .get(0);
+    Ok(n.max(0) as usize)
 }

@@ -32,7 +32,11 @@ async fn main() {
     }
     // 1. A 20k-listing community, then an empty phone's first sync.
     let server = Server::start().await;
-    let store = server.storage.store();
+    let store = server
+        .sqlite
+        .as_ref()
+        .expect("the sync bench runs on SQLite")
+        .store();
     let t = Instant::now();
     let owners: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
     for i in 0..20_000usize {
@@ -164,7 +168,16 @@ async fn main() {
         lat[49],
         lat[94]
     );
-    assert_eq!(store_items(server.storage.store()), 5_000);
+    assert_eq!(
+        store_items(
+            server
+                .sqlite
+                .as_ref()
+                .expect("the sync bench runs on SQLite")
+                .store()
+        ),
+        5_000
+    );
     let t = Instant::now();
     for p in &phones {
         p.client.sync().await.unwrap();
