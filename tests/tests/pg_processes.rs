@@ -131,7 +131,7 @@ async fn a_server_killed_mid_push_loses_nothing_and_the_others_keep_serving() {
     // Many small pushes through every server; server 0 is killed during
     // them.
     for (i, p) in phones.iter().enumerate() {
-        for k in 0..200 {
+        for k in 0..300 {
             posted.push(p.store.post_item(item(format!("闲置 {i}-{k}"))).unwrap());
         }
     }
@@ -143,13 +143,18 @@ async fn a_server_killed_mid_push_loses_nothing_and_the_others_keep_serving() {
             tokio::spawn(async move { p.client.sync().await.map(|r| r.pushed) }),
         ));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // Killed once the pushes are well under way (60 changes numbered).
+    let start = admin.current_seq().unwrap();
+    while admin.current_seq().unwrap() < start + 60 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let killed = Command::new("kill")
         .args(["-KILL", &procs[0].child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let _ = procs[0].child.wait();
+    let mut cut_off = 0;
     for (i, task) in tasks {
         let result = task.await.unwrap();
         if i % 3 != 0 {
@@ -158,8 +163,15 @@ async fn a_server_killed_mid_push_loses_nothing_and_the_others_keep_serving() {
                 result.is_ok(),
                 "phone {i} on a live server failed: {result:?}"
             );
+        } else if result.is_err() {
+            cut_off += 1;
         }
     }
+    // The kill did land in the middle of the killed server's pushes.
+    assert!(
+        cut_off > 0,
+        "the killed server's phones had finished already"
+    );
     // The killed server's phones go on through another server.
     let clients: Vec<_> = phones
         .iter()
