@@ -1,7 +1,7 @@
 //! What the server keeps, behind one interface: the replicated listings (the
 //! same merge and policy code as the phones) and the bearer tokens.
 //!
-//! # Contract for an implementation (SQLite today, PostgreSQL later)
+//! # Contract for an implementation ([`crate::SqliteStorage`], [`crate::postgres::PgStorage`])
 //!
 //! - [`SyncStorage::push`] checks every change against the pushing user with
 //!   [`fushi_core::policy::check_change`] using the storage's own facts (never
@@ -12,8 +12,9 @@
 //!   held is accepted as a no-op (pushes are retried).
 //! - Sequence numbers are minted by the storage, strictly increase in commit
 //!   order, and are never reused: a pull cursor below a number must see that
-//!   change. (Several server processes over one database must take them from
-//!   one sequence and commit in that order, e.g. by locking.)
+//!   change. (Several server processes over one database take them from one
+//!   counter under one lock held until commit: see
+//!   `server/src/postgres/listings.rs`.)
 //! - Pushed clocks more than a day ahead of the server, or before 2020, are
 //!   refused per row; changes held for their clock keep their pusher and
 //!   count against the pusher's cap; released, they are judged again.
