@@ -9,7 +9,7 @@
 //! table of before devices; 2: devices, expiry, invites, identities), each
 //! step in one transaction.
 
-use crate::storage::{DeviceRow, Grant, InviteRefusal, NewInvite, TokenStatus};
+use crate::storage::{AccountBook, DeviceRow, Grant, InviteRefusal, NewInvite, TokenStatus};
 use fushi_core::policy::{Actor, Role};
 use fushi_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -134,20 +134,6 @@ impl Accounts {
         })
     }
 
-    /// The key a platform identity is kept under: SHA-256 of a secret of
-    /// this file, the issuer and the subject. The subject (which may be a
-    /// phone number) is never stored, and no one without the file can
-    /// compute the key from it.
-    pub fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(&self.secret);
-        h.update(issuer.as_bytes());
-        h.update([0u8]);
-        h.update(subject.as_bytes());
-        h.finalize().into()
-    }
-
     /// How long a token lives unless renewed (ms).
     pub fn ttl_ms(&self) -> i64 {
         self.ttl_ms
@@ -163,9 +149,19 @@ impl Accounts {
             .lock()
             .map_err(|_| corrupt("connection lock poisoned"))
     }
+}
+
+impl AccountBook for Accounts {
+    /// The key a platform identity is kept under: SHA-256 of a secret of
+    /// this file, the issuer and the subject. The subject (which may be a
+    /// phone number) is never stored, and no one without the file can
+    /// compute the key from it.
+    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
+        crate::accounts::keyed_identity(&self.secret, issuer, subject)
+    }
 
     /// Keep a new token of `device` for `actor`, living one token life.
-    pub fn add_device_token(
+    fn add_device_token(
         &self,
         hash: &[u8; 32],
         actor: &Actor,
@@ -181,7 +177,7 @@ impl Accounts {
     }
 
     /// What the token with `hash` says.
-    pub fn token(&self, hash: &[u8; 32], now_ms: i64) -> Result<TokenStatus> {
+    fn token(&self, hash: &[u8; 32], now_ms: i64) -> Result<TokenStatus> {
         let row = self
             .conn()?
             .query_row(
@@ -224,7 +220,7 @@ impl Accounts {
     }
 
     /// Note that the token with `hash` was used today.
-    pub fn seen(&self, hash: &[u8; 32], now_ms: i64) -> Result<()> {
+    fn seen(&self, hash: &[u8; 32], now_ms: i64) -> Result<()> {
         let day = day_of(now_ms);
         self.conn()?.execute(
             "UPDATE token SET last_seen_day = ?2 WHERE hash = ?1 AND (last_seen_day IS NULL OR last_seen_day < ?2)",
@@ -237,7 +233,7 @@ impl Accounts {
     /// and user, living one token life; every other live token of the
     /// device is revoked, and `old` keeps working for [`RENEW_GRACE_MS`]
     /// (its answer may be lost). `None` if `old` is not live.
-    pub fn renew(&self, old: &[u8; 32], new: &[u8; 32], now_ms: i64) -> Result<Option<Grant>> {
+    fn renew(&self, old: &[u8; 32], new: &[u8; 32], now_ms: i64) -> Result<Option<Grant>> {
         let Some(grant) = (match self.token(old, now_ms)? {
             TokenStatus::Valid(g) => Some(g),
             _ => None,
@@ -280,7 +276,7 @@ impl Accounts {
     }
 
     /// The live devices of `user` (a live token: not revoked, not expired).
-    pub fn devices(&self, user: Uuid, now_ms: i64) -> Result<Vec<DeviceRow>> {
+    fn devices(&self, user: Uuid, now_ms: i64) -> Result<Vec<DeviceRow>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT device, platform, min(created_at), max(last_seen_day), max(expires_at)
@@ -312,7 +308,7 @@ impl Accounts {
 
     /// The role and community `user` holds (from a live token or a known
     /// platform identity), if the server knows the user.
-    pub fn user_standing(&self, user: Uuid, now_ms: i64) -> Result<Option<(Role, String)>> {
+    fn user_standing(&self, user: Uuid, now_ms: i64) -> Result<Option<(Role, String)>> {
         let conn = self.conn()?;
         let row = conn
             .query_row(
@@ -328,7 +324,7 @@ impl Accounts {
     }
 
     /// Sign `device` of `user` out. Returns how many tokens were revoked.
-    pub fn revoke_device(&self, user: Uuid, device: Uuid, now_ms: i64) -> Result<usize> {
+    fn revoke_device(&self, user: Uuid, device: Uuid, now_ms: i64) -> Result<usize> {
         Ok(self.conn()?.execute(
             "UPDATE token SET revoked_at = ?3 WHERE user = ?1 AND device = ?2 AND revoked_at IS NULL",
             rusqlite::params![user.to_string(), device.as_bytes(), now_ms],
@@ -336,7 +332,7 @@ impl Accounts {
     }
 
     /// Revoke one token. Whether it was live.
-    pub fn revoke_token(&self, hash: &[u8; 32], now_ms: i64) -> Result<bool> {
+    fn revoke_token(&self, hash: &[u8; 32], now_ms: i64) -> Result<bool> {
         let n = self.conn()?.execute(
             "UPDATE token SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
             rusqlite::params![hash.as_slice(), now_ms],
@@ -346,7 +342,7 @@ impl Accounts {
 
     /// Sign every device of `user` out, and refuse the platform's tokens
     /// for the user issued before now. Returns how many devices.
-    pub fn revoke_user(&self, user: Uuid, now_ms: i64) -> Result<usize> {
+    fn revoke_user(&self, user: Uuid, now_ms: i64) -> Result<usize> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let devices: i64 = tx.query_row(
@@ -367,12 +363,7 @@ impl Accounts {
     }
 
     /// Keep a new invite under the hash of its code.
-    pub fn create_invite(
-        &self,
-        code_hash: &[u8; 32],
-        invite: &NewInvite,
-        now_ms: i64,
-    ) -> Result<()> {
+    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite, now_ms: i64) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO invite (code_hash, community, role, created_by, created_at, expires_at, uses_left, for_user)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -392,7 +383,7 @@ impl Accounts {
 
     /// Redeem the invite with `code_hash` for a new user on a new device,
     /// in one transaction: a use is taken and the device's token kept.
-    pub fn redeem(
+    fn redeem(
         &self,
         code_hash: &[u8; 32],
         token_hash: &[u8; 32],
@@ -453,7 +444,7 @@ impl Accounts {
 
     /// Drop invites that ended more than a day ago, and tokens that expired
     /// or were revoked more than a token life ago.
-    pub fn forget_old(&self, now_ms: i64) -> Result<()> {
+    fn forget_old(&self, now_ms: i64) -> Result<()> {
         let conn = self.conn()?;
         conn.execute(
             "DELETE FROM invite WHERE expires_at < ?1",
@@ -470,7 +461,7 @@ impl Accounts {
     /// subject), made on first sight, with the role and community its
     /// latest token gave. `None` if the user was signed out by staff after
     /// `issued_at_ms` (the platform's token predates the revocation).
-    pub fn external_user(
+    fn external_user(
         &self,
         key: &[u8; 32],
         role: Role,
@@ -510,7 +501,7 @@ impl Accounts {
     }
 
     /// The standing of a platform identity (for held changes judged again).
-    pub fn identity(&self, key: &[u8; 32]) -> Result<Option<Actor>> {
+    fn identity(&self, key: &[u8; 32]) -> Result<Option<Actor>> {
         let row = self
             .conn()?
             .query_row(
@@ -534,6 +525,20 @@ impl Accounts {
         })
         .transpose()
     }
+}
+
+/// The key a platform identity is kept under: SHA-256 of `secret` (the
+/// storage's own, never sent anywhere), the issuer and the subject. The
+/// subject (which may be a phone number) is never stored, and no one
+/// without the secret can compute the key from it.
+pub fn keyed_identity(secret: &[u8], issuer: &str, subject: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(secret);
+    h.update(issuer.as_bytes());
+    h.update([0u8]);
+    h.update(subject.as_bytes());
+    h.finalize().into()
 }
 
 /// The start (Unix ms, midnight UTC) of the day of `ms`.

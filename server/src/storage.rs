@@ -147,6 +147,95 @@ pub enum InviteRefusal {
     Expired,
 }
 
+/// Where tokens, devices, invites and platform identities are kept (one
+/// book per backend: `crate::accounts::Accounts` beside a SQLite file,
+/// `crate::postgres::accounts::PgAccounts` in PostgreSQL). Tokens and codes
+/// are kept only as hashes; nothing names a person. `now_ms` is the
+/// server's time.
+pub trait AccountBook: Send + Sync + std::fmt::Debug {
+    /// The key a platform identity is kept under
+    /// (`crate::accounts::keyed_identity` with the book's secret).
+    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32];
+    /// Keep a new token of `device` for `actor`, living one token life.
+    fn add_device_token(
+        &self,
+        hash: &[u8; 32],
+        actor: &Actor,
+        device: uuid::Uuid,
+        platform: &str,
+        now_ms: i64,
+    ) -> Result<Grant>;
+    /// What the token with `hash` says.
+    fn token(&self, hash: &[u8; 32], now_ms: i64) -> Result<TokenStatus>;
+    /// Note the day a live token was used.
+    fn seen(&self, hash: &[u8; 32], now_ms: i64) -> Result<()>;
+    /// Renew the live token `old`: a new token (`new`) for the same device
+    /// and user, living one token life; every other live token of the
+    /// device is revoked, and `old` keeps working for
+    /// `crate::accounts::RENEW_GRACE_MS` (its answer may be lost). `None`
+    /// if `old` is not live.
+    fn renew(&self, old: &[u8; 32], new: &[u8; 32], now_ms: i64) -> Result<Option<Grant>>;
+    /// The live devices of a user.
+    fn devices(&self, user: uuid::Uuid, now_ms: i64) -> Result<Vec<DeviceRow>>;
+    /// The role and community a user holds, if known.
+    fn user_standing(
+        &self,
+        user: uuid::Uuid,
+        now_ms: i64,
+    ) -> Result<Option<(fushi_core::policy::Role, String)>>;
+    /// Sign out one device of a user; how many tokens were revoked.
+    fn revoke_device(&self, user: uuid::Uuid, device: uuid::Uuid, now_ms: i64) -> Result<usize>;
+    /// Revoke one token; whether it was known and live.
+    fn revoke_token(&self, hash: &[u8; 32], now_ms: i64) -> Result<bool>;
+    /// Sign out every device of a user and refuse the platform's tokens for
+    /// the user issued before now; how many were signed out.
+    fn revoke_user(&self, user: uuid::Uuid, now_ms: i64) -> Result<usize>;
+    /// Keep an invite under the keyed hash of its code.
+    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite, now_ms: i64) -> Result<()>;
+    /// Redeem an invite: a use taken and the new device's token kept, in
+    /// one step.
+    fn redeem(
+        &self,
+        code_hash: &[u8; 32],
+        token_hash: &[u8; 32],
+        platform: &str,
+        now_ms: i64,
+    ) -> Result<std::result::Result<Grant, InviteRefusal>>;
+    /// Forget tokens and invites ended more than a token life ago.
+    fn forget_old(&self, now_ms: i64) -> Result<()>;
+    /// The user of a platform identity, made on first sight; `None` if
+    /// staff signed the user out after `issued_at_ms`.
+    fn external_user(
+        &self,
+        key: &[u8; 32],
+        role: fushi_core::policy::Role,
+        community: &str,
+        issued_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<uuid::Uuid>>;
+    /// The user a platform identity's key stands for, unless signed out.
+    fn identity(&self, key: &[u8; 32]) -> Result<Option<Actor>>;
+}
+
+/// Held changes are judged with the credential they were pushed with, as
+/// it stands when they are released: a token's user while the token is
+/// live, a platform identity's while not signed out.
+pub struct TokenCredentials<'a>(pub &'a dyn SyncStorage);
+
+impl fushi_core::store::Credentials for TokenCredentials<'_> {
+    fn current(&self, key: &[u8]) -> Result<Option<Actor>> {
+        let Ok(hash) = <[u8; 32]>::try_from(key) else {
+            return Ok(None);
+        };
+        Ok(match self.0.token(&hash)? {
+            TokenStatus::Valid(grant) => Some(grant.actor),
+            // A platform identity's key is not a token's hash.
+            TokenStatus::Unknown => self.0.accounts().identity(&hash)?,
+            TokenStatus::Revoked | TokenStatus::Expired => None,
+        })
+    }
+}
+
 /// The server's storage. See the module documentation for the contract.
 pub trait SyncStorage: Send + Sync + 'static {
     /// Check, apply and sequence a pushed batch in one transaction. Changes
@@ -169,40 +258,67 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The newest sequence number handed out.
     fn current_seq(&self) -> Result<i64>;
 
+    /// The tokens, devices, invites and platform identities.
+    fn accounts(&self) -> &dyn AccountBook;
+
     /// Keep a new token (its SHA-256 hash) for `actor` on a device of its
     /// own (platform `cli`: the command line and tests).
-    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<Grant>;
+    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<Grant> {
+        self.accounts()
+            .add_device_token(hash, actor, uuid::Uuid::new_v4(), "cli", self.now_ms())
+    }
 
     /// Look a token up by its hash.
-    fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus>;
+    fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus> {
+        self.accounts().token(hash, self.now_ms())
+    }
 
     /// Note that a live token was used today (kept to the day; the caller
     /// skips it when [`Grant::last_seen_day_ms`] is already today).
-    fn seen(&self, hash: &[u8; 32]) -> Result<()>;
+    fn seen(&self, hash: &[u8; 32]) -> Result<()> {
+        self.accounts().seen(hash, self.now_ms())
+    }
 
     /// Renew the live token `old` with a new one (`new`) for the same
-    /// device: see [`crate::accounts::Accounts::renew`].
-    fn renew_token(&self, old: &[u8; 32], new: &[u8; 32]) -> Result<Option<Grant>>;
+    /// device: see [`AccountBook::renew`].
+    fn renew_token(&self, old: &[u8; 32], new: &[u8; 32]) -> Result<Option<Grant>> {
+        self.accounts().renew(old, new, self.now_ms())
+    }
 
     /// Revoke one token. Returns whether it was known and live.
-    fn revoke_token(&self, hash: &[u8; 32]) -> Result<bool>;
+    fn revoke_token(&self, hash: &[u8; 32]) -> Result<bool> {
+        self.accounts().revoke_token(hash, self.now_ms())
+    }
 
     /// Sign out every device of a user (and refuse the platform's tokens
     /// for the user issued before now). Returns how many were signed out.
-    fn revoke_user(&self, user: uuid::Uuid) -> Result<usize>;
+    fn revoke_user(&self, user: uuid::Uuid) -> Result<usize> {
+        self.accounts().revoke_user(user, self.now_ms())
+    }
 
     /// The live devices of a user.
-    fn devices(&self, user: uuid::Uuid) -> Result<Vec<DeviceRow>>;
+    fn devices(&self, user: uuid::Uuid) -> Result<Vec<DeviceRow>> {
+        self.accounts().devices(user, self.now_ms())
+    }
 
     /// Sign out one device of a user. Returns how many tokens were revoked.
-    fn revoke_device(&self, user: uuid::Uuid, device: uuid::Uuid) -> Result<usize>;
+    fn revoke_device(&self, user: uuid::Uuid, device: uuid::Uuid) -> Result<usize> {
+        self.accounts().revoke_device(user, device, self.now_ms())
+    }
 
     /// The role and community a user holds, if the server knows the user.
-    fn user_standing(&self, user: uuid::Uuid)
-        -> Result<Option<(fushi_core::policy::Role, String)>>;
+    fn user_standing(
+        &self,
+        user: uuid::Uuid,
+    ) -> Result<Option<(fushi_core::policy::Role, String)>> {
+        self.accounts().user_standing(user, self.now_ms())
+    }
 
     /// Keep an invite under the keyed hash of its code.
-    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite) -> Result<()>;
+    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite) -> Result<()> {
+        self.accounts()
+            .create_invite(code_hash, invite, self.now_ms())
+    }
 
     /// Redeem an invite for a new user on a new device whose token has
     /// `token_hash`, in one step (a use taken, the token kept).
@@ -211,11 +327,16 @@ pub trait SyncStorage: Send + Sync + 'static {
         code_hash: &[u8; 32],
         token_hash: &[u8; 32],
         platform: &str,
-    ) -> Result<std::result::Result<Grant, InviteRefusal>>;
+    ) -> Result<std::result::Result<Grant, InviteRefusal>> {
+        self.accounts()
+            .redeem(code_hash, token_hash, platform, self.now_ms())
+    }
 
     /// The key of a platform identity (a keyed hash of issuer and subject;
     /// the subject is never stored).
-    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32];
+    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
+        self.accounts().identity_key(issuer, subject)
+    }
 
     /// The user of a platform identity (`key`: a keyed hash of issuer and
     /// subject), made on first sight; `None` if staff signed the user out
@@ -226,7 +347,10 @@ pub trait SyncStorage: Send + Sync + 'static {
         role: fushi_core::policy::Role,
         community: &str,
         issued_at_ms: i64,
-    ) -> Result<Option<uuid::Uuid>>;
+    ) -> Result<Option<uuid::Uuid>> {
+        self.accounts()
+            .external_user(key, role, community, issued_at_ms, self.now_ms())
+    }
 
     /// The server's time (Unix ms): phones correct their clocks by it.
     fn now_ms(&self) -> i64;

@@ -324,6 +324,44 @@ pub fn held(storage: &dyn SyncStorage) -> Held {
     Held { store, _dir: dir }
 }
 
+/// The page that holds everything from the start, whole: every row with
+/// every cell and its winning stamp (a set's removed tags left out).
+fn whole_page() -> (fushi_core::store::Position, fushi_core::store::PageLimit) {
+    (
+        fushi_core::store::Position {
+            floor: -1,
+            after: -1,
+        },
+        fushi_core::store::PageLimit {
+            rows: 1_000_000,
+            bytes: usize::MAX,
+        },
+    )
+}
+
+/// Every row `storage` holds in `scope`, whole, as its pull sends them.
+pub fn pull_whole(
+    storage: &dyn SyncStorage,
+    scope: &fushi_core::store::Scope,
+) -> Vec<fushi_core::crdt::RowChange> {
+    let (pos, limit) = whole_page();
+    let page = storage.pull(scope, pos, limit).unwrap();
+    assert!(!page.more);
+    page.changes
+}
+
+/// Every row `store` holds in `scope`, whole (a phone's received cells
+/// are numbered 0, above the floor -1).
+pub fn store_whole(
+    store: &Store,
+    scope: &fushi_core::store::Scope,
+) -> Vec<fushi_core::crdt::RowChange> {
+    let (pos, limit) = whole_page();
+    let page = store.changes_since(pos, limit, scope).unwrap();
+    assert!(!page.more);
+    page.changes
+}
+
 /// Rows a reader of `community` receives: its own, and the city's stations.
 pub fn in_scope(rows: Vec<RowData>, community: &str) -> Vec<RowData> {
     rows.into_iter()

@@ -14,6 +14,7 @@ use fushi_server::photos::PhotoStore;
 use fushi_server::postgres::accounts::PgAccounts;
 use fushi_server::postgres::photos::PgPhotos;
 use fushi_server::postgres::Pg;
+use fushi_server::storage::AccountBook;
 use fushi_server::storage::{InviteRefusal, NewInvite, TokenStatus};
 use std::sync::{Arc, Barrier};
 use uuid::Uuid;

@@ -5,11 +5,11 @@
 
 use fushi_core::model::NewItem;
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{PageLimit, Position, Scope};
+use fushi_core::store::Scope;
 use fushi_server::postgres::PgStorage;
 use fushi_server::storage::SyncStorage;
 use fushi_server::tokens;
-use fushi_tests::Phone;
+use fushi_tests::{pull_whole, Phone};
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -197,21 +197,7 @@ async fn a_server_killed_mid_push_loses_nothing_and_the_others_keep_serving() {
     }
 
     // Every item once, nothing else.
-    let page = admin
-        .pull(
-            &Scope::default(),
-            Position {
-                floor: -1,
-                after: -1,
-            },
-            PageLimit {
-                rows: 1_000_000,
-                bytes: usize::MAX,
-            },
-        )
-        .unwrap();
-    let ids: Vec<Uuid> = page
-        .changes
+    let ids: Vec<Uuid> = pull_whole(&admin, &Scope::default())
         .iter()
         .filter(|c| c.table == "item")
         .map(|c| c.id)

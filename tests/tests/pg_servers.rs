@@ -7,12 +7,12 @@
 
 use fushi_core::model::{ItemEdit, NewItem};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{PageLimit, Position, Scope};
+use fushi_core::store::Scope;
 use fushi_core::Table;
 use fushi_server::postgres::PgStorage;
 use fushi_server::storage::SyncStorage;
 use fushi_server::{tokens, Limits, RunningServer};
-use fushi_tests::Phone;
+use fushi_tests::{pull_whole, store_whole, Phone};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -23,22 +23,9 @@ const DEVICES: usize = 2;
 const ROUNDS: usize = 4;
 const POSTS: usize = 3;
 
-fn everything(storage: &dyn SyncStorage, scope: &Scope) -> BTreeMap<(String, Uuid), String> {
-    let page = storage
-        .pull(
-            scope,
-            Position {
-                floor: -1,
-                after: -1,
-            },
-            PageLimit {
-                rows: 1_000_000,
-                bytes: usize::MAX,
-            },
-        )
-        .unwrap();
-    assert!(!page.more);
-    page.changes
+/// Rows by key, each as its sorted cells.
+fn keyed(changes: Vec<fushi_core::crdt::RowChange>) -> BTreeMap<(String, Uuid), String> {
+    changes
         .into_iter()
         .map(|mut c| {
             c.cells.sort_by_key(|c| format!("{c:?}"));
@@ -47,28 +34,12 @@ fn everything(storage: &dyn SyncStorage, scope: &Scope) -> BTreeMap<(String, Uui
         .collect()
 }
 
+fn everything(storage: &dyn SyncStorage, scope: &Scope) -> BTreeMap<(String, Uuid), String> {
+    keyed(pull_whole(storage, scope))
+}
+
 fn held_by(phone: &Phone) -> BTreeMap<(String, Uuid), String> {
-    let page = phone
-        .store
-        .changes_since(
-            Position {
-                floor: -1,
-                after: -1,
-            },
-            PageLimit {
-                rows: 1_000_000,
-                bytes: usize::MAX,
-            },
-            &Scope::default(),
-        )
-        .unwrap();
-    page.changes
-        .into_iter()
-        .map(|mut c| {
-            c.cells.sort_by_key(|c| format!("{c:?}"));
-            ((c.table.clone(), c.id), format!("{:?}", c.cells))
-        })
-        .collect()
+    keyed(store_whole(&phone.store, &Scope::default()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -23,13 +23,13 @@
 use fushi_core::crdt::{CellOp, RowChange, SystemClock, Value};
 use fushi_core::model::{ItemEdit, NewItem, NewStation, StationEdit};
 use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{PageLimit, Position, Scope};
+use fushi_core::store::Scope;
 use fushi_core::sync::{RetryPolicy, SyncClient, SyncConfig};
 use fushi_core::{Store, StoreConfig, Table};
 use fushi_server::postgres::PgStorage;
 use fushi_server::storage::SyncStorage;
 use fushi_server::{router, tokens, AppState, SqliteStorage};
-use fushi_tests::Backend;
+use fushi_tests::{pull_whole, store_whole, Backend};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -521,25 +521,6 @@ fn cell_text(cell: &fushi_core::crdt::Cell) -> String {
     )
 }
 
-/// Everything in `scope`, whole, as the storage's pull sends it.
-fn pulled(storage: &dyn SyncStorage, scope: &Scope) -> Vec<RowChange> {
-    let all = storage
-        .pull(
-            scope,
-            Position {
-                floor: -1,
-                after: -1,
-            },
-            PageLimit {
-                rows: 1_000_000,
-                bytes: usize::MAX,
-            },
-        )
-        .unwrap();
-    assert!(!all.more);
-    all.changes
-}
-
 fn canon_of(changes: Vec<RowChange>) -> Canon {
     changes
         .into_iter()
@@ -552,40 +533,18 @@ fn canon_of(changes: Vec<RowChange>) -> Canon {
 }
 
 fn canon(store: &Store, scope: &Scope) -> Canon {
-    // From below zero: on a phone, received cells are not numbered (0).
-    let all = store
-        .changes_since(
-            Position {
-                floor: -1,
-                after: -1,
-            },
-            PageLimit {
-                rows: 1_000_000,
-                bytes: usize::MAX,
-            },
-            scope,
-        )
-        .unwrap();
-    assert!(!all.more);
-    all.changes
-        .into_iter()
-        .map(|c| {
-            let mut cells: Vec<String> = c.cells.iter().map(cell_text).collect();
-            cells.sort();
-            ((c.table, c.id), cells)
-        })
-        .collect()
+    canon_of(store_whole(store, scope))
 }
 
 fn check(world: &World) {
     // Every row the server holds, whole (as a refusal's winning state).
-    let whole: BTreeMap<(String, Uuid), RowChange> = pulled(&*world.storage, &Scope::default())
+    let whole: BTreeMap<(String, Uuid), RowChange> = pull_whole(&*world.storage, &Scope::default())
         .into_iter()
         .map(|c| ((c.table.clone(), c.id), c))
         .collect();
     for (i, p) in world.phones.iter().enumerate() {
         // What the server holds that this phone's user may read.
-        let server = canon_of(pulled(
+        let server = canon_of(pull_whole(
             &*world.storage,
             &Scope::for_reader(&world.accounts[p.account].0),
         ));

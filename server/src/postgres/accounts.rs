@@ -21,7 +21,7 @@
 
 use super::{db_error, Pg};
 use crate::accounts::{day_of, RENEW_GRACE_MS};
-use crate::storage::{DeviceRow, Grant, InviteRefusal, NewInvite, TokenStatus};
+use crate::storage::{AccountBook, DeviceRow, Grant, InviteRefusal, NewInvite, TokenStatus};
 use deadpool_postgres::GenericClient;
 use fushi_core::policy::{Actor, Role};
 use fushi_core::{Error, Result};
@@ -185,21 +185,6 @@ impl PgAccounts {
         Ok(PgAccounts { pg, ttl_ms, secret })
     }
 
-    /// The key a platform identity is kept under: SHA-256 of a secret of
-    /// this database, the issuer and the subject. The subject (which may be
-    /// a phone number) is never stored, and no one without the database can
-    /// compute the key from it. Every process on the database computes the
-    /// same key.
-    pub fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(&self.secret);
-        h.update(issuer.as_bytes());
-        h.update([0u8]);
-        h.update(subject.as_bytes());
-        h.finalize().into()
-    }
-
     /// How long a token lives unless renewed (ms).
     pub fn ttl_ms(&self) -> i64 {
         self.ttl_ms
@@ -209,9 +194,20 @@ impl PgAccounts {
     pub fn set_ttl_ms(&mut self, ttl_ms: i64) {
         self.ttl_ms = ttl_ms.max(60_000);
     }
+}
+
+impl AccountBook for PgAccounts {
+    /// The key a platform identity is kept under: SHA-256 of a secret of
+    /// this database, the issuer and the subject. The subject (which may be
+    /// a phone number) is never stored, and no one without the database can
+    /// compute the key from it. Every process on the database computes the
+    /// same key.
+    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
+        crate::accounts::keyed_identity(&self.secret, issuer, subject)
+    }
 
     /// Keep a new token of `device` for `actor`, living one token life.
-    pub fn add_device_token(
+    fn add_device_token(
         &self,
         hash: &[u8; 32],
         actor: &Actor,
@@ -227,7 +223,7 @@ impl PgAccounts {
     }
 
     /// What the token with `hash` says.
-    pub fn token(&self, hash: &[u8; 32], now_ms: i64) -> Result<TokenStatus> {
+    fn token(&self, hash: &[u8; 32], now_ms: i64) -> Result<TokenStatus> {
         let hash = *hash;
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
@@ -254,7 +250,7 @@ impl PgAccounts {
     }
 
     /// Note that the token with `hash` was used today.
-    pub fn seen(&self, hash: &[u8; 32], now_ms: i64) -> Result<()> {
+    fn seen(&self, hash: &[u8; 32], now_ms: i64) -> Result<()> {
         let (hash, day) = (*hash, day_of(now_ms));
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
@@ -273,7 +269,7 @@ impl PgAccounts {
     /// and user, living one token life; every other live token of the
     /// device is revoked, and `old` keeps working for [`RENEW_GRACE_MS`]
     /// (its answer may be lost). `None` if `old` is not live.
-    pub fn renew(&self, old: &[u8; 32], new: &[u8; 32], now_ms: i64) -> Result<Option<Grant>> {
+    fn renew(&self, old: &[u8; 32], new: &[u8; 32], now_ms: i64) -> Result<Option<Grant>> {
         let (old, new, ttl) = (*old, *new, self.ttl_ms);
         self.pg.run(move |pool| async move {
             let mut c = Pg::client(&pool).await?;
@@ -330,7 +326,7 @@ impl PgAccounts {
 
     /// The live devices of `user` (a live token: not revoked, not expired),
     /// the first signed in first.
-    pub fn devices(&self, user: Uuid, now_ms: i64) -> Result<Vec<DeviceRow>> {
+    fn devices(&self, user: Uuid, now_ms: i64) -> Result<Vec<DeviceRow>> {
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
             let rows = c
@@ -359,7 +355,7 @@ impl PgAccounts {
     /// The role and community `user` holds (from a live token or a known
     /// platform identity), if the server knows the user. A token's word
     /// goes before an identity's, and the newest before older ones.
-    pub fn user_standing(&self, user: Uuid, now_ms: i64) -> Result<Option<(Role, String)>> {
+    fn user_standing(&self, user: Uuid, now_ms: i64) -> Result<Option<(Role, String)>> {
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
             let row = c
@@ -381,7 +377,7 @@ impl PgAccounts {
     }
 
     /// Sign `device` of `user` out. Returns how many tokens were revoked.
-    pub fn revoke_device(&self, user: Uuid, device: Uuid, now_ms: i64) -> Result<usize> {
+    fn revoke_device(&self, user: Uuid, device: Uuid, now_ms: i64) -> Result<usize> {
         self.pg.run(move |pool| async move {
             let mut c = Pg::client(&pool).await?;
             let tx = c
@@ -403,7 +399,7 @@ impl PgAccounts {
     }
 
     /// Revoke one token. Whether it was live.
-    pub fn revoke_token(&self, hash: &[u8; 32], now_ms: i64) -> Result<bool> {
+    fn revoke_token(&self, hash: &[u8; 32], now_ms: i64) -> Result<bool> {
         let hash = *hash;
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
@@ -421,7 +417,7 @@ impl PgAccounts {
     /// Sign every device of `user` out, and refuse the platform's tokens
     /// for the user issued before now. Returns how many devices (and
     /// platform identities).
-    pub fn revoke_user(&self, user: Uuid, now_ms: i64) -> Result<usize> {
+    fn revoke_user(&self, user: Uuid, now_ms: i64) -> Result<usize> {
         self.pg.run(move |pool| async move {
             let mut c = Pg::client(&pool).await?;
             let tx = c
@@ -461,12 +457,7 @@ impl PgAccounts {
     }
 
     /// Keep a new invite under the hash of its code.
-    pub fn create_invite(
-        &self,
-        code_hash: &[u8; 32],
-        invite: &NewInvite,
-        now_ms: i64,
-    ) -> Result<()> {
+    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite, now_ms: i64) -> Result<()> {
         let (code_hash, invite) = (*code_hash, invite.clone());
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
@@ -495,7 +486,7 @@ impl PgAccounts {
     /// use is taken and the device's token kept. The use is taken by one
     /// statement that only succeeds while uses are left, so processes
     /// redeeming together never take more uses than the invite had.
-    pub fn redeem(
+    fn redeem(
         &self,
         code_hash: &[u8; 32],
         token_hash: &[u8; 32],
@@ -557,7 +548,7 @@ impl PgAccounts {
 
     /// Drop invites that ended more than a day ago, and tokens that expired
     /// or were revoked more than a token life ago.
-    pub fn forget_old(&self, now_ms: i64) -> Result<()> {
+    fn forget_old(&self, now_ms: i64) -> Result<()> {
         let ttl = self.ttl_ms;
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;
@@ -581,7 +572,7 @@ impl PgAccounts {
     /// subject), made on first sight, with the role and community its
     /// latest token gave. `None` if the user was signed out by staff after
     /// `issued_at_ms` (the platform's token predates the revocation).
-    pub fn external_user(
+    fn external_user(
         &self,
         key: &[u8; 32],
         role: Role,
@@ -645,7 +636,7 @@ impl PgAccounts {
     }
 
     /// The standing of a platform identity (for held changes judged again).
-    pub fn identity(&self, key: &[u8; 32]) -> Result<Option<Actor>> {
+    fn identity(&self, key: &[u8; 32]) -> Result<Option<Actor>> {
         let key = *key;
         self.pg.run(move |pool| async move {
             let c = Pg::client(&pool).await?;

@@ -9,15 +9,10 @@ use super::photos::PgPhotos;
 use super::Pg;
 use crate::photos::PhotoStore;
 use crate::sqlite::{SqliteStorage, PHOTO_GRACE_MS, TOKEN_TTL_MS};
-use crate::storage::{
-    DeviceRow, Grant, InviteRefusal, NewInvite, PushOutcome, SyncStorage, TokenStatus,
-};
+use crate::storage::{AccountBook, PushOutcome, SyncStorage, TokenCredentials};
 use fushi_core::crdt::{RowChange, SystemClock, TimeSource};
 use fushi_core::photo::PhotoRef;
-use fushi_core::policy::{Actor, Role};
-use fushi_core::store::{
-    ChangePage, Credentials, PageLimit, PhotoUse, Position, Pusher, Scope, SCHEMA_VERSION,
-};
+use fushi_core::store::{ChangePage, PageLimit, PhotoUse, Position, Pusher, Scope, SCHEMA_VERSION};
 use fushi_core::{Result, StoreConfig, Table};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -115,24 +110,6 @@ impl PgStorage {
     }
 }
 
-/// Held changes are judged with the token they were pushed with, as it
-/// stands when they are released.
-struct TokenCredentials<'a>(&'a PgStorage);
-
-impl Credentials for TokenCredentials<'_> {
-    fn current(&self, key: &[u8]) -> Result<Option<Actor>> {
-        let Ok(hash) = <[u8; 32]>::try_from(key) else {
-            return Ok(None);
-        };
-        Ok(match self.0.token(&hash)? {
-            TokenStatus::Valid(grant) => Some(grant.actor),
-            // A platform identity's key is not a token's hash.
-            TokenStatus::Unknown => self.0.accounts.identity(&hash)?,
-            TokenStatus::Revoked | TokenStatus::Expired => None,
-        })
-    }
-}
-
 impl SyncStorage for PgStorage {
     fn push(&self, pusher: &Pusher, changes: &[RowChange], schema: i64) -> Result<PushOutcome> {
         let before = self.photos_of(changes)?;
@@ -172,71 +149,8 @@ impl SyncStorage for PgStorage {
         self.pg.run(listings::current_seq)
     }
 
-    fn add_token(&self, hash: &[u8; 32], actor: &Actor) -> Result<Grant> {
-        self.accounts
-            .add_device_token(hash, actor, Uuid::new_v4(), "cli", self.now_ms())
-    }
-
-    fn token(&self, hash: &[u8; 32]) -> Result<TokenStatus> {
-        self.accounts.token(hash, self.now_ms())
-    }
-
-    fn seen(&self, hash: &[u8; 32]) -> Result<()> {
-        self.accounts.seen(hash, self.now_ms())
-    }
-
-    fn renew_token(&self, old: &[u8; 32], new: &[u8; 32]) -> Result<Option<Grant>> {
-        self.accounts.renew(old, new, self.now_ms())
-    }
-
-    fn revoke_token(&self, hash: &[u8; 32]) -> Result<bool> {
-        self.accounts.revoke_token(hash, self.now_ms())
-    }
-
-    fn revoke_user(&self, user: Uuid) -> Result<usize> {
-        self.accounts.revoke_user(user, self.now_ms())
-    }
-
-    fn devices(&self, user: Uuid) -> Result<Vec<DeviceRow>> {
-        self.accounts.devices(user, self.now_ms())
-    }
-
-    fn revoke_device(&self, user: Uuid, device: Uuid) -> Result<usize> {
-        self.accounts.revoke_device(user, device, self.now_ms())
-    }
-
-    fn user_standing(&self, user: Uuid) -> Result<Option<(Role, String)>> {
-        self.accounts.user_standing(user, self.now_ms())
-    }
-
-    fn create_invite(&self, code_hash: &[u8; 32], invite: &NewInvite) -> Result<()> {
-        self.accounts
-            .create_invite(code_hash, invite, self.now_ms())
-    }
-
-    fn redeem_invite(
-        &self,
-        code_hash: &[u8; 32],
-        token_hash: &[u8; 32],
-        platform: &str,
-    ) -> Result<std::result::Result<Grant, InviteRefusal>> {
-        self.accounts
-            .redeem(code_hash, token_hash, platform, self.now_ms())
-    }
-
-    fn identity_key(&self, issuer: &str, subject: &str) -> [u8; 32] {
-        self.accounts.identity_key(issuer, subject)
-    }
-
-    fn external_user(
-        &self,
-        key: &[u8; 32],
-        role: Role,
-        community: &str,
-        issued_at_ms: i64,
-    ) -> Result<Option<Uuid>> {
-        self.accounts
-            .external_user(key, role, community, issued_at_ms, self.now_ms())
+    fn accounts(&self) -> &dyn AccountBook {
+        &self.accounts
     }
 
     fn now_ms(&self) -> i64 {
