@@ -12,6 +12,8 @@
 #           server or fushi-ffi (TLS is rustls on ring); no image decoder in
 #           fushi-ffi (thumbnails are made by the server)
 #   clippy  cargo clippy --workspace --all-targets -- -D warnings
+#   pg      one throwaway PostgreSQL for the whole run (scripts/pg.sh, socket only),
+#           exported as FUSHI_TEST_PG; stopped and removed when this script exits
 #   test    cargo test --workspace  (debug; dependencies built at opt-level 1)
 #   kotlin  scripts/kotlin-test.sh: Kotlin bindings + android/src/test/kotlin on the JVM
 #   swift   scripts/swift-check.sh: Swift bindings generated, API shape == ios/api-shape.txt
@@ -27,8 +29,14 @@ declare -a SUMMARY=()
 T_ALL=$SECONDS
 CURRENT=""
 
+# The tests' PostgreSQL (stage pg): its folder, stopped and removed on exit.
+PG_DIR=""
+
 on_exit() {
   local rc=$?
+  if [[ -n "$PG_DIR" ]]; then
+    bash "$ROOT/scripts/pg.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+  fi
   if [[ $rc -ne 0 && -n "$CURRENT" ]]; then
     echo
     echo "test.sh: FAILED in stage '$CURRENT' (exit $rc) after $((SECONDS - T_ALL)) s" >&2
@@ -133,11 +141,24 @@ reference_fixtures() {
   node scripts/reference/maps.js --check
 }
 
+# One PostgreSQL for every test that needs one (tests/src/pg.rs reads
+# FUSHI_TEST_PG and takes a fresh database in it), started here so that no
+# test depends on a server the machine happens to run. Fast and not durable
+# (fsync off); the watchdog of pg.sh also stops it if this script is killed.
+start_pg() {
+  FUSHI_TEST_PG=$(bash scripts/pg.sh start --until-pid $$)
+  export FUSHI_TEST_PG
+  PG_DIR=${FUSHI_TEST_PG#host=}
+  PG_DIR=${PG_DIR%% *}
+  echo "FUSHI_TEST_PG=$FUSHI_TEST_PG"
+}
+
 stage tools  setup_tools
 stage fmt    cargo fmt --all -- --check
 stage refs   reference_fixtures
 stage deps   server_deps
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
+stage pg     start_pg
 stage test   cargo test --workspace --exclude fushi-bench
 stage kotlin bash scripts/kotlin-test.sh
 stage swift  bash scripts/swift-check.sh
