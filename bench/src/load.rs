@@ -254,6 +254,9 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     let Some(opts) = Options::parse(args)? else {
         return Ok(());
     };
+    // Removed last: after the setup work still running on other threads
+    // when a signal came (a token command) has ended.
+    let tmp = tempfile::Builder::new().prefix("fushi-load.").tempdir()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -261,11 +264,11 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     // cluster: when a signal wins, it is dropped and they are stopped.
     let outcome = rt.block_on(async {
         tokio::select! {
-            r = run_load(&opts) => r,
+            r = run_load(&opts, tmp.path()) => r,
             s = interrupted() => Err(format!("stopped by {s}; the servers were stopped").into()),
         }
     });
-    rt.shutdown_timeout(Duration::from_secs(2));
+    rt.shutdown_timeout(Duration::from_secs(10));
     let results = outcome?;
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&results.json)?);
@@ -1390,14 +1393,13 @@ struct Results {
     failures: Vec<String>,
 }
 
-async fn run_load(o: &Options) -> BoxResult<Results> {
+async fn run_load(o: &Options, tmp: &Path) -> BoxResult<Results> {
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let load_start = load_average();
-    let tmp = tempfile::Builder::new().prefix("fushi-load.").tempdir()?;
     let setup_t = Instant::now();
     let mut _pg: Option<PgCluster> = None;
     let storage = match o.backend {
-        Backend::Sqlite => Storage::Sqlite(tmp.path().join("server.db")),
+        Backend::Sqlite => Storage::Sqlite(tmp.join("server.db")),
         Backend::Pg | Backend::Pg3 => {
             eprintln!("load: starting a durable throwaway PostgreSQL");
             let script = o.pg_script.clone();
@@ -1434,7 +1436,7 @@ async fn run_load(o: &Options) -> BoxResult<Results> {
     );
     let mut servers = Vec::new();
     for i in 0..o.backend.processes() {
-        let log = tmp.path().join(format!("server-{i}.log"));
+        let log = tmp.join(format!("server-{i}.log"));
         servers.push(start_server(&o.server_bin, &storage, log).await?);
     }
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
