@@ -1233,8 +1233,8 @@ async fn push_rows(conn: &Conn, rows: &[RowChange], stats: &mut Stats, r: &mut L
     log
 }
 
-/// A pull page read only as far as a phone's bench needs: row ids, the
-/// cursor, whether more waits.
+/// A pull page read only as far as the bench needs: tables and row ids,
+/// the cursor, whether more waits.
 #[derive(Deserialize)]
 struct LightPull {
     rows: Vec<LightRow>,
@@ -1243,13 +1243,15 @@ struct LightPull {
 }
 
 #[derive(Deserialize)]
-struct LightRow(serde::de::IgnoredAny, Uuid, serde::de::IgnoredAny);
+struct LightRow(String, Uuid, serde::de::IgnoredAny);
 
 /// What a pull to the end brought.
 #[derive(Debug, Default)]
 struct PullLog {
     pages: u64,
     rows: u64,
+    /// Rows by table.
+    tables: BTreeMap<String, u64>,
     cursor: String,
 }
 
@@ -1278,6 +1280,7 @@ async fn pull_to_end(
         log.rows += page.rows.len() as u64;
         for row in &page.rows {
             seen(row.1);
+            *log.tables.entry(row.0.clone()).or_default() += 1;
         }
         let moved = page.next != log.cursor;
         log.cursor = page.next;
@@ -1860,6 +1863,7 @@ fn results(o: &Options, outcomes: &[Outcome], check: &Check, f: Figures) -> Resu
     let mut stats = Stats::default();
     let mut failed_phones: BTreeMap<String, u64> = BTreeMap::new();
     let (mut acked, mut rejected, mut quarantined, mut pulled, mut pages) = (0, 0, 0, 0, 0);
+    let mut tables: BTreeMap<String, u64> = BTreeMap::new();
     let mut sync_ms = Vec::new();
     let mut waited_ms = Vec::new();
     let mut first_push: Option<Duration> = None;
@@ -1870,6 +1874,9 @@ fn results(o: &Options, outcomes: &[Outcome], check: &Check, f: Figures) -> Resu
         quarantined += out.push.quarantined;
         pulled += out.pull.rows;
         pages += out.pull.pages;
+        for (t, n) in &out.pull.tables {
+            *tables.entry(t.clone()).or_default() += n;
+        }
         waited_ms.push(out.waited.as_secs_f64() * 1000.0);
         if let Some(f) = &out.failed {
             *failed_phones.entry(f.clone()).or_default() += 1;
@@ -1980,6 +1987,7 @@ fn results(o: &Options, outcomes: &[Outcome], check: &Check, f: Figures) -> Resu
         "slot_wait_ms": ms(&waited),
         "pulled_rows": pulled,
         "pull_pages": pages,
+        "pulled_rows_by_table": tables,
         "bytes_up": stats.bytes_up,
         "bytes_down": stats.bytes_down,
         "push_bytes_per_change": if acked > 0 { round(stats.bytes_up as f64 / acked as f64) } else { 0.0 },
@@ -2075,8 +2083,13 @@ fn results(o: &Options, outcomes: &[Outcome], check: &Check, f: Figures) -> Resu
         percentile(&waited, 50.0),
         waited.last().copied().unwrap_or(0.0)
     ));
+    let by_table = tables
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     line(format!(
-        "| rows pulled by the phones ({pages} pages) | {pulled} |"
+        "| rows pulled by the phones ({pages} pages) | {pulled} ({by_table}) |"
     ));
     line(format!(
         "| bytes on the wire up / down (gzip) | {:.1} MB / {:.1} MB ({:.0} B per accepted change up) |",
