@@ -12,7 +12,11 @@
 #           server or fushi-ffi (TLS is rustls on ring); no image decoder in
 #           fushi-ffi (thumbnails are made by the server)
 #   clippy  cargo clippy --workspace --all-targets -- -D warnings
+#   pg      one throwaway PostgreSQL for the whole run (scripts/pg.sh, socket only),
+#           exported as FUSHI_TEST_PG; stopped and removed when this script exits
 #   test    cargo test --workspace  (debug; dependencies built at opt-level 1)
+#   load    fushi-bench load on SQLite, 50 phones × 5 changes: fails if an
+#           acknowledged change is missing, duplicated or different in the feed
 #   kotlin  scripts/kotlin-test.sh: Kotlin bindings + android/src/test/kotlin on the JVM
 #   swift   scripts/swift-check.sh: Swift bindings generated, API shape == ios/api-shape.txt
 #
@@ -27,8 +31,14 @@ declare -a SUMMARY=()
 T_ALL=$SECONDS
 CURRENT=""
 
+# The tests' PostgreSQL (stage pg): its folder, stopped and removed on exit.
+PG_DIR=""
+
 on_exit() {
   local rc=$?
+  if [[ -n "$PG_DIR" ]]; then
+    bash "$ROOT/scripts/pg.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+  fi
   if [[ $rc -ne 0 && -n "$CURRENT" ]]; then
     echo
     echo "test.sh: FAILED in stage '$CURRENT' (exit $rc) after $((SECONDS - T_ALL)) s" >&2
@@ -133,12 +143,40 @@ reference_fixtures() {
   node scripts/reference/maps.js --check
 }
 
+# One PostgreSQL for every test that needs one (tests/src/pg.rs reads
+# FUSHI_TEST_PG and takes a fresh database in it), started here so that no
+# test depends on a server the machine happens to run. Fast and not durable
+# (fsync off); the watchdog of pg.sh also stops it if this script is killed.
+start_pg() {
+  FUSHI_TEST_PG=$(bash scripts/pg.sh start --until-pid $$)
+  export FUSHI_TEST_PG
+  PG_DIR=${FUSHI_TEST_PG#host=}
+  PG_DIR=${PG_DIR%% *}
+  echo "FUSHI_TEST_PG=$FUSHI_TEST_PG"
+}
+
+# The load generator (bench/src/load.rs) against the server as the tests
+# build it, small: 50 phones × 5 changes on SQLite. It exits non-zero if an
+# acknowledged change is missing, duplicated or different in the server's
+# feed, or a phone's sync failed. The server binary is built by the same
+# command as scripts/kotlin-test.sh (so neither builds it twice); the bench
+# on its own (its dependencies' features are not the app's, see README).
+load_smoke() {
+  local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+  cargo build --quiet --workspace --exclude fushi-bench --lib --tests --bin uniffi-bindgen --bin fushi-server --bin fushi-test-certs
+  cargo build --quiet -p fushi-bench
+  "$target/debug/fushi-bench" load --phones 50 --changes 5 --ramp 1 --concurrency 20 \
+    --per-community 10 --stations 10 --server-bin "$target/debug/fushi-server"
+}
+
 stage tools  setup_tools
 stage fmt    cargo fmt --all -- --check
 stage refs   reference_fixtures
 stage deps   server_deps
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
+stage pg     start_pg
 stage test   cargo test --workspace --exclude fushi-bench
+stage load   load_smoke
 stage kotlin bash scripts/kotlin-test.sh
 stage swift  bash scripts/swift-check.sh
 

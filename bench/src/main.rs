@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p fushi-bench -- [--quick] [--out FILE]
+//! cargo run --release -p fushi-bench -- load [--help]   # many phones at once (load.rs)
 //! ```
 //!
 //! Every figure goes to a JSON file (default `target/bench-results.json`),
@@ -11,6 +12,7 @@
 
 mod data;
 mod hostile;
+mod load;
 mod loro_side;
 mod mem;
 mod photos;
@@ -94,6 +96,9 @@ fn run() -> BoxResult<()> {
     if args.first().map(String::as_str) == Some("--child-apply") {
         return sections::child_apply(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("load") {
+        return load::run(&args[1..]);
+    }
     let mut quick = false;
     let mut out = PathBuf::from("target/bench-results.json");
     let mut only: Option<String> = None;
@@ -104,7 +109,7 @@ fn run() -> BoxResult<()> {
             "--out" => out = PathBuf::from(it.next().ok_or("--out needs a file")?),
             "--only" => only = Some(it.next().ok_or("--only needs a section")?.clone()),
             "-h" | "--help" => {
-                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync serverstore hostile photos");
+                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: writes merge memory wire storage loro queries sync serverstore hostile photos\nfushi-bench load --help: many phones at once against the release fushi-server");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),
