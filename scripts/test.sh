@@ -15,6 +15,9 @@
 #   pg      one throwaway PostgreSQL for the whole run (scripts/pg.sh, socket only),
 #           exported as FUSHI_TEST_PG; stopped and removed when this script exits
 #   test    cargo test --workspace  (debug; dependencies built at opt-level 1)
+#   test-pg the end-to-end scenarios of tests/ again, the server on that
+#           PostgreSQL (FUSHI_TEST_BACKEND=postgres; the pg_* tests, which
+#           use PostgreSQL whatever the backend, ran in stage test)
 #   load    fushi-bench load on SQLite, 50 phones × 5 changes: fails if an
 #           acknowledged change is missing, duplicated or different in the feed
 #   kotlin  scripts/kotlin-test.sh: Kotlin bindings + android/src/test/kotlin on the JVM
@@ -155,6 +158,18 @@ start_pg() {
   echo "FUSHI_TEST_PG=$FUSHI_TEST_PG"
 }
 
+# Every end-to-end scenario in tests/ once more, each server on a fresh
+# database of the tests' PostgreSQL instead of a SQLite file.
+e2e_on_postgres() {
+  local args=()
+  for f in tests/tests/*.rs; do
+    local name
+    name=$(basename "$f" .rs)
+    [[ $name == pg_* ]] || args+=(--test "$name")
+  done
+  FUSHI_TEST_BACKEND=postgres cargo test -p fushi-tests "${args[@]}"
+}
+
 # The load generator (bench/src/load.rs) against the server as the tests
 # build it, small: 50 phones × 5 changes on SQLite. It exits non-zero if an
 # acknowledged change is missing, duplicated or different in the server's
@@ -176,6 +191,7 @@ stage deps   server_deps
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage pg     start_pg
 stage test   cargo test --workspace --exclude fushi-bench
+stage test-pg e2e_on_postgres
 stage load   load_smoke
 stage kotlin bash scripts/kotlin-test.sh
 stage swift  bash scripts/swift-check.sh

@@ -140,6 +140,10 @@ pub struct Options {
     pub json: bool,
     /// Diagnostic: phones push and do not pull (what the pushes cost alone).
     pub push_only: bool,
+    /// Pull pages each server process reads at once (`serve
+    /// --max-concurrent-pulls`); `None`: this machine's cores shared among
+    /// the processes, as an operator running them on one machine sets it.
+    pub server_pulls: Option<usize>,
 }
 
 const USAGE: &str = "\
@@ -158,6 +162,8 @@ fushi-bench load [options]: many phones at once against the release fushi-server
   --pg-script FILE          default: scripts/pg.sh of this source tree
   --json                    print the results as JSON instead of a table
   --push-only               diagnostic: phones push and do not pull
+  --server-pulls N          pull pages each server reads at once (default: the
+                            cores shared among the processes)
 
 Exits 1 if an acknowledged change is missing, duplicated or different in the
 server's feed afterwards, or if a phone's sync failed for good.";
@@ -181,6 +187,7 @@ impl Options {
             pg_script: Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg.sh"),
             json: false,
             push_only: false,
+            server_pulls: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -214,6 +221,7 @@ impl Options {
                 "--pg-script" => o.pg_script = PathBuf::from(value()?),
                 "--json" => o.json = true,
                 "--push-only" => o.push_only = true,
+                "--server-pulls" => o.server_pulls = Some(number(a, value()?)?),
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     return Ok(None);
@@ -512,11 +520,17 @@ fn log_tail(path: &Path) -> String {
 /// Start `fushi-server serve` on a free loopback port; wait until it says
 /// where it listens. Called on the main thread (`PR_SET_PDEATHSIG` follows
 /// the thread that spawned the child).
-async fn start_server(bin: &Path, storage: &Storage, log: PathBuf) -> BoxResult<Server> {
+async fn start_server(
+    bin: &Path,
+    storage: &Storage,
+    pulls: usize,
+    log: PathBuf,
+) -> BoxResult<Server> {
     let log_file = std::fs::File::create(&log)?;
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .args(storage.args())
+        .args(["--max-concurrent-pulls", &pulls.to_string()])
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -1432,15 +1446,20 @@ async fn run_load(o: &Options, tmp: &Path) -> BoxResult<Results> {
     let tokens_s = tokens_t.elapsed().as_secs_f64();
     let admin = accounts.remove(0);
 
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pulls = o
+        .server_pulls
+        .unwrap_or((cores / o.backend.processes()).max(1));
     eprintln!(
-        "load: starting {} fushi-server process(es), backend {}",
+        "load: starting {} fushi-server process(es), backend {}, {} pull page(s) at once each",
         o.backend.processes(),
-        o.backend.name()
+        o.backend.name(),
+        pulls
     );
     let mut servers = Vec::new();
     for i in 0..o.backend.processes() {
         let log = tmp.join(format!("server-{i}.log"));
-        servers.push(start_server(&o.server_bin, &storage, log).await?);
+        servers.push(start_server(&o.server_bin, &storage, pulls, log).await?);
     }
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(

@@ -70,6 +70,12 @@ pub struct Limits {
     /// Accept the community platform's JWTs as well as this server's own
     /// tokens (`docs/JWT.md`).
     pub jwt: Option<Arc<crate::jwt::JwtVerifier>>,
+    /// Most pull pages read and encoded at once; more wait their turn. A
+    /// page is CPU work (read, render, encode), so more at once than there
+    /// are cores only slows every one, and leaves pushes — short, and what
+    /// a phone waits on to know its posts are safe — a thin share of the
+    /// cores. Default: the machine's cores.
+    pub max_concurrent_pulls: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +92,7 @@ impl Default for Limits {
             min_schema: fushi_core::store::MIN_SCHEMA_VERSION,
             redeem_per_minute: crate::limit::REDEEM_PER_MINUTE_PER_ADDRESS,
             jwt: None,
+            max_concurrent_pulls: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -106,6 +113,8 @@ pub struct AppState {
     pub redeem_limiter: Arc<RedeemLimiter>,
     /// The platform's JWTs, if accepted.
     pub jwt: Option<Arc<crate::jwt::JwtVerifier>>,
+    /// Turns for pull pages ([`Limits::max_concurrent_pulls`]).
+    pub pulls: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -130,6 +139,9 @@ impl AppState {
                 crate::limit::REDEEM_PER_MINUTE_PER_CODE,
             )),
             jwt: limits.jwt.clone(),
+            pulls: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_concurrent_pulls.max(1),
+            )),
         }
     }
 }

@@ -48,6 +48,10 @@ enum Command {
         /// Most connections open at once.
         #[arg(long, default_value_t = 512)]
         max_connections: usize,
+        /// Most pull pages read and encoded at once (default: the cores);
+        /// more wait their turn, so pushes keep a share of the cores.
+        #[arg(long)]
+        max_concurrent_pulls: Option<usize>,
         /// The oldest app schema served (`Fushi-Schema`); older apps are
         /// told to update (426). Default: the oldest this build can serve.
         #[arg(long, default_value_t = fushi_core::store::MIN_SCHEMA_VERSION)]
@@ -195,6 +199,7 @@ fn run(cli: Cli) -> Result<(), String> {
             record_window_secs,
             rate,
             max_connections,
+            max_concurrent_pulls,
             min_schema,
             token_ttl_days,
             tls_cert,
@@ -244,6 +249,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 max_connections,
                 min_schema,
                 ..fushi_server::Limits::default()
+            };
+            let limits = fushi_server::Limits {
+                max_concurrent_pulls: max_concurrent_pulls
+                    .unwrap_or(limits.max_concurrent_pulls)
+                    .max(1),
+                ..limits
             };
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let jwt = match (jwt_jwks, jwt_issuer, jwt_audience) {

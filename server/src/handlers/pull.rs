@@ -58,6 +58,12 @@ pub async fn pull(
         columns_after: params.columns_after,
         ..Scope::for_reader(&actor)
     };
+    // One turn of the pull gate for reading and encoding the page.
+    let _turn = state
+        .pulls
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the pull gate closed"))?;
     let storage = state.storage.clone();
     let (page, next) = tokio::task::spawn_blocking(move || {
         let epoch = storage.epoch();
