@@ -238,17 +238,6 @@ impl Scope {
     pub fn keeps(&self, col: &Column) -> bool {
         self.known().keeps(col)
     }
-
-    /// Whether this scope sends rows of `table` of `community`: tables of
-    /// the reader's schema; the city's stations and their records from
-    /// every community, other rows from the reader's.
-    pub fn sees(&self, table: Table, community: &str) -> bool {
-        table.def().known_at(self.schema)
-            && match &self.community {
-                Some(c) => city_wide(table) || c == community,
-                None => true,
-            }
-    }
 }
 
 /// Whether rows of `t` are read across communities (the city's stations,
