@@ -52,7 +52,7 @@ pub const WORDS: &[&str] = &[
 const TAILS: &[&str] = &["送", "换", "出", "让", "赠", "留", "急", "好"];
 
 /// Compound-level pickup places.
-const AREAS: &[&str] = &[
+pub const AREAS: &[&str] = &[
     "福石花园一期",
     "福石花园二期",
     "海湾新村",

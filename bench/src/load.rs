@@ -725,16 +725,6 @@ const SENTENCES: &[&str] = &[
     "买回来没怎么用。",
     "请提前在群里说一声。",
 ];
-const AREAS: &[&str] = &[
-    "福石花园一期",
-    "福石花园二期",
-    "海湾新村",
-    "翠竹苑",
-    "香山里",
-    "银湖小区",
-    "3栋楼下",
-    "南门快递柜旁",
-];
 const TAGS: &[&str] = &["可议价", "需自提", "儿童", "急出", "九成新", "送货上门"];
 const CONDITIONS: &[&str] = &["new", "like_new", "good", "fair"];
 
@@ -786,7 +776,7 @@ fn new_item(r: &mut Lcg, account: &Account, stamp: Stamp) -> RowChange {
         set("category", category, stamp),
         set("condition", pick(r, CONDITIONS), stamp),
         set("mode", if r.below(4) == 0 { "swap" } else { "give" }, stamp),
-        set("pickup_area", pick(r, AREAS), stamp),
+        set("pickup_area", pick(r, crate::data::AREAS), stamp),
         set("lat", lat, stamp),
         set("lon", lon, stamp),
         set("status", "available", stamp),

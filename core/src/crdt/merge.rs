@@ -46,6 +46,17 @@ pub enum TagState {
     Removed,
 }
 
+impl TagState {
+    /// The state of a tag kept as a removed flag.
+    pub fn of_removed(removed: bool) -> TagState {
+        if removed {
+            TagState::Removed
+        } else {
+            TagState::Present
+        }
+    }
+}
+
 /// Merge of one tag's state: removal is absorbing, so the merge is a join
 /// (idempotent, commutative and associative).
 pub fn tag_merge(current: Option<TagState>, incoming: TagState) -> TagState {

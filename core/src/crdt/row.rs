@@ -226,13 +226,7 @@ impl RowState {
                     let found = tags
                         .iter_mut()
                         .find(|t| t.elem == *e && t.stamp == cell.stamp);
-                    let cur = found.as_ref().map(|t| {
-                        if t.removed {
-                            TagState::Removed
-                        } else {
-                            TagState::Present
-                        }
-                    });
+                    let cur = found.as_ref().map(|t| TagState::of_removed(t.removed));
                     let merged = tag_merge(cur, incoming);
                     if cur == Some(merged) {
                         continue;

@@ -496,13 +496,7 @@ fn apply_listing(
                 r.get(0)
             })
             .optional()?;
-        let cur = cur.map(|r| {
-            if r != 0 {
-                TagState::Removed
-            } else {
-                TagState::Present
-            }
-        });
+        let cur = cur.map(|r| TagState::of_removed(r != 0));
         let merged = tag_merge(cur, incoming);
         if cur == Some(merged) {
             continue;
