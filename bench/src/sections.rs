@@ -622,9 +622,8 @@ fn store_sections(
         // the search index dropped, to show the merge's own cost.
         let path = dir.join(format!("replica_nofts{r}.db"));
         drop(open_store_with(&path, actor, false)?);
-        rusqlite::Connection::open(&path)?.execute_batch(
-            "DROP TRIGGER item_search_insert; DROP TRIGGER item_search_update; DROP TRIGGER item_search_delete;",
-        )?;
+        rusqlite::Connection::open(&path)?
+            .execute_batch("DROP TRIGGER item_search_update; DROP TRIGGER item_search_delete;")?;
         let b = open_store_with(&path, actor, false)?;
         let t = Instant::now();
         for p in &full_pages {

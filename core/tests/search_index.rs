@@ -193,3 +193,98 @@ fn the_background_indexer_catches_up_and_ends() {
     }
     assert_eq!(hits(&store, "书桌").len(), 1);
 }
+
+/// One step of [`the_index_answers_like_a_scan_whatever_the_order_of_writes`].
+#[derive(Clone, Debug)]
+enum Step {
+    /// Post an item titled with this word.
+    Post(usize),
+    /// Retitle the n-th listing still held with this word.
+    Retitle(usize, usize),
+    /// The owner deletes the n-th listing still held (a tombstone).
+    Delete(usize),
+    /// The n-th listing still held leaves the phone's table (what the
+    /// store does when the server refuses a row); the next post may be
+    /// given its `rid`.
+    Drop(usize),
+    /// The index catches up.
+    Index,
+}
+
+const WORDS: [&str; 5] = ["书架", "水壶", "自行车", "绘本", "台灯"];
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..WORDS.len()).prop_map(Step::Post),
+        2 => (0..64usize, 0..WORDS.len()).prop_map(|(i, w)| Step::Retitle(i, w)),
+        1 => (0..64usize).prop_map(Step::Delete),
+        2 => (0..64usize).prop_map(Step::Drop),
+        2 => Just(Step::Index),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Whatever the order of posts, edits, deletes, rows leaving the table
+    /// (their `rid` then given again) and index passes, every word finds
+    /// exactly the listings whose title holds it now: nothing the index
+    /// has yet to take is missed, nothing it took in an older state is
+    /// found.
+    #[test]
+    fn the_index_answers_like_a_scan_whatever_the_order_of_writes(
+        steps in proptest::collection::vec(step(), 1..40)
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("phone.db");
+        let store = open(&path, false);
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        // The oracle: each listing held and its title now.
+        let mut held: Vec<(Uuid, String)> = Vec::new();
+        for (n, s) in steps.iter().enumerate() {
+            match *s {
+                Step::Post(w) => {
+                    let title = format!("{} {n}", WORDS[w]);
+                    let id = store.post_item(give(&title)).unwrap();
+                    held.push((id, title));
+                }
+                Step::Retitle(i, w) if !held.is_empty() => {
+                    let k = i % held.len();
+                    let title = format!("{} {n}", WORDS[w]);
+                    store
+                        .edit_item(held[k].0, fushi_core::model::ItemEdit {
+                            title: Some(title.clone()),
+                            ..Default::default()
+                        })
+                        .unwrap();
+                    held[k].1 = title;
+                }
+                Step::Delete(i) if !held.is_empty() => {
+                    let (id, _) = held.remove(i % held.len());
+                    store.delete_listing(fushi_core::Table::Item, id).unwrap();
+                }
+                Step::Drop(i) if !held.is_empty() => {
+                    let (id, _) = held.remove(i % held.len());
+                    raw.execute("DELETE FROM item WHERE id = ?1", [id.as_bytes().to_vec()])
+                        .unwrap();
+                }
+                Step::Index => {
+                    store.index_search_now().unwrap();
+                }
+                _ => {}
+            }
+            for w in WORDS {
+                let want: BTreeSet<Uuid> = held
+                    .iter()
+                    .filter(|(_, t)| t.contains(w))
+                    .map(|(id, _)| *id)
+                    .collect();
+                proptest::prop_assert_eq!(hits(&store, w), want, "{} after step {} {:?}", w, n, s);
+            }
+        }
+        store.index_search_now().unwrap();
+        proptest::prop_assert_eq!(store.search_index_status().unwrap().pending, 0);
+    }
+}

@@ -103,6 +103,7 @@ fn phone_only_objects(o: &BTreeSet<(String, String)>) -> BTreeSet<(String, Strin
                 || name.starts_with("station_geo")
                 || name.contains("_fts")
                 || name == "search_pending"
+                || name == "search_mark"
                 || INDEXES.contains(&name.as_str())
         })
         .cloned()
@@ -225,7 +226,7 @@ fn a_server_store_has_none_of_the_phone_indexes_and_pushes_still_apply() {
     let on_phone = objects(&phone_path);
     let on_server = objects(&server_path);
     let phone_only = phone_only_objects(&on_phone);
-    for name in ["search_pending", "station_geo"] {
+    for name in ["search_pending", "search_mark", "station_geo"] {
         assert!(
             phone_only.contains(&("table".into(), name.into())),
             "{name}"

@@ -124,3 +124,87 @@ fn a_phone_file_of_the_first_version_opens_upgraded_with_everything_it_held() {
         .unwrap();
     assert_eq!(store.item(item.id).unwrap().tags, vec!["儿童".to_string()]);
 }
+
+/// A phone's file whose new listings were each noted by a trigger for the
+/// index file (phone indexes 2), written by the app as of commit 502aa28
+/// with its index file (`fixtures/phone_index2.db` and `.search`): three
+/// items indexed, one of them retitled since and one posted since, both
+/// still waiting. It opens with its index kept (not made again), the two
+/// still waiting, and every search right before and after they are taken.
+#[test]
+fn a_phone_file_whose_new_listings_were_noted_keeps_its_index_and_what_waited() {
+    const DB: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/phone_index2.db"
+    );
+    const INDEX: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/phone_index2.db.search"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    std::fs::copy(DB, &path).unwrap();
+    std::fs::copy(INDEX, fushi_core::store::search_index_path(&path)).unwrap();
+    let store = Store::open_with(
+        &path,
+        ManualTime::new(1_795_000_000_000 + 60_000),
+        StoreConfig {
+            search_in_background: false,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    store.set_actor(Some(Actor {
+        user: Uuid::new_v4(),
+        role: Role::Resident,
+        community: "fushi".into(),
+    }));
+    let status = store.search_index_status().unwrap();
+    assert_eq!(status.rebuilt, None, "the index file is kept");
+    assert_eq!(status.pending, 2, "the retitled item and the new one");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let mark: i64 = c
+            .query_row("SELECT rid FROM search_mark WHERE kind = 0", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(mark, 4, "the items' mark starts at their largest rid");
+        let insert_triggers: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_search_insert'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(insert_triggers, 0);
+        let noted: i64 = c
+            .query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(noted, 2, "what waited still waits");
+    }
+    let titles = |text: &str| -> Vec<String> {
+        store
+            .search(&SearchQuery {
+                text: text.into(),
+                kinds: vec![ListingKind::Item],
+                ..Default::default()
+            })
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.title)
+            .collect()
+    };
+    for stage in ["before", "after"] {
+        if stage == "after" {
+            assert_eq!(store.index_search_now().unwrap(), 2);
+            assert_eq!(store.search_index_status().unwrap().pending, 0);
+        }
+        assert_eq!(titles("书架"), ["实木书架 A"], "{stage}");
+        assert_eq!(titles("热水壶"), ["电热水壶 B"], "{stage}");
+        assert!(titles("电饭煲").is_empty(), "the old title, {stage}");
+        assert_eq!(titles("自行车"), ["折叠自行车 C"], "{stage}");
+        assert_eq!(titles("绘本"), ["儿童绘本 D"], "{stage}");
+    }
+}

@@ -106,3 +106,84 @@ async fn a_cancelled_sync_leaves_the_store_consistent_and_the_next_one_goes_on_f
         "each row received once, from where the cancelled sync stopped"
     );
 }
+
+/// The store's search-indexing threads alive now.
+fn index_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .filter(|name| name.trim() == "fushi-search-in")
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn titles_found(store: &fushi_core::Store, text: &str) -> usize {
+    let q = fushi_core::store::SearchQuery {
+        text: text.into(),
+        limit: 100,
+        ..Default::default()
+    };
+    store.search(&q).unwrap().hits.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_builds_the_search_index_after_its_pages_and_finds_everything_meanwhile() {
+    let server = community_of(TOTAL).await;
+    let phone = server.phone(Role::Resident, "fushi");
+    // The phone's own post starts the indexer; it ends once caught up.
+    phone.store.post_item(item("我的电风扇")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let caught_up = |store: &fushi_core::Store| {
+        store.search_index_status().unwrap().pending == 0 && index_threads() == 0
+    };
+    while !caught_up(&phone.store) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never caught up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let client = phone.client_with(|mut c| {
+        c.server_url = server.url.clone();
+        c.pull_limit = 20;
+        c
+    });
+    // After each page: (listings waiting for the index, found by a search,
+    // pulled so far). (Threads are not counted here: the other tests of
+    // this file run their own stores' indexers at the same time.)
+    let seen: Arc<Mutex<Vec<(u64, usize, u32)>>> = Arc::default();
+    let (s, store) = (seen.clone(), phone.store.clone());
+    client.set_progress_listener(Some(ProgressListener(Arc::new(move |p| {
+        s.lock().unwrap().push((
+            store.search_index_status().unwrap().pending,
+            titles_found(&store, "闲置"),
+            p.pulled,
+        ))
+    }))));
+    let report = client.sync().await.unwrap();
+    // The community's items and the phone's own, sent back.
+    assert_eq!(report.pulled as usize, TOTAL + 1);
+    let seen = seen.lock().unwrap().clone();
+    // One report a page (and one for the push of the phone's own item).
+    assert!(seen.len() >= report.pull_pages as usize);
+    for &(waiting, found, pulled) in &seen {
+        // Not indexed while the pages arrive (every listing pulled waits,
+        // but the phone's own, indexed before), and found all the same.
+        let pulled = u64::from(pulled);
+        assert!(waiting == pulled || waiting + 1 == pulled, "{seen:?}");
+        assert_eq!(found as u64, waiting.min(100), "{seen:?}");
+    }
+    // Then it is built, and the thread ends.
+    while !caught_up(&phone.store) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never caught up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(titles_found(&phone.store, "闲置"), 100);
+    assert_eq!(titles_found(&phone.store, "闲置 299"), 1);
+    assert_eq!(titles_found(&phone.store, "电风扇"), 1);
+}

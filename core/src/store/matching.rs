@@ -214,8 +214,9 @@ fn candidates(
             .map_or(-1, |k| k.0);
         let sql = format!(
             "SELECT {OFFER_COLS} FROM {table} t \
-             WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind_no}) AND {offered} \
-             ORDER BY t.rid DESC LIMIT {CANDIDATES}"
+             WHERE t.rid IN ({}) AND {offered} \
+             ORDER BY t.rid DESC LIMIT {CANDIDATES}",
+            super::search_index::waiting_sql(kind_no, table)
         );
         read_offers(
             c,

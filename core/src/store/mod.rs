@@ -288,8 +288,8 @@ pub struct Store {
     /// Reader connections, each with the making of the search index file
     /// it has attached ([`search_index::SearchIndex::epoch`]).
     readers: Mutex<Vec<(Connection, u64)>>,
-    /// Shared with the search index's thread, which removes the listings it
-    /// indexed from `search_pending` through it (a write by another
+    /// Shared with the search index's thread, which records what it
+    /// indexed (its marks, its notes) through it (a write by another
     /// connection would make the writer reload its clock ceiling).
     writer: Arc<Mutex<Writer>>,
     time: Arc<dyn TimeSource>,
@@ -670,6 +670,15 @@ impl Store {
         }
     }
 
+    /// Hold the full-text index's background work while a sync pulls its
+    /// pages (see [`search_index::SearchIndex::hold`]); it goes on when the
+    /// hold is dropped. `None` on the server's store.
+    pub(crate) fn hold_search_index(&self) -> Option<search_index::IndexHold> {
+        self.search_index
+            .as_ref()
+            .map(search_index::SearchIndex::hold)
+    }
+
     /// Bring the full-text index up to date now, on this thread (tests, and
     /// apps that turned [`StoreConfig::search_in_background`] off). Returns
     /// how many listings were indexed. On the server's store:
@@ -687,10 +696,9 @@ impl Store {
     /// [`Error::PhoneOnly`].
     pub fn search_index_status(&self) -> Result<SearchIndexStatus> {
         self.phone_only("search")?;
-        let pending: i64 = self
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))?))?;
+        let pending = self.read(|c| search_index::pending_count(c, i64::MAX))?;
         Ok(SearchIndexStatus {
-            pending: pending.max(0) as u64,
+            pending,
             rebuilt: self.search_index.as_ref().and_then(|s| s.rebuilt()),
         })
     }

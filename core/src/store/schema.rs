@@ -59,22 +59,23 @@ const SEARCH_PENDING_SQL: &str = include_str!("sql/search_pending.sql");
 /// Upgrades a phone's file whose full text was kept in it (by triggers)
 /// to the index in a file of its own; [`PHONE_SQL`]'s new pieces follow.
 const PHONE_V2_SQL: &str = include_str!("sql/search_v2.sql");
+/// Upgrades a phone's file whose new listings were each noted by a
+/// trigger to new listings found above `search_mark`.
+const PHONE_V3_SQL: &str = include_str!("sql/search_v3.sql");
 /// The shape of a phone's indexes this build makes ([`STATE_PHONE_INDEXES`]):
-/// 1 kept the full text in the file, 2 notes changed listings for the
-/// index file.
-const PHONE_INDEXES: i64 = 2;
+/// 1 kept the full text in the file, 2 noted every written listing for the
+/// index file, 3 finds new listings above `search_mark`.
+const PHONE_INDEXES: i64 = 3;
 /// `crdt_state` key of the shape of a phone's indexes.
 const STATE_PHONE_INDEXES: &str = "phone_indexes";
 /// Removes all of [`PHONE_SQL`] but the station's `amenity_mask` column
 /// (see [`drop_phone_indexes`]).
 const PHONE_DROP_SQL: &str = include_str!("sql/search_drop.sql");
-/// Fills the phone's indexes from the rows of a file that had none: each
-/// statement sets a column to itself, which fires the triggers of
-/// [`PHONE_SQL`] just as a write of the row would.
-const PHONE_FILL_SQL: &str = "UPDATE station SET amenities = amenities, deleted = deleted;
-UPDATE item SET deleted = deleted;
-UPDATE skill SET deleted = deleted;
-UPDATE need SET deleted = deleted;";
+/// Fills the station's indexes from the rows of a file that had none: the
+/// statement sets columns to themselves, which fires the triggers of
+/// [`PHONE_SQL`] just as a write of the row would. (The listings are all
+/// taken by the full-text index once its mark is reset.)
+const PHONE_FILL_SQL: &str = "UPDATE station SET amenities = amenities, deleted = deleted;";
 /// `crdt_state` key of the file's role; a file without it has the phone's
 /// shape (every file from before the roles, the server's included).
 const STATE_ROLE: &str = "store_role";
@@ -147,8 +148,9 @@ pub(crate) fn migrate(conn: &mut Connection, role: StoreRole) -> Result<()> {
 }
 
 /// Bring a phone's indexes to [`PHONE_INDEXES`]: from the full text kept
-/// in the file (1) to changed listings noted for the index file (2), every
-/// listing noted once.
+/// in the file (1) to the index file, every listing to be indexed again;
+/// from new listings noted by a trigger (2) to new listings found above
+/// `search_mark`, the notes already made kept.
 fn upgrade_phone_indexes(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn
         .query_row(
@@ -162,19 +164,33 @@ fn upgrade_phone_indexes(conn: &mut Connection) -> Result<()> {
         return Ok(());
     }
     let tx = conn.transaction()?;
-    tx.execute_batch(PHONE_V2_SQL)?;
+    if found < 2 {
+        tx.execute_batch(PHONE_V2_SQL)?;
+    }
     let has_pending: bool = tx.query_row(
         "SELECT count(*) FROM sqlite_master WHERE name = 'search_pending'",
         [],
         |r| r.get(0),
     )?;
-    if !has_pending {
+    if has_pending {
+        tx.execute_batch(PHONE_V3_SQL)?;
+    } else {
         tx.execute_batch(SEARCH_PENDING_SQL)?;
     }
-    tx.execute_batch(PENDING_FILL_SQL)?;
+    if found < 2 {
+        reset_search_mark(&tx)?;
+    }
     record_phone_indexes(&tx)?;
     tx.commit()?;
     tracing::info!(from = found, to = PHONE_INDEXES, "phone indexes upgraded");
+    Ok(())
+}
+
+/// Every listing is to be indexed (again): the marks go back to 0 and the
+/// notes are dropped (the index file is new, old or damaged, or the file
+/// was the server's).
+pub(crate) fn reset_search_mark(tx: &Connection) -> Result<()> {
+    tx.execute_batch("UPDATE search_mark SET rid = 0; DELETE FROM search_pending;")?;
     Ok(())
 }
 
@@ -185,13 +201,6 @@ fn record_phone_indexes(tx: &Transaction<'_>) -> Result<()> {
     )?;
     Ok(())
 }
-
-/// Notes every listing for the full-text index (its file is new, old or
-/// was damaged).
-pub(crate) const PENDING_FILL_SQL: &str = "
-INSERT OR IGNORE INTO search_pending (kind, rid) SELECT 0, rid FROM item;
-INSERT OR IGNORE INTO search_pending (kind, rid) SELECT 1, rid FROM skill;
-INSERT OR IGNORE INTO search_pending (kind, rid) SELECT 2, rid FROM need;";
 
 /// Bring the metadata to the newest of [`META_MIGRATIONS`], each step in
 /// the same transaction as the version it sets.
@@ -270,6 +279,7 @@ fn migrate_role(conn: &mut Connection, role: StoreRole) -> Result<()> {
                 tx.execute_batch(sql)?;
             }
             tx.execute_batch(PHONE_FILL_SQL)?;
+            reset_search_mark(&tx)?;
             record_phone_indexes(&tx)?;
         }
     }

@@ -12,6 +12,7 @@
 //! Residents never see deleted or hidden listings, nor expired items; grid
 //! staff may ask for the hidden ones of their own community.
 
+use super::search_index::{indexed_sql, waiting_sql};
 use super::Store;
 use crate::geo::{bounding_box, distance_m, validate_wgs84, GeoPoint};
 use crate::model::catalogue;
@@ -205,7 +206,7 @@ pub struct SearchPage {
 struct KindSql {
     table: &'static str,
     fts: &'static str,
-    /// `search_pending.kind`.
+    /// The kind's number in the index's notes and marks.
     pending: i64,
     /// The fields a query's words are looked for in (one at a time).
     fields: &'static str,
@@ -286,11 +287,11 @@ fn search_sql(
         Source::Index => (
             format!(
                 "s.{fts} JOIN {t} t ON t.rid = {fts}.rowid WHERE {fts} MATCH :match \
-                 AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.kind = {kind} AND p.rid = t.rid) \
+                 AND {indexed} \
                  AND (:verify IS NULL OR fushi_verify(:verify, {fields})) AND",
                 fts = k.fts,
                 t = k.table,
-                kind = k.pending,
+                indexed = indexed_sql(k.pending, "t.rid"),
                 fields = k.fields,
             ),
             format!("bm25({}, 5.0, 1.0)", k.fts),
@@ -298,10 +299,10 @@ fn search_sql(
         ),
         Source::Pending => (
             format!(
-                "{t} t WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind}) \
+                "{t} t WHERE t.rid IN ({waiting}) \
                  AND fushi_verify(:verify, {fields}) AND",
                 t = k.table,
-                kind = k.pending,
+                waiting = waiting_sql(k.pending, k.table),
                 fields = k.fields,
             ),
             "0.0".to_owned(),
@@ -313,7 +314,11 @@ fn search_sql(
                 "t.rid DESC".to_owned()
             },
         ),
-        Source::Browse => (format!("{} t WHERE", k.table), "0.0".to_owned(), "t.rid DESC".to_owned()),
+        Source::Browse => (
+            format!("{} t WHERE", k.table),
+            "0.0".to_owned(),
+            "t.rid DESC".to_owned(),
+        ),
     };
     let text = source != Source::Browse;
     let in_title = match (source, sort) {
@@ -456,24 +461,25 @@ impl Store {
                         None => c
                             .prepare_cached(&format!(
                                 "SELECT count(*) FROM (SELECT 1 FROM s.{fts} WHERE {fts} MATCH ?1 \
-                                 AND NOT EXISTS (SELECT 1 FROM search_pending p \
-                                   WHERE p.kind = {kind} AND p.rid = {fts}.rowid) LIMIT ?2)"
+                                 AND {} LIMIT ?2)",
+                                indexed_sql(kind, &format!("{fts}.rowid"))
                             ))?
                             .query_row(rusqlite::params![m, EXACT_MAX_MATCHES + 1], |r| r.get(0))?,
                         Some(v) => c
                             .prepare_cached(&format!(
                                 "SELECT count(*) FROM (SELECT 1 FROM s.{fts} JOIN {t} t ON t.rid = {fts}.rowid \
-                                 WHERE {fts} MATCH ?1 AND NOT EXISTS (SELECT 1 FROM search_pending p \
-                                   WHERE p.kind = {kind} AND p.rid = t.rid) \
-                                 AND fushi_verify(?3, {fields}) LIMIT ?2)"
+                                 WHERE {fts} MATCH ?1 AND {} \
+                                 AND fushi_verify(?3, {fields}) LIMIT ?2)",
+                                indexed_sql(kind, "t.rid")
                             ))?
                             .query_row(rusqlite::params![m, EXACT_MAX_MATCHES + 1, v], |r| r.get(0))?,
                     };
                     let waiting: i64 = c
                         .prepare_cached(&format!(
                             "SELECT count(*) FROM (SELECT 1 FROM {t} t \
-                             WHERE t.rid IN (SELECT rid FROM search_pending WHERE kind = {kind}) \
-                             AND t.deleted = 0 AND fushi_verify(?1, {fields}) LIMIT ?2)"
+                             WHERE t.rid IN ({}) \
+                             AND t.deleted = 0 AND fushi_verify(?1, {fields}) LIMIT ?2)",
+                            waiting_sql(kind, t)
                         ))?
                         .query_row(rusqlite::params![words, EXACT_MAX_MATCHES + 1], |r| r.get(0))?;
                     if indexed + waiting > EXACT_MAX_MATCHES {

@@ -4,26 +4,28 @@
 //! Why apart: indexing is nearly all the cost of receiving listings (FTS5
 //! gathers every pair of characters of every listing). Kept by triggers in
 //! the store's file, it made a first sync several times slower and held the
-//! writer while it ran. Now the store's triggers only note which listings
-//! changed (`search_pending`, sql/search_pending.sql), so a sync applies its
-//! rows at the merge's own speed and the app can browse, find stations and
-//! open items at once. A thread of the store then indexes the noted
-//! listings in large transactions on the index file, which never hold the
-//! store's writer; only removing the done entries from `search_pending`
-//! writes to the store, a couple of thousand at a time (a few
-//! milliseconds). Searches read the index and scan just the listings still
-//! noted ([`crate::store::Store::search`]), so they are right at every
-//! moment, only slower while many wait.
+//! writer while it ran. Now nothing is done for the index when a listing
+//! arrives: the listings above each kind's mark (`search_mark`, the last
+//! `rid` indexed) are new, and only a changed or removed listing is noted
+//! by a trigger (`search_pending`, sql/search_pending.sql). So a sync
+//! applies its rows at the merge's own speed and the app can browse, find
+//! stations and open items at once. A thread of the store then indexes
+//! the new and noted listings in large transactions on the index file,
+//! which never hold the store's writer; only moving the marks and clearing
+//! the notes taken writes to the store (a few milliseconds). Searches read
+//! the index and scan just the listings still waiting
+//! ([`crate::store::Store::search`]), so they are right at every moment,
+//! only slower while many wait.
 //!
-//! The thread starts when listings are noted and ends when none are left:
+//! The thread starts when listings are written and ends when none wait:
 //! nothing runs while the app is idle.
 //!
 //! The index is derived data. When its file is missing, damaged, of another
 //! version or of another store file (a restored backup), it is made again
-//! and every listing is noted; the store says so in the log and in
+//! and every listing waits for it (the marks back at 0); the store says so in the log and in
 //! [`SearchIndexStatus::rebuilt`].
 
-use super::schema::PENDING_FILL_SQL;
+use super::schema::reset_search_mark;
 use super::search::register_functions;
 use super::Writer;
 use crate::search::tokens::{index_tokens, index_tokens_of};
@@ -31,7 +33,7 @@ use crate::{Error, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -47,9 +49,6 @@ const STATE_GENERATION: &str = "search.generation";
 /// Most listings one index transaction takes (about a second of work at
 /// the figures in BENCHMARKS.md; it holds only the index file).
 const BATCH_ROWS: usize = 10_000;
-/// Most done entries removed from the store's `search_pending` per
-/// transaction on the store (milliseconds).
-const CLEAR_ROWS: usize = 2_000;
 
 /// Where the index of the store at `db` is kept.
 pub fn index_path(db: &Path) -> PathBuf {
@@ -91,13 +90,17 @@ pub(crate) struct SearchIndex {
 }
 
 struct Shared {
-    /// The store's writer: entries done are removed from `search_pending`
-    /// through it.
+    /// The store's writer: the marks and notes are moved through it.
     writer: Arc<Mutex<Writer>>,
     db: PathBuf,
     path: PathBuf,
     background: bool,
     stop: AtomicBool,
+    /// Holds taken while a sync pulls its pages ([`SearchIndex::hold`]):
+    /// indexing waits for them, and starts when the last one ends.
+    holds: AtomicUsize,
+    /// Listings were written while held, or a pass stopped for a hold.
+    deferred: AtomicBool,
     /// One indexing pass at a time (the thread's, or a caller's).
     pass: Mutex<()>,
     thread: Mutex<Worker>,
@@ -154,8 +157,8 @@ fn remove_file(path: &Path) -> Result<()> {
     }
 }
 
-/// Make the index file again, empty, and note every listing for it (on the
-/// store's writer connection `store`).
+/// Make the index file again, empty, with every listing to be indexed (on
+/// the store's writer connection `store`).
 fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut p = path.as_os_str().to_owned();
@@ -177,7 +180,7 @@ fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
         "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
         rusqlite::params![STATE_GENERATION, generation],
     )?;
-    tx.execute_batch(PENDING_FILL_SQL)?;
+    reset_search_mark(&tx)?;
     tx.commit()?;
     if reason == "new" {
         tracing::debug!("search index file made");
@@ -213,22 +216,65 @@ pub(crate) fn attach(conn: &Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Index up to `max` noted listings in one transaction on the index file,
-/// then remove the entries done (unless noted again meanwhile) through the
-/// store's writer. Returns how many were taken.
+/// What one pass indexes: listings as `(kind, rid)`, each kind's new mark
+/// (the last `rid` it took above its mark), and the notes it takes
+/// (`kind, rid, v`).
+struct Batch {
+    listings: Vec<(i64, i64)>,
+    marks: Vec<(i64, i64)>,
+    notes: Vec<(i64, i64, i64)>,
+}
+
+/// The listings to index in one pass, up to about `max`: the noted ones,
+/// then each kind's new ones above its mark, in `rid` order.
+fn batch_of(c: &Connection, max: usize) -> Result<Batch> {
+    let notes: Vec<(i64, i64, i64)> = c
+        .prepare_cached("SELECT kind, rid, v FROM main.search_pending ORDER BY kind, rid LIMIT ?1")?
+        .query_map([max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut listings: Vec<(i64, i64)> = notes.iter().map(|&(k, rid, _)| (k, rid)).collect();
+    let mut marks = Vec::new();
+    for &(kind, table, _, _) in &KINDS {
+        let room = max.saturating_sub(listings.len());
+        if room == 0 {
+            break;
+        }
+        let rids: Vec<i64> = c
+            .prepare_cached(&format!(
+                "SELECT rid FROM main.{table} \
+                 WHERE rid > (SELECT rid FROM main.search_mark WHERE kind = ?1) \
+                 ORDER BY rid LIMIT ?2"
+            ))?
+            .query_map([kind, room as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(&last) = rids.last() {
+            marks.push((kind, last));
+        }
+        listings.extend(rids.into_iter().map(|rid| (kind, rid)));
+    }
+    // A listing both new and noted (changed since it arrived) once.
+    listings.sort_unstable();
+    listings.dedup();
+    Ok(Batch {
+        listings,
+        marks,
+        notes,
+    })
+}
+
+/// Index up to `max` listings written since the index's mark (and those
+/// noted) in one transaction on the index file, then record the
+/// new marks (and clear the notes taken, unless noted again meanwhile)
+/// through the store's writer. Returns how many were taken.
 fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usize> {
-    let pending: Vec<(i64, i64, i64)> = {
-        let mut stmt = c.prepare_cached(
-            "SELECT kind, rid, v FROM main.search_pending ORDER BY kind, rid LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    if pending.is_empty() {
+    let tx = c.unchecked_transaction()?;
+    // Read in the transaction: the listings and their text come from one
+    // snapshot of the store, so the mark names exactly what was indexed.
+    let batch = batch_of(&tx, max)?;
+    if batch.listings.is_empty() {
         return Ok(0);
     }
-    let tx = c.unchecked_transaction()?;
-    for &(kind, rid, _) in &pending {
+    for &(kind, rid) in &batch.listings {
         let Some(&(_, table, fts, body)) = KINDS.iter().find(|k| k.0 == kind) else {
             continue;
         };
@@ -283,20 +329,25 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
         }
     }
     tx.commit()?;
-    for chunk in pending.chunks(CLEAR_ROWS) {
-        let w = lock_writer(writer)?;
-        let tx = w.conn.unchecked_transaction()?;
-        {
-            let mut del = tx.prepare_cached(
-                "DELETE FROM search_pending WHERE kind = ?1 AND rid = ?2 AND v = ?3",
-            )?;
-            for &(kind, rid, v) in chunk {
-                del.execute([kind, rid, v])?;
-            }
+    // The index holds them: the marks move up to what was taken (a removal
+    // since may have brought one down: the listing then given its `rid` is
+    // noted as removed, and taken by the next pass), and the notes taken go
+    // unless noted again meanwhile.
+    let w = lock_writer(writer)?;
+    let tx = w.conn.unchecked_transaction()?;
+    {
+        let mut mark = tx.prepare_cached("UPDATE search_mark SET rid = ?2 WHERE kind = ?1")?;
+        for &(kind, rid) in &batch.marks {
+            mark.execute([kind, rid])?;
         }
-        tx.commit()?;
+        let mut del = tx
+            .prepare_cached("DELETE FROM search_pending WHERE kind = ?1 AND rid = ?2 AND v = ?3")?;
+        for &(kind, rid, v) in &batch.notes {
+            del.execute([kind, rid, v])?;
+        }
     }
-    Ok(pending.len())
+    tx.commit()?;
+    Ok(batch.listings.len())
 }
 
 fn lock_writer(writer: &Mutex<Writer>) -> Result<std::sync::MutexGuard<'_, Writer>> {
@@ -306,12 +357,18 @@ fn lock_writer(writer: &Mutex<Writer>) -> Result<std::sync::MutexGuard<'_, Write
 }
 
 impl Shared {
-    /// Index until nothing is noted (or the store closes). Returns how many
-    /// listings were indexed.
-    fn drain(&self) -> Result<u64> {
+    /// Index until nothing waits (or the store closes, or, when
+    /// `yield_to_holds`, a sync holds the index). Returns how many listings
+    /// were indexed.
+    fn drain(&self, yield_to_holds: bool) -> Result<u64> {
         let c = indexer_connection(&self.db, &self.path)?;
         let mut done = 0u64;
         while !self.stop.load(Ordering::Acquire) {
+            if yield_to_holds && self.held() {
+                // A sync is pulling pages: let it have the CPU and the
+                // file, and go on when it ends.
+                break;
+            }
             let _pass = self
                 .pass
                 .lock()
@@ -330,9 +387,51 @@ impl Shared {
         Ok(done)
     }
 
+    /// Whether a hold is taken; if so, the work is deferred to its end.
+    /// (Deferred first, held checked after, against [`IndexHold`]'s drop,
+    /// which releases first and looks at `deferred` after: one of the two
+    /// sees the other, so deferred work is never left behind.)
+    fn held(&self) -> bool {
+        if self.holds.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        self.deferred.store(true, Ordering::SeqCst);
+        self.holds.load(Ordering::SeqCst) > 0
+    }
+
+    /// Start the indexing thread unless it runs (then it looks again
+    /// before it ends), or defer it while held.
+    fn kick(self: &Arc<Self>) {
+        if !self.background || self.stop.load(Ordering::Acquire) || self.held() {
+            return;
+        }
+        let Ok(mut w) = self.thread.lock() else {
+            return;
+        };
+        if w.running {
+            w.again = true;
+            return;
+        }
+        if let Some(old) = w.handle.take() {
+            // It has ended (it cleared `running` as its last step).
+            let _ = old.join();
+        }
+        let shared = self.clone();
+        match std::thread::Builder::new()
+            .name("fushi-search-index".into())
+            .spawn(move || shared.run())
+        {
+            Ok(h) => {
+                w.handle = Some(h);
+                w.running = true;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot start the search indexing thread"),
+        }
+    }
+
     fn run(self: &Arc<Self>) {
         loop {
-            match self.drain() {
+            match self.drain(true) {
                 Ok(n) if n > 0 => tracing::debug!(listings = n, "search index caught up"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "search indexing stopped"),
@@ -383,6 +482,8 @@ impl SearchIndex {
                 path,
                 background,
                 stop: AtomicBool::new(false),
+                holds: AtomicUsize::new(0),
+                deferred: AtomicBool::new(false),
                 pass: Mutex::new(()),
                 thread: Mutex::new(Worker::default()),
                 epoch: AtomicU64::new(0),
@@ -394,10 +495,7 @@ impl SearchIndex {
     /// Whether any listing waits for the index.
     pub(crate) fn any_pending(&self) -> Result<bool> {
         let w = lock_writer(&self.shared.writer)?;
-        Ok(w.conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM search_pending)", [], |r| {
-                r.get(0)
-            })?)
+        Ok(pending_count(&w.conn, 1)? > 0)
     }
 
     /// The index file.
@@ -415,40 +513,29 @@ impl SearchIndex {
         self.shared.rebuilt.lock().ok().and_then(|r| r.clone())
     }
 
-    /// Listings were noted: start the indexing thread unless it runs (then
+    /// Listings were written: start the indexing thread unless it runs (then
     /// it looks again before it ends). Nothing when indexing in the
     /// background is off.
     pub(crate) fn kick(&self) {
-        if !self.shared.background || self.shared.stop.load(Ordering::Acquire) {
-            return;
-        }
-        let Ok(mut w) = self.shared.thread.lock() else {
-            return;
-        };
-        if w.running {
-            w.again = true;
-            return;
-        }
-        if let Some(old) = w.handle.take() {
-            // It has ended (it cleared `running` as its last step).
-            let _ = old.join();
-        }
-        let shared = self.shared.clone();
-        match std::thread::Builder::new()
-            .name("fushi-search-index".into())
-            .spawn(move || shared.run())
-        {
-            Ok(h) => {
-                w.handle = Some(h);
-                w.running = true;
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot start the search indexing thread"),
+        self.shared.kick();
+    }
+
+    /// Hold the indexing while many pages of listings arrive (a first
+    /// sync): building the index in bulk after them takes the same time as
+    /// alongside, and the listings are usable sooner (issue 16: on a
+    /// 2-core machine the indexer took CPU from the apply). Searches scan
+    /// what is not indexed meanwhile, so they stay right. Indexing starts
+    /// (or goes on) when the last hold ends.
+    pub(crate) fn hold(&self) -> IndexHold {
+        self.shared.holds.fetch_add(1, Ordering::AcqRel);
+        IndexHold {
+            shared: self.shared.clone(),
         }
     }
 
-    /// Index every noted listing now, on this thread. Returns how many.
+    /// Index every waiting listing now, on this thread. Returns how many.
     pub(crate) fn index_now(&self) -> Result<u64> {
-        self.shared.drain()
+        self.shared.drain(false)
     }
 
     /// Stop the thread (and wait for it).
@@ -495,6 +582,61 @@ impl Drop for SearchIndex {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Indexing waits while this lives ([`SearchIndex::hold`]).
+pub(crate) struct IndexHold {
+    shared: Arc<Shared>,
+}
+
+impl Drop for IndexHold {
+    fn drop(&mut self) {
+        if self.shared.holds.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.shared.deferred.swap(false, Ordering::SeqCst)
+        {
+            self.shared.kick();
+        }
+    }
+}
+
+/// SQL condition: the listing of `kind` whose rid is `rid` (an SQL
+/// expression) is in the index as it stands (at or below its kind's mark,
+/// and not noted).
+pub(crate) fn indexed_sql(kind: i64, rid: &str) -> String {
+    format!(
+        "({rid} <= (SELECT rid FROM main.search_mark WHERE kind = {kind}) \
+         AND NOT EXISTS (SELECT 1 FROM main.search_pending p WHERE p.kind = {kind} AND p.rid = {rid}))"
+    )
+}
+
+/// SQL: the rids of the listings of `kind` (in `table`) that wait for the
+/// index: noted ones, and new ones above the kind's mark.
+pub(crate) fn waiting_sql(kind: i64, table: &str) -> String {
+    format!(
+        "SELECT rid FROM main.search_pending WHERE kind = {kind} \
+         UNION ALL SELECT rid FROM main.{table} \
+         WHERE rid > (SELECT rid FROM main.search_mark WHERE kind = {kind})"
+    )
+}
+
+/// How many listings wait for the index (new above its mark, or noted),
+/// counting up to `limit` of each kind.
+pub(crate) fn pending_count(c: &Connection, limit: i64) -> Result<u64> {
+    let mut n = 0i64;
+    for &(kind, table, _, _) in &KINDS {
+        // New ones, then the notes not among them (a changed listing
+        // at or below the mark, or one removed): each listing once.
+        n += c
+            .prepare_cached(&format!(
+                "SELECT (SELECT count(*) FROM (SELECT 1 FROM main.{table} \
+                   WHERE rid > (SELECT rid FROM main.search_mark WHERE kind = ?1) LIMIT ?2)) \
+                 + (SELECT count(*) FROM (SELECT 1 FROM main.search_pending p WHERE p.kind = ?1 \
+                   AND (p.rid <= (SELECT rid FROM main.search_mark WHERE kind = ?1) \
+                     OR NOT EXISTS (SELECT 1 FROM main.{table} t WHERE t.rid = p.rid)) LIMIT ?2))"
+            ))?
+            .query_row([kind, limit], |r| r.get::<_, i64>(0))?;
+    }
+    Ok(n.max(0) as u64)
 }
 
 /// Whether an error says the index file is damaged.

@@ -549,6 +549,10 @@ impl SyncClient {
     ) -> Result<()> {
         let limit = self.config.pull_limit.clamp(1, MAX_PULL_LIMIT);
         let mut cursor = self.store.cursor_at(feed.cursor_key)?;
+        // The full-text index is built after the pages, not alongside them
+        // (searches scan what it has yet to take): held to the end of the
+        // pull, the last apply included.
+        let _index_hold = self.store.hold_search_index();
         let schema = self.schema;
         // Pages are applied in order, each with its cursor in the same
         // transaction, while the next page is on its way: the request for

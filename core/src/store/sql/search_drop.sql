@@ -33,6 +33,7 @@ DROP TABLE IF EXISTS item_fts;
 DROP TABLE IF EXISTS skill_fts;
 DROP TABLE IF EXISTS need_fts;
 DROP TABLE IF EXISTS search_pending;
+DROP TABLE IF EXISTS search_mark;
 
 DROP INDEX IF EXISTS item_created;
 DROP INDEX IF EXISTS skill_created;

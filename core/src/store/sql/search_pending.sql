@@ -1,11 +1,23 @@
--- Full text: the listings to (re)index. The full-text index itself lives in
--- a file of its own beside this one (`<db>.search`, store/search_index.rs),
--- built in the background in large transactions that never hold this file's
--- writer. The triggers here only note which listing changed, so a sync
--- applies its rows at full speed and the listings are usable at once;
--- searches read the index for the rest and scan just these rows.
+-- Full text: which listings the index has yet to take. The full-text index
+-- itself lives in a file of its own beside this one (`<db>.search`,
+-- store/search_index.rs), built in the background in large transactions
+-- that never hold this file's writer. Searches read the index for the
+-- listings it holds as they stand and scan just the rest.
+--
+-- New listings are not noted one by one: a listing's `rid` is one above
+-- the largest in its table, so the listings the index has yet to take are
+-- those above the last `rid` it took (`search_mark`). A first sync, nearly
+-- all inserts, so applies at the merge's own speed. A removed listing
+-- brings the mark down to its table's largest `rid` (there is nothing
+-- above it to take again), so a later listing given the same `rid` is
+-- above the mark.
+--
+-- A listing's text changed, or a listing removed from its table (a row the
+-- server refused, dropped from the phone), is noted in `search_pending`.
 -- kind: 0 item, 1 skill, 2 need. v counts changes while it waits, so the
--- indexer removes only the entries it has indexed as they stand.
+-- indexer clears only the entries it has indexed as they stand.
+CREATE TABLE search_mark (kind INTEGER PRIMARY KEY, rid INTEGER NOT NULL);
+INSERT INTO search_mark (kind, rid) VALUES (0, 0), (1, 0), (2, 0);
 CREATE TABLE search_pending (
   kind INTEGER NOT NULL,
   rid INTEGER NOT NULL,
@@ -13,35 +25,32 @@ CREATE TABLE search_pending (
   PRIMARY KEY (kind, rid)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER item_search_insert AFTER INSERT ON item BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (0, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-END;
 CREATE TRIGGER item_search_update
 AFTER UPDATE OF title, description, swap_for, pickup_area, tags, category, deleted ON item BEGIN
   INSERT INTO search_pending (kind, rid) VALUES (0, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
 END;
 CREATE TRIGGER item_search_delete AFTER DELETE ON item BEGIN
   INSERT INTO search_pending (kind, rid) VALUES (0, old.rid) ON CONFLICT DO UPDATE SET v = v + 1;
+  UPDATE search_mark SET rid = (SELECT coalesce(max(rid), 0) FROM item)
+    WHERE kind = 0 AND rid > (SELECT coalesce(max(rid), 0) FROM item);
 END;
 
-CREATE TRIGGER skill_search_insert AFTER INSERT ON skill BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (1, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-END;
 CREATE TRIGGER skill_search_update
 AFTER UPDATE OF title, description, availability, category, deleted ON skill BEGIN
   INSERT INTO search_pending (kind, rid) VALUES (1, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
 END;
 CREATE TRIGGER skill_search_delete AFTER DELETE ON skill BEGIN
   INSERT INTO search_pending (kind, rid) VALUES (1, old.rid) ON CONFLICT DO UPDATE SET v = v + 1;
+  UPDATE search_mark SET rid = (SELECT coalesce(max(rid), 0) FROM skill)
+    WHERE kind = 1 AND rid > (SELECT coalesce(max(rid), 0) FROM skill);
 END;
 
-CREATE TRIGGER need_search_insert AFTER INSERT ON need BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (2, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-END;
 CREATE TRIGGER need_search_update
 AFTER UPDATE OF title, description, category, deleted ON need BEGIN
   INSERT INTO search_pending (kind, rid) VALUES (2, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
 END;
 CREATE TRIGGER need_search_delete AFTER DELETE ON need BEGIN
   INSERT INTO search_pending (kind, rid) VALUES (2, old.rid) ON CONFLICT DO UPDATE SET v = v + 1;
+  UPDATE search_mark SET rid = (SELECT coalesce(max(rid), 0) FROM need)
+    WHERE kind = 2 AND rid > (SELECT coalesce(max(rid), 0) FROM need);
 END;
