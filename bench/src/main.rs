@@ -109,7 +109,7 @@ fn run() -> BoxResult<()> {
             "--out" => out = PathBuf::from(it.next().ok_or("--out needs a file")?),
             "--only" => only = Some(it.next().ok_or("--only needs a section")?.clone()),
             "-h" | "--help" => {
-                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: store (writes, merge, storage, memory, wire; with loro) loro queries sync serverstore hostile photos\n  profiling aids: posts plain editapply\nfushi-bench load --help: many phones at once against the release fushi-server");
+                println!("fushi-bench [--quick] [--out FILE] [--only SECTION]\n  sections: store (writes, merge, storage, memory, wire; with loro) loro queries sync serverstore hostile photos\n  profiling aids: posts plain editapply replica\nfushi-bench load --help: many phones at once against the release fushi-server");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),

@@ -218,6 +218,28 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
         rep.put("updates_plain_one_tx_per_s", median(runs));
         return Ok(());
     }
+    if only == Some("replica") {
+        // Profiling aid: the full replica applied to empty phones, again
+        // and again (the index left to wait, as a sync leaves it).
+        let a = open_store(&tmp.path().join("a.db"), &actor)?;
+        a.post_items(items.iter().map(ItemData::to_new_item).collect())?;
+        let full = pages_since(&a, 0, sizes.page)?;
+        drop(a);
+        let mut runs = Vec::new();
+        for r in 0..5 {
+            let path = tmp.path().join(format!("r{r}.db"));
+            let b = open_store_with(&path, &actor, false)?;
+            let t = Instant::now();
+            for p in &full {
+                b.apply_remote(p)?;
+            }
+            runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+            drop(b);
+            remove_db(&path);
+        }
+        rep.put("replica_apply_rows_per_s", median(runs));
+        return Ok(());
+    }
     if only == Some("posts") {
         // Profiling aid: only the posts, store and plain.
         let path = tmp.path().join("posts.db");

@@ -576,7 +576,14 @@ impl Table {
 impl TableDef {
     /// A column's index by name.
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
+        // Called for every cell of every change, several times: length and
+        // first byte are compared inline before the bytes are (most names
+        // differ there), which keeps a call to `memcmp` per column off the
+        // path (measured: a tenth of a received page's apply).
+        let (len, first) = (name.len(), name.as_bytes().first());
+        self.columns.iter().position(|c| {
+            c.name.len() == len && c.name.as_bytes().first() == first && c.name == name
+        })
     }
 
     /// The most elements a set column may hold ([`MAX_PHOTOS`],
@@ -671,13 +678,23 @@ pub fn check_content(check: Check, v: &Value) -> Result<(), &'static str> {
     match (check, v) {
         (K::None, _) => Ok(()),
         (K::MaxChars(n), Value::Text(s)) => {
-            if is_blank(s) {
+            // One pass over the text (every received listing's fields go
+            // through here), the reasons in the same order as before:
+            // blank, bidirectional controls, length, other controls.
+            let (mut visible, mut bidi, mut control, mut chars) = (false, false, false, 0usize);
+            for c in s.chars() {
+                chars += 1;
+                visible = visible || !is_invisible(c);
+                bidi |= is_bidi_control(c);
+                control |= c.is_control() && c != '\n' && c != '\t';
+            }
+            if !visible {
                 Err("must not be blank")
-            } else if s.chars().any(is_bidi_control) {
+            } else if bidi {
                 Err("contains bidirectional control characters")
-            } else if s.chars().count() > n {
+            } else if chars > n {
                 Err("is too long")
-            } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            } else if control {
                 Err("contains control characters")
             } else {
                 Ok(())

@@ -175,6 +175,13 @@ fn validate_with(change: &RowChange, received: bool, schema: i64) -> Result<Tabl
     if change.cells.len() > MAX_CELLS_PER_ROW {
         return Err(Error::invalid(def.name, "too many cells in one row change"));
     }
+    // A column set twice in one change is malformed: which of the two
+    // would count? (The merge would apply both, the later winning, while a
+    // check may have looked at the first.) Set columns take many adds and
+    // removes, one per element and tag. Reported after every cell's own
+    // checks, as before.
+    let mut seen = 0u64;
+    let mut seen_twice: Option<String> = None;
     for cell in &change.cells {
         let field = || format!("{}.{}", def.name, cell.column);
         let idx = def
@@ -182,6 +189,12 @@ fn validate_with(change: &RowChange, received: bool, schema: i64) -> Result<Tabl
             .filter(|i| def.columns[*i].known_at(schema))
             .ok_or_else(|| Error::invalid(field(), "unknown column"))?;
         let col = &def.columns[idx];
+        if col.rule != Rule::Set {
+            if seen & (1 << idx) != 0 && seen_twice.is_none() {
+                seen_twice = Some(field());
+            }
+            seen |= 1 << idx;
+        }
         if cell.stamp.clock == Hlc::ZERO {
             return Err(Error::invalid(field(), "clock must not be zero"));
         }
@@ -197,23 +210,8 @@ fn validate_with(change: &RowChange, received: bool, schema: i64) -> Result<Tabl
             _ => return Err(Error::invalid(field(), "this column takes set")),
         }
     }
-    // A column set twice in one change is malformed: which of the two
-    // would count? (The merge would apply both, the later winning, while a
-    // check may have looked at the first.) Set columns take many adds and
-    // removes, one per element and tag.
-    let mut seen = 0u64;
-    for cell in &change.cells {
-        if let Some(i) = def.column_index(&cell.column) {
-            if def.columns[i].rule != Rule::Set {
-                if seen & (1 << i) != 0 {
-                    return Err(Error::invalid(
-                        format!("{}.{}", def.name, cell.column),
-                        "given twice",
-                    ));
-                }
-                seen |= 1 << i;
-            }
-        }
+    if let Some(field) = seen_twice {
+        return Err(Error::invalid(field, "given twice"));
     }
     if def.kind == TableKind::Record {
         let stamp = change.cells[0].stamp;
