@@ -98,7 +98,7 @@ pub const TARGETS: &[Target] = &[
         bound: 24.0,
     },
     Target {
-        name: "peak RSS delta applying the full replica (MiB)",
+        name: "peak RSS delta applying the full replica, then indexing it (MiB)",
         key: "mem_replica_apply_rss_delta_mib",
         at_least: false,
         bound: 64.0,

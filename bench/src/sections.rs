@@ -220,7 +220,8 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
     }
     if only == Some("replica") {
         // Profiling aid: the full replica applied to empty phones, again
-        // and again (the index left to wait, as a sync leaves it).
+        // and again (the index left to wait, as a sync leaves it), and the
+        // index built once.
         let a = open_store(&tmp.path().join("a.db"), &actor)?;
         a.post_items(items.iter().map(ItemData::to_new_item).collect())?;
         let full = pages_since(&a, 0, sizes.page)?;
@@ -234,6 +235,15 @@ pub fn run_all(sizes: &Sizes, rep: &mut Report, only: Option<&str>) -> BoxResult
                 b.apply_remote(p)?;
             }
             runs.push(sizes.bulk as f64 / t.elapsed().as_secs_f64());
+            if r == 0 {
+                // And the index built once, alone.
+                let t = Instant::now();
+                let n = b.index_search_now()?;
+                rep.put(
+                    "replica_index_rows_per_s",
+                    n as f64 / t.elapsed().as_secs_f64(),
+                );
+            }
             drop(b);
             remove_db(&path);
         }
@@ -1147,7 +1157,8 @@ fn storage_section(rep: &mut Report, b: &Built) -> BoxResult<()> {
 }
 
 /// Apply the full replica in a child process, page by page as decoded from
-/// the wire, and report its peak memory.
+/// the wire, then let the store's thread index it (as after a sync), and
+/// report the peak memory of the whole and of the apply alone.
 fn memory_section(sizes: &Sizes, rep: &mut Report, dir: &Path, b: &Built) -> BoxResult<()> {
     eprintln!(
         "memory: peak while applying {} listings (child process)",
@@ -1177,6 +1188,14 @@ fn memory_section(sizes: &Sizes, rep: &mut Report, dir: &Path, b: &Built) -> Box
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let mib = |k: &str| v[k].as_f64().unwrap_or(f64::NAN) / (1024.0 * 1024.0);
     rep.put("mem_replica_apply_rss_delta_mib", mib("rss_delta"));
+    rep.put(
+        "mem_replica_apply_only_rss_delta_mib",
+        mib("rss_delta_apply"),
+    );
+    rep.put(
+        "mem_replica_index_after_ms",
+        v["index_ms"].as_f64().unwrap_or(f64::NAN),
+    );
     rep.put("mem_replica_apply_heap_peak_delta_mib", mib("heap_delta"));
     rep.put("mem_replica_apply_rss_base_mib", mib("rss_base"));
     rep.put(
@@ -1202,6 +1221,9 @@ pub fn child_apply(args: &[String]) -> BoxResult<()> {
     mem::reset_heap_peak();
     let heap_base = mem::heap_now();
     let t = Instant::now();
+    // As the sync client does: the index waits while the pages arrive,
+    // and is built after them.
+    let hold = store.hold_search_index();
     for line in reader.lines() {
         let line = line?;
         let page: PullResponse = serde_json::from_str(&line)?;
@@ -1210,17 +1232,33 @@ pub fn child_apply(args: &[String]) -> BoxResult<()> {
         store.apply_remote(&changes)?;
     }
     let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let hwm_apply = mem::proc_status_bytes("VmHWM").unwrap_or(0);
+    drop(hold);
+    // Then until the store's thread has indexed every listing.
+    while store.search_index_status()?.pending > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let index_ms = t.elapsed().as_secs_f64() * 1000.0 - ms;
     let hwm = mem::proc_status_bytes("VmHWM").unwrap_or(0);
     let heap_peak = mem::heap_peak();
+    let delta = |h: u64| {
+        if reset {
+            h.saturating_sub(rss_base) as f64
+        } else {
+            f64::NAN
+        }
+    };
     println!(
         "{}",
         serde_json::json!({
             "rss_base": rss_base,
             "rss_hwm": hwm,
-            "rss_delta": if reset { hwm.saturating_sub(rss_base) as f64 } else { f64::NAN },
+            "rss_delta": delta(hwm),
+            "rss_delta_apply": delta(hwm_apply),
             "heap_base": heap_base,
             "heap_delta": heap_peak.saturating_sub(heap_base),
             "ms": ms,
+            "index_ms": index_ms,
         })
     );
     Ok(())

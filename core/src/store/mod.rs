@@ -55,7 +55,7 @@ pub(crate) use quarantine::hold_unreadable;
 pub use quarantine::{Credentials, Pusher, QuarantineDrop, QuarantinedChange};
 pub use schema::{MIN_SCHEMA_VERSION, SCHEMA_VERSION};
 pub use search::{SearchHit, SearchPage, SearchQuery, SortBy, EXACT_MAX_MATCHES};
-pub use search_index::{index_path as search_index_path, SearchIndexStatus};
+pub use search_index::{index_path as search_index_path, IndexHold, SearchIndexStatus};
 pub(crate) use state::set_state_in;
 pub use state::StateValue;
 
@@ -670,10 +670,12 @@ impl Store {
         }
     }
 
-    /// Hold the full-text index's background work while a sync pulls its
-    /// pages (see [`search_index::SearchIndex::hold`]); it goes on when the
-    /// hold is dropped. `None` on the server's store.
-    pub(crate) fn hold_search_index(&self) -> Option<search_index::IndexHold> {
+    /// Hold the full-text index's background work while many listings
+    /// arrive at once (the sync client holds it for each pull; an app
+    /// restoring or importing in bulk may too): the listings are usable
+    /// sooner, searches scan what waits meanwhile, and the index is built
+    /// after, when the last hold is dropped. `None` on the server's store.
+    pub fn hold_search_index(&self) -> Option<IndexHold> {
         self.search_index
             .as_ref()
             .map(search_index::SearchIndex::hold)

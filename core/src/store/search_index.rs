@@ -584,9 +584,17 @@ impl Drop for SearchIndex {
     }
 }
 
-/// Indexing waits while this lives ([`SearchIndex::hold`]).
-pub(crate) struct IndexHold {
+/// While this lives, the store's thread does not index
+/// ([`crate::Store::hold_search_index`]); dropping the last hold starts it
+/// if listings wait.
+pub struct IndexHold {
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for IndexHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexHold").finish_non_exhaustive()
+    }
 }
 
 impl Drop for IndexHold {
