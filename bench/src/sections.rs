@@ -1203,6 +1203,9 @@ fn memory_section(sizes: &Sizes, rep: &mut Report, dir: &Path, b: &Built) -> Box
         v["ms"].as_f64().unwrap_or(f64::NAN),
     );
     remove_db(&db);
+    if let Some(keep) = std::env::var_os("FUSHI_BENCH_KEEP_PAGES") {
+        std::fs::copy(&pages_file, keep)?;
+    }
     let _ = std::fs::remove_file(&pages_file);
     Ok(())
 }

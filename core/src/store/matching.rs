@@ -210,8 +210,8 @@ fn candidates(
         // Offers not in the full-text index yet (scored below like the rest).
         let kind_no = super::search_index::KINDS
             .iter()
-            .find(|k| k.1 == table)
-            .map_or(-1, |k| k.0);
+            .find(|k| k.table == table)
+            .map_or(-1, |k| k.no);
         let sql = format!(
             "SELECT {OFFER_COLS} FROM {table} t \
              WHERE t.rid IN ({}) AND {offered} \

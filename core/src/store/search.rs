@@ -12,7 +12,9 @@
 //! Residents never see deleted or hidden listings, nor expired items; grid
 //! staff may ask for the hidden ones of their own community.
 
-use super::search_index::{indexed_sql, waiting_sql};
+use super::search_index::{
+    indexed_sql, waiting_sql, IndexedKind, ITEM_TEXT, NEED_TEXT, SKILL_TEXT,
+};
 use super::Store;
 use crate::geo::{bounding_box, distance_m, validate_wgs84, GeoPoint};
 use crate::model::catalogue;
@@ -204,12 +206,8 @@ pub struct SearchPage {
 
 /// Per-kind SQL bits.
 struct KindSql {
-    table: &'static str,
-    fts: &'static str,
-    /// The kind's number in the index's notes and marks.
-    pending: i64,
-    /// The fields a query's words are looked for in (one at a time).
-    fields: &'static str,
+    /// Its table, index and text (one description with the indexer's).
+    text: &'static IndexedKind,
     mode: &'static str,
     pickup: &'static str,
     /// Filter when the query gives no status.
@@ -224,10 +222,7 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
     (
         ListingKind::Item,
         KindSql {
-            table: "item",
-            fts: "item_fts",
-            pending: 0,
-            fields: "t.title, t.description, t.swap_for, t.pickup_area, t.tags, fushi_label('item', t.category)",
+            text: &ITEM_TEXT,
             mode: "t.mode",
             pickup: "t.pickup_area",
             default_status: "t.status IN ('available', 'reserved')",
@@ -237,10 +232,7 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
     (
         ListingKind::Skill,
         KindSql {
-            table: "skill",
-            fts: "skill_fts",
-            pending: 1,
-            fields: "t.title, t.description, t.availability, fushi_label('skill', t.category)",
+            text: &SKILL_TEXT,
             mode: "NULL",
             pickup: "NULL",
             default_status: "t.status = 'active'",
@@ -250,10 +242,7 @@ const SEARCHABLE: [(ListingKind, KindSql); 3] = [
     (
         ListingKind::Need,
         KindSql {
-            table: "need",
-            fts: "need_fts",
-            pending: 2,
-            fields: "t.title, t.description, fushi_label('need', t.category)",
+            text: &NEED_TEXT,
             mode: "NULL",
             pickup: "NULL",
             default_status: "t.status = 'open'",
@@ -289,21 +278,21 @@ fn search_sql(
                 "s.{fts} JOIN {t} t ON t.rid = {fts}.rowid WHERE {fts} MATCH :match \
                  AND {indexed} \
                  AND (:verify IS NULL OR fushi_verify(:verify, {fields})) AND",
-                fts = k.fts,
-                t = k.table,
-                indexed = indexed_sql(k.pending, "t.rid"),
-                fields = k.fields,
+                fts = k.text.fts,
+                t = k.text.table,
+                indexed = indexed_sql(k.text.no, "t.rid"),
+                fields = k.text.fields_sql(),
             ),
-            format!("bm25({}, 5.0, 1.0)", k.fts),
-            format!("{}.rowid DESC", k.fts),
+            format!("bm25({}, 5.0, 1.0)", k.text.fts),
+            format!("{}.rowid DESC", k.text.fts),
         ),
         Source::Pending => (
             format!(
                 "{t} t WHERE t.rid IN ({waiting}) \
                  AND fushi_verify(:verify, {fields}) AND",
-                t = k.table,
-                waiting = waiting_sql(k.pending, k.table),
-                fields = k.fields,
+                t = k.text.table,
+                waiting = waiting_sql(k.text.no, k.text.table),
+                fields = k.text.fields_sql(),
             ),
             "0.0".to_owned(),
             // By relevance: title matches first, as the index's two passes
@@ -315,7 +304,7 @@ fn search_sql(
             },
         ),
         Source::Browse => (
-            format!("{} t WHERE", k.table),
+            format!("{} t WHERE", k.text.table),
             "0.0".to_owned(),
             "t.rid DESC".to_owned(),
         ),
@@ -456,7 +445,7 @@ impl Store {
                 // Matches of each kind, indexed or waiting (so the plan does
                 // not change while the index catches up), up to the bound.
                 for (_, k) in &kinds {
-                    let (fts, t, kind, fields) = (k.fts, k.table, k.pending, k.fields);
+                    let (fts, t, kind, fields) = (k.text.fts, k.text.table, k.text.no, k.text.fields_sql());
                     let indexed: i64 = match &verify {
                         None => c
                             .prepare_cached(&format!(

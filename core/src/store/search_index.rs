@@ -70,19 +70,58 @@ pub struct SearchIndexStatus {
     pub rebuilt: Option<String>,
 }
 
-/// The kinds in the index: `search_pending.kind`, table, FTS table, and
-/// the columns of the rest of the text (after the title; the category's
-/// label is added).
-pub(crate) const KINDS: [(i64, &str, &str, &str); 3] = [
-    (
-        0,
-        "item",
-        "item_fts",
-        "description, swap_for, pickup_area, tags",
-    ),
-    (1, "skill", "skill_fts", "description, availability"),
-    (2, "need", "need_fts", "description"),
-];
+/// A kind of listing in the full-text index, described once for the
+/// indexer (which text it indexes) and for search (where a query looks,
+/// and what a match is checked against).
+pub(crate) struct IndexedKind {
+    /// Its number in the index's marks and notes.
+    pub(crate) no: i64,
+    /// Its table in the store.
+    pub(crate) table: &'static str,
+    /// Its FTS5 table in the index file.
+    pub(crate) fts: &'static str,
+    /// The columns of its text after the title; the category's label comes
+    /// after them.
+    pub(crate) body: &'static [&'static str],
+}
+
+impl IndexedKind {
+    /// Its text as SQL over the listing `t`, in order: the title, the body
+    /// columns, the category's label.
+    pub(crate) fn fields_sql(&self) -> String {
+        let mut sql = String::from("t.title");
+        for c in self.body {
+            sql.push_str(", t.");
+            sql.push_str(c);
+        }
+        sql.push_str(&format!(", fushi_label('{}', t.category)", self.table));
+        sql
+    }
+}
+
+/// Items in the index.
+pub(crate) const ITEM_TEXT: IndexedKind = IndexedKind {
+    no: 0,
+    table: "item",
+    fts: "item_fts",
+    body: &["description", "swap_for", "pickup_area", "tags"],
+};
+/// Skills in the index.
+pub(crate) const SKILL_TEXT: IndexedKind = IndexedKind {
+    no: 1,
+    table: "skill",
+    fts: "skill_fts",
+    body: &["description", "availability"],
+};
+/// Needs in the index.
+pub(crate) const NEED_TEXT: IndexedKind = IndexedKind {
+    no: 2,
+    table: "need",
+    fts: "need_fts",
+    body: &["description"],
+};
+/// The kinds in the index (`no` is their place here).
+pub(crate) const KINDS: [&IndexedKind; 3] = [&ITEM_TEXT, &SKILL_TEXT, &NEED_TEXT];
 
 /// The index of one store.
 pub(crate) struct SearchIndex {
@@ -234,7 +273,8 @@ fn batch_of(c: &Connection, max: usize) -> Result<Batch> {
         .collect::<rusqlite::Result<_>>()?;
     let mut listings: Vec<(i64, i64)> = notes.iter().map(|&(k, rid, _)| (k, rid)).collect();
     let mut marks = Vec::new();
-    for &(kind, table, _, _) in &KINDS {
+    for k in KINDS {
+        let (kind, table) = (k.no, k.table);
         let room = max.saturating_sub(listings.len());
         if room == 0 {
             break;
@@ -275,7 +315,7 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
         return Ok(0);
     }
     for &(kind, rid) in &batch.listings {
-        let Some(&(_, table, fts, body)) = KINDS.iter().find(|k| k.0 == kind) else {
+        let Some(k) = KINDS.iter().find(|k| k.no == kind) else {
             continue;
         };
         // The text read and tokenised here, and one row inserted with
@@ -285,10 +325,11 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
         // cost, measured).
         let text: Option<(String, String)> = tx
             .prepare_cached(&format!(
-                "SELECT title, {body}, fushi_label(?2, category) FROM main.{table} \
-                 WHERE rid = ?1 AND deleted = 0"
+                "SELECT {} FROM main.{} t WHERE t.rid = ?1 AND t.deleted = 0",
+                k.fields_sql(),
+                k.table
             ))?
-            .query_row(rusqlite::params![rid, table], |r| {
+            .query_row([rid], |r| {
                 let mut fields: Vec<Option<String>> = Vec::with_capacity(r.as_ref().column_count());
                 for i in 0..r.as_ref().column_count() {
                     fields.push(r.get(i)?);
@@ -307,12 +348,13 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
             .prepare_cached("SELECT count(*) FROM s.indexed WHERE kind = ?1 AND rid = ?2")?
             .query_row([kind, rid], |r| r.get(0))?;
         if had {
-            tx.prepare_cached(&format!("DELETE FROM s.{fts} WHERE rowid = ?1"))?
+            tx.prepare_cached(&format!("DELETE FROM s.{} WHERE rowid = ?1", k.fts))?
                 .execute([rid])?;
         }
         if let Some((title, rest)) = &text {
             tx.prepare_cached(&format!(
-                "INSERT INTO s.{fts} (rowid, title, body) VALUES (?1, ?2, ?3)"
+                "INSERT INTO s.{} (rowid, title, body) VALUES (?1, ?2, ?3)",
+                k.fts
             ))?
             .execute(rusqlite::params![rid, title, rest])?;
         }
@@ -631,7 +673,8 @@ pub(crate) fn waiting_sql(kind: i64, table: &str) -> String {
 /// counting up to `limit` of each kind.
 pub(crate) fn pending_count(c: &Connection, limit: i64) -> Result<u64> {
     let mut n = 0i64;
-    for &(kind, table, _, _) in &KINDS {
+    for k in KINDS {
+        let (kind, table) = (k.no, k.table);
         // New ones, then the notes not among them (a changed listing
         // at or below the mark, or one removed): each listing once.
         n += c
