@@ -161,6 +161,15 @@ fn a_phone_file_whose_new_listings_were_noted_keeps_its_index_and_what_waited() 
     }));
     let status = store.search_index_status().unwrap();
     assert_eq!(status.rebuilt, None, "the index file is kept");
+    let hash_size: i64 = rusqlite::Connection::open(fushi_core::store::search_index_path(&path))
+        .unwrap()
+        .query_row(
+            "SELECT v FROM item_fts_config WHERE k = 'hashsize'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hash_size, 2 * 1024 * 1024, "16 MiB before: set down once");
     assert_eq!(status.pending, 2, "the retitled item and the new one");
     {
         let c = rusqlite::Connection::open(&path).unwrap();

@@ -46,6 +46,12 @@ const INDEX_VERSION: i64 = 1;
 /// file keeps the same number, so a file from another store (or an older
 /// copy of this one) is recognised.
 const STATE_GENERATION: &str = "search.generation";
+/// How many bytes of terms FTS5 gathers in memory before writing them out
+/// (`hashsize`, kept in the index file's configuration). Measured on 100k
+/// listings: 2 MiB builds as fast as 16 MiB (12.3–13.1k against
+/// 12.7–13.7k listings/s) and the peak memory of a first sync and its
+/// index drops from 81 to 48 MiB (BENCHMARKS.md, issue 16).
+const HASH_BYTES: i64 = 2 * 1024 * 1024;
 /// Most listings one index transaction takes (about a second of work at
 /// the figures in BENCHMARKS.md; it holds only the index file).
 const BATCH_ROWS: usize = 10_000;
@@ -214,6 +220,7 @@ fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
             [INDEX_VERSION, generation],
         )?;
     }
+    keep_hash_size(path)?;
     let tx = store.unchecked_transaction()?;
     tx.execute(
         "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
@@ -229,6 +236,32 @@ fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
     Ok(())
 }
 
+/// Gather at most [`HASH_BYTES`] of terms in memory: set in the index
+/// file's configuration when it differs (a new file, or one made by an
+/// earlier version, which gathered 16 MiB).
+fn keep_hash_size(path: &Path) -> Result<()> {
+    let c = Connection::open(path)?;
+    for k in KINDS {
+        let found: Option<i64> = c
+            .query_row(
+                &format!("SELECT v FROM {}_config WHERE k = 'hashsize'", k.fts),
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found != Some(HASH_BYTES) {
+            c.execute(
+                &format!(
+                    "INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?1)",
+                    fts = k.fts
+                ),
+                [HASH_BYTES],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// A connection that indexes: the store's file, with the index attached.
 fn indexer_connection(db: &Path, path: &Path) -> Result<Connection> {
     let c = Connection::open_with_flags(
@@ -240,8 +273,9 @@ fn indexer_connection(db: &Path, path: &Path) -> Result<Connection> {
     register_functions(&c)?;
     attach(&c, path)?;
     c.pragma_update(Some("s"), "synchronous", "NORMAL")?;
-    // The index is built in large transactions: room for its pages.
-    c.pragma_update(Some("s"), "cache_size", -8192)?;
+    // 2 MiB for the index file's pages: 8 MiB built no faster and held
+    // more memory while a phone indexes (BENCHMARKS.md, issue 16).
+    c.pragma_update(Some("s"), "cache_size", -2048)?;
     Ok(c)
 }
 
@@ -515,6 +549,11 @@ impl SearchIndex {
             if reason != "new" {
                 rebuilt = Some(reason.to_owned());
             }
+        } else if let Err(e) = keep_hash_size(&path) {
+            // Readable enough to pass the check, not to configure.
+            tracing::warn!(error = %e, "search index configuration unreadable");
+            make_file(&path, store, "damaged")?;
+            rebuilt = Some("damaged".to_owned());
         }
         drop(w);
         Ok(SearchIndex {

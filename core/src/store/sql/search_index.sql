@@ -18,10 +18,5 @@ CREATE VIRTUAL TABLE skill_fts USING fts5(
 CREATE VIRTUAL TABLE need_fts USING fts5(
   title, body, content='', contentless_delete=1, detail=column, tokenize='ascii'
 );
--- Terms are gathered in memory up to 16 MiB per transaction before being
--- written out (FTS5's default, 1 MiB, writes and merges many small
--- segments during a first sync's bulk build; more holds more memory while
--- a phone indexes).
-INSERT INTO item_fts (item_fts, rank) VALUES ('hashsize', 16777216);
-INSERT INTO skill_fts (skill_fts, rank) VALUES ('hashsize', 8388608);
-INSERT INTO need_fts (need_fts, rank) VALUES ('hashsize', 8388608);
+-- How many bytes of terms each gathers in memory before writing them out
+-- is set by search_index.rs (HASH_BYTES) right after this.
