@@ -48,9 +48,10 @@ const INDEX_VERSION: i64 = 1;
 const STATE_GENERATION: &str = "search.generation";
 /// How many bytes of terms FTS5 gathers in memory before writing them out
 /// (`hashsize`, kept in the index file's configuration). Measured on 100k
-/// listings: 2 MiB builds as fast as 16 MiB (12.3–13.1k against
-/// 12.7–13.7k listings/s) and the peak memory of a first sync and its
-/// index drops from 81 to 48 MiB (BENCHMARKS.md, issue 16).
+/// listings, runs alternated: 2 MiB built at 8.2–13.1k listings/s, 16 MiB
+/// at 7.4–13.7k (no difference the machine's noise lets us see), and the
+/// peak memory of a first sync and its index dropped from 81 to 48 MiB
+/// (BENCHMARKS.md, issue 16).
 const HASH_BYTES: i64 = 2 * 1024 * 1024;
 /// Most listings one index transaction takes (about a second of work at
 /// the figures in BENCHMARKS.md; it holds only the index file).
