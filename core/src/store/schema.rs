@@ -52,10 +52,12 @@ const STATE_META: &str = "meta_version";
 pub const ITEM_SEARCH_SQL: &str = include_str!("sql/search_items.sql");
 /// What a phone's file holds and the server's does not: the indexes of the
 /// offline queries and the triggers that keep them.
-const PHONE_SQL: [&str; 2] = [SEARCH_SQL, SEARCH_PENDING_SQL];
-/// The listings waiting for the full-text index, and the triggers that
-/// note them.
+const PHONE_SQL: [&str; 3] = [SEARCH_SQL, SEARCH_PENDING_SQL, SEARCH_TRIGGERS_SQL];
+/// Where the full-text index stands: each kind's mark and the noted
+/// listings.
 const SEARCH_PENDING_SQL: &str = include_str!("sql/search_pending.sql");
+/// The triggers that note changed and removed listings for the index.
+const SEARCH_TRIGGERS_SQL: &str = include_str!("sql/search_triggers.sql");
 /// Upgrades a phone's file whose full text was kept in it (by triggers)
 /// to the index in a file of its own; [`PHONE_SQL`]'s new pieces follow.
 const PHONE_V2_SQL: &str = include_str!("sql/search_v2.sql");
@@ -177,6 +179,7 @@ fn upgrade_phone_indexes(conn: &mut Connection) -> Result<()> {
     } else {
         tx.execute_batch(SEARCH_PENDING_SQL)?;
     }
+    tx.execute_batch(SEARCH_TRIGGERS_SQL)?;
     if found < 2 {
         reset_search_mark(&tx)?;
     }

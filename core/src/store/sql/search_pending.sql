@@ -15,7 +15,8 @@
 -- A listing's text changed, or a listing removed from its table (a row the
 -- server refused, dropped from the phone), is noted in `search_pending`.
 -- kind: 0 item, 1 skill, 2 need. v counts changes while it waits, so the
--- indexer clears only the entries it has indexed as they stand.
+-- indexer clears only the entries it has indexed as they stand. The
+-- triggers that note them: search_triggers.sql.
 CREATE TABLE search_mark (kind INTEGER PRIMARY KEY, rid INTEGER NOT NULL);
 INSERT INTO search_mark (kind, rid) VALUES (0, 0), (1, 0), (2, 0);
 CREATE TABLE search_pending (
@@ -24,33 +25,3 @@ CREATE TABLE search_pending (
   v INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (kind, rid)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER item_search_update
-AFTER UPDATE OF title, description, swap_for, pickup_area, tags, category, deleted ON item BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (0, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-END;
-CREATE TRIGGER item_search_delete AFTER DELETE ON item BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (0, old.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-  UPDATE search_mark SET rid = (SELECT coalesce(max(rid), 0) FROM item)
-    WHERE kind = 0 AND rid > (SELECT coalesce(max(rid), 0) FROM item);
-END;
-
-CREATE TRIGGER skill_search_update
-AFTER UPDATE OF title, description, availability, category, deleted ON skill BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (1, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-END;
-CREATE TRIGGER skill_search_delete AFTER DELETE ON skill BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (1, old.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-  UPDATE search_mark SET rid = (SELECT coalesce(max(rid), 0) FROM skill)
-    WHERE kind = 1 AND rid > (SELECT coalesce(max(rid), 0) FROM skill);
-END;
-
-CREATE TRIGGER need_search_update
-AFTER UPDATE OF title, description, category, deleted ON need BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (2, new.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-END;
-CREATE TRIGGER need_search_delete AFTER DELETE ON need BEGIN
-  INSERT INTO search_pending (kind, rid) VALUES (2, old.rid) ON CONFLICT DO UPDATE SET v = v + 1;
-  UPDATE search_mark SET rid = (SELECT coalesce(max(rid), 0) FROM need)
-    WHERE kind = 2 AND rid > (SELECT coalesce(max(rid), 0) FROM need);
-END;
