@@ -312,3 +312,45 @@ fn searches_while_the_background_indexer_runs_miss_nothing() {
     }
     assert!(wrong.is_empty(), "(store, found of 25): {wrong:?}");
 }
+
+/// An index file whose hash size must be set down, while another
+/// connection holds its write lock (another store on the same file
+/// indexing): the store opens, keeps the index (nothing is made again),
+/// answers right, and sets the size at a later open.
+#[test]
+fn a_busy_index_file_is_kept_and_tuned_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let want = filled(&path);
+    let hash = |c: &rusqlite::Connection| -> i64 {
+        c.query_row(
+            "SELECT v FROM item_fts_config WHERE k = 'hashsize'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let index = rusqlite::Connection::open(search_index_path(&path)).unwrap();
+    index
+        .execute(
+            "INSERT INTO item_fts (item_fts, rank) VALUES ('hashsize', 16777216)",
+            [],
+        )
+        .unwrap();
+    index.execute_batch("BEGIN IMMEDIATE").unwrap();
+    {
+        let store = open(&path, false);
+        assert_eq!(store.search_index_status().unwrap().rebuilt, None);
+        for (q, w) in QUERIES.iter().zip(&want) {
+            assert_eq!(&hits(&store, q), w, "{q}");
+        }
+    }
+    index.execute_batch("COMMIT").unwrap();
+    assert_eq!(hash(&index), 16_777_216, "left as it was while busy");
+    let store = open(&path, false);
+    assert_eq!(store.search_index_status().unwrap().rebuilt, None);
+    assert_eq!(hash(&index), 2 * 1024 * 1024);
+    for (q, w) in QUERIES.iter().zip(&want) {
+        assert_eq!(&hits(&store, q), w, "{q}");
+    }
+}

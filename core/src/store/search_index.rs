@@ -242,6 +242,7 @@ fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
 /// earlier version, which gathered 16 MiB).
 fn keep_hash_size(path: &Path) -> Result<()> {
     let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(1))?;
     for k in KINDS {
         let found: Option<i64> = c
             .query_row(
@@ -551,10 +552,16 @@ impl SearchIndex {
                 rebuilt = Some(reason.to_owned());
             }
         } else if let Err(e) = keep_hash_size(&path) {
-            // Readable enough to pass the check, not to configure.
-            tracing::warn!(error = %e, "search index configuration unreadable");
-            make_file(&path, store, "damaged")?;
-            rebuilt = Some("damaged".to_owned());
+            if is_busy(&e) {
+                // Another store on this file is writing its index: only a
+                // tuning knob is left as it was, until the next open.
+                tracing::debug!("search index busy: its hash size is set at a later open");
+            } else {
+                // Readable enough to pass the check, not to configure.
+                tracing::warn!(error = %e, "search index configuration unreadable");
+                make_file(&path, store, "damaged")?;
+                rebuilt = Some("damaged".to_owned());
+            }
         }
         drop(w);
         Ok(SearchIndex {
@@ -728,6 +735,18 @@ pub(crate) fn pending_count(c: &Connection, limit: i64) -> Result<u64> {
             .query_row([kind, limit], |r| r.get::<_, i64>(0))?;
     }
     Ok(n.max(0) as u64)
+}
+
+/// Whether an error says another connection holds the file's lock.
+fn is_busy(e: &Error) -> bool {
+    use rusqlite::ErrorCode;
+    match e {
+        Error::Storage(s) => matches!(
+            s.sqlite().sqlite_error_code(),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        ),
+        _ => false,
+    }
 }
 
 /// Whether an error says the index file is damaged.
