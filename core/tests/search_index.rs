@@ -150,6 +150,10 @@ fn another_stores_index_is_not_used() {
     answers_right(&path, &want, "other_database");
 }
 
+/// Taken by the tests whose stores index in the background: the thread
+/// count below is the whole process's, so they run one at a time.
+static BACKGROUND: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The store's threads that are alive now, by name.
 fn index_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -164,6 +168,7 @@ fn index_threads() -> usize {
 
 #[test]
 fn the_background_indexer_catches_up_and_ends() {
+    let _one_at_a_time = BACKGROUND.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("phone.db");
     let store = open(&path, true);
@@ -296,6 +301,7 @@ proptest::proptest! {
 /// missing from the index as read.)
 #[test]
 fn searches_while_the_background_indexer_runs_miss_nothing() {
+    let _one_at_a_time = BACKGROUND.lock().unwrap_or_else(|e| e.into_inner());
     let mut wrong = Vec::new();
     for round in 0..120 {
         let dir = tempfile::tempdir().unwrap();
