@@ -22,8 +22,8 @@
 //!
 //! The index is derived data. When its file is missing, damaged, of another
 //! version or of another store file (a restored backup), it is made again
-//! and every listing waits for it (the marks back at 0); the store says so in the log and in
-//! [`SearchIndexStatus::rebuilt`].
+//! and every listing waits for it (the marks back at 0); the store says so
+//! in the log and in [`SearchIndexStatus::rebuilt`].
 
 use super::schema::reset_search_mark;
 use super::search::register_functions;
@@ -350,8 +350,27 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
     if batch.listings.is_empty() {
         return Ok(0);
     }
+    // Each kind's statements, made once a pass (not once a listing).
+    let sql: Vec<(i64, String, String, String)> = KINDS
+        .iter()
+        .map(|k| {
+            (
+                k.no,
+                format!(
+                    "SELECT {} FROM main.{} t WHERE t.rid = ?1 AND t.deleted = 0",
+                    k.fields_sql(),
+                    k.table
+                ),
+                format!("DELETE FROM s.{} WHERE rowid = ?1", k.fts),
+                format!(
+                    "INSERT INTO s.{} (rowid, title, body) VALUES (?1, ?2, ?3)",
+                    k.fts
+                ),
+            )
+        })
+        .collect();
     for &(kind, rid) in &batch.listings {
-        let Some(k) = KINDS.iter().find(|k| k.no == kind) else {
+        let Some((_, read, remove, insert)) = sql.iter().find(|s| s.0 == kind) else {
             continue;
         };
         // The text read and tokenised here, and one row inserted with
@@ -360,11 +379,7 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
         // savepoint (one segment per listing, then merged: most of the
         // cost, measured).
         let text: Option<(String, String)> = tx
-            .prepare_cached(&format!(
-                "SELECT {} FROM main.{} t WHERE t.rid = ?1 AND t.deleted = 0",
-                k.fields_sql(),
-                k.table
-            ))?
+            .prepare_cached(read)?
             .query_row([rid], |r| {
                 let mut fields: Vec<Option<String>> = Vec::with_capacity(r.as_ref().column_count());
                 for i in 0..r.as_ref().column_count() {
@@ -384,15 +399,11 @@ fn index_batch(c: &Connection, writer: &Mutex<Writer>, max: usize) -> Result<usi
             .prepare_cached("SELECT count(*) FROM s.indexed WHERE kind = ?1 AND rid = ?2")?
             .query_row([kind, rid], |r| r.get(0))?;
         if had {
-            tx.prepare_cached(&format!("DELETE FROM s.{} WHERE rowid = ?1", k.fts))?
-                .execute([rid])?;
+            tx.prepare_cached(remove)?.execute([rid])?;
         }
         if let Some((title, rest)) = &text {
-            tx.prepare_cached(&format!(
-                "INSERT INTO s.{} (rowid, title, body) VALUES (?1, ?2, ?3)",
-                k.fts
-            ))?
-            .execute(rusqlite::params![rid, title, rest])?;
+            tx.prepare_cached(insert)?
+                .execute(rusqlite::params![rid, title, rest])?;
         }
         match (had, text.is_some()) {
             (false, true) => {
