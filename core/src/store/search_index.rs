@@ -172,7 +172,7 @@ fn check(path: &Path, generation: Option<i64>) -> Option<&'static str> {
             "missing"
         });
     }
-    let read = || -> rusqlite::Result<(Option<i64>, Option<i64>)> {
+    let read = || -> rusqlite::Result<(Connection, Option<i64>, Option<i64>)> {
         let c = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -183,12 +183,30 @@ fn check(path: &Path, generation: Option<i64>) -> Option<&'static str> {
             })
             .optional()
         };
-        Ok((get("version")?, get("generation")?))
+        let (version, generation) = (get("version")?, get("generation")?);
+        Ok((c, version, generation))
     };
     match read() {
         Err(_) => Some("damaged"),
-        Ok((Some(INDEX_VERSION), g)) if g.is_some() && g == generation => None,
-        Ok((Some(INDEX_VERSION), _)) => Some("other_database"),
+        Ok((c, Some(INDEX_VERSION), g)) if g.is_some() && g == generation => {
+            // Kept: its configuration brought to this version's, on the
+            // same connection.
+            match keep_hash_size(&c) {
+                Ok(()) => None,
+                Err(e) if is_busy(&e) => {
+                    // Another store on this file is writing its index: a
+                    // tuning knob is left as it was, until a later open.
+                    tracing::debug!("search index busy: its hash size is set at a later open");
+                    None
+                }
+                Err(e) => {
+                    // Readable enough for its version, not to configure.
+                    tracing::warn!(error = %e, "search index configuration unreadable");
+                    Some("damaged")
+                }
+            }
+        }
+        Ok((_, Some(INDEX_VERSION), _)) => Some("other_database"),
         Ok(_) => Some("outdated"),
     }
 }
@@ -220,8 +238,8 @@ fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
             "INSERT INTO search_meta (key, value) VALUES ('version', ?1), ('generation', ?2)",
             [INDEX_VERSION, generation],
         )?;
+        keep_hash_size(&c)?;
     }
-    keep_hash_size(path)?;
     let tx = store.unchecked_transaction()?;
     tx.execute(
         "INSERT OR REPLACE INTO crdt_state (key, value) VALUES (?1, ?2)",
@@ -240,8 +258,7 @@ fn make_file(path: &Path, store: &Connection, reason: &str) -> Result<()> {
 /// Gather at most [`HASH_BYTES`] of terms in memory: set in the index
 /// file's configuration when it differs (a new file, or one made by an
 /// earlier version, which gathered 16 MiB).
-fn keep_hash_size(path: &Path) -> Result<()> {
-    let c = Connection::open(path)?;
+fn keep_hash_size(c: &Connection) -> Result<()> {
     c.busy_timeout(std::time::Duration::from_secs(1))?;
     for k in KINDS {
         let found: Option<i64> = c
@@ -561,17 +578,6 @@ impl SearchIndex {
             make_file(&path, store, reason)?;
             if reason != "new" {
                 rebuilt = Some(reason.to_owned());
-            }
-        } else if let Err(e) = keep_hash_size(&path) {
-            if is_busy(&e) {
-                // Another store on this file is writing its index: only a
-                // tuning knob is left as it was, until the next open.
-                tracing::debug!("search index busy: its hash size is set at a later open");
-            } else {
-                // Readable enough to pass the check, not to configure.
-                tracing::warn!(error = %e, "search index configuration unreadable");
-                make_file(&path, store, "damaged")?;
-                rebuilt = Some("damaged".to_owned());
             }
         }
         drop(w);
